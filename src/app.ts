@@ -1,0 +1,78 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { methodNotAllowed } from 'hono/method-not-allowed'
+import { secureHeaders } from 'hono/secure-headers'
+import type { Authenticator } from './auth/authenticate.ts'
+import type { Clock } from './auth/clock.ts'
+import type { SigningKeyRing } from './auth/signing-keys.ts'
+import type { Config } from './config.ts'
+import type { AccountService } from './domain/accounts.ts'
+import type { OrganizationService } from './domain/organizations.ts'
+import type { TokenService } from './domain/tokens.ts'
+import { AppError } from './errors.ts'
+import type { AppEnv } from './http/env.ts'
+import { loggableError } from './http/log-error.ts'
+import { bodyGuard } from './http/middleware/body-guard.ts'
+import { requestContext } from './http/middleware/request-context.ts'
+import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
+import { asAppError, problemResponse } from './http/problem.ts'
+import { authRoutes } from './http/routes/auth.ts'
+import { docsRoutes } from './http/routes/docs.ts'
+import { healthRoutes, type Probe } from './http/routes/health.ts'
+import { meRoutes } from './http/routes/me.ts'
+import { orgRoutes } from './http/routes/org.ts'
+import { tokenRoutes } from './http/routes/tokens.ts'
+import type { Logger } from './logger.ts'
+
+export interface AppDeps {
+  config: Pick<Config, 'limits'>
+  logger: Logger
+  clock: Clock
+  probes: Record<string, Probe>
+  ring: SigningKeyRing
+  authenticator: Pick<Authenticator, 'authenticate'>
+  accounts: AccountService
+  tokens: TokenService
+  organizations: OrganizationService
+}
+
+/** The HTTP application. It does no I/O of its own: tests call `app.request()` on it. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>()
+  registerSecuritySchemes(app)
+
+  app.use(requestContext({ logger: deps.logger }))
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', xFrameOptions: 'DENY' }))
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        problemResponse(
+          c,
+          new AppError('method_not_allowed', `${c.req.method} is not allowed here.`, {
+            extra: { allow: methods },
+            headers: { allow: methods.join(', ') },
+          }),
+        ),
+    }),
+  )
+  app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
+
+  app.route('/', healthRoutes({ probes: deps.probes }))
+  app.route('/', authRoutes(deps))
+  app.route('/', meRoutes(deps))
+  app.route('/', tokenRoutes(deps))
+  app.route('/', orgRoutes(deps))
+  app.route('/', docsRoutes())
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
+
+  app.notFound((c) => problemResponse(c, new AppError('not_found', 'No such route.')))
+  app.onError((error, c) => {
+    const appError = asAppError(error)
+    if (appError.code === 'internal')
+      c.get('log')?.error({ error: loggableError(error) }, 'unhandled error')
+    return problemResponse(c, appError)
+  })
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,85 @@
+import { AppError } from '../errors.ts'
+import type { ItemKey } from '../storage/keys.ts'
+import { itemKey } from '../storage/keys.ts'
+import type { LastUsedTracker } from '../storage/last-used.ts'
+import type { RecordCache } from '../storage/record-cache.ts'
+import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
+import type { Clock } from './clock.ts'
+import { type VerifyTokenOptions, verifyToken } from './jwt.ts'
+import type { Principal } from './principal.ts'
+import type { SigningKeyRing } from './signing-keys.ts'
+
+export interface AuthenticatorDeps {
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>
+  verify: VerifyTokenOptions
+  readStatus: TokenStatusReader
+  /** Token status served from memory for at most the configured staleness bound. */
+  statusCache: RecordCache<TokenStatus>
+  lastUsed: Pick<LastUsedTracker, 'touch'>
+  clock: Clock
+}
+
+export interface Authenticated {
+  principal: Principal
+  /** Items read in the same round trip as the token's status, when it was read. */
+  prefetched: Map<string, Record<string, unknown>> | undefined
+}
+
+const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
+
+/**
+ * Turns a bearer token into a principal: signature, algorithm, issuer, audience and expiry
+ * first (no I/O), then the token record, which is the source of truth for revocation, and the
+ * organization, which may have been deleted.
+ */
+export function createAuthenticator(deps: AuthenticatorDeps) {
+  const { ring, verify, readStatus, statusCache, lastUsed, clock } = deps
+
+  async function authenticate(
+    token: string,
+    prefetch?: (tenantId: string) => ItemKey[],
+  ): Promise<Authenticated> {
+    const claims = await verifyToken(ring, token, verify)
+    const cacheId = `${claims.tenantId}|${claims.tokenId}`
+    let prefetched: Authenticated['prefetched']
+    const status = await statusCache.get(cacheId, async () => {
+      const read = await readStatus(claims.tenantId, claims.tokenId, prefetch?.(claims.tenantId))
+      prefetched = read.extra
+      return read.status
+    })
+    const record = status.token
+    if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
+      throw new AppError('invalid_token', 'The token is not known.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
+    if (record.revokedAt) {
+      throw new AppError('token_revoked', 'The token has been revoked.', {
+        headers: { 'www-authenticate': bearerChallenge },
+        extra: { tokenId: record.tokenId },
+      })
+    }
+    if (Date.parse(record.expiresAt) <= clock.now()) {
+      throw new AppError('token_expired', 'The token has expired.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
+    if (!status.organization || status.organization.deletedAt) {
+      throw new AppError('invalid_token', 'The organization of this token no longer exists.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
+    lastUsed.touch(itemKey.token(record.tenantId, record.tokenId))
+    const principal: Principal = { ...claims, ...(record.name ? { name: record.name } : {}) }
+    return { principal, prefetched }
+  }
+
+  /** Forget a token's cached status on this instance (after it was revoked here). */
+  function forget(tenantId: string, tokenId: string): void {
+    statusCache.invalidate(`${tenantId}|${tokenId}`)
+  }
+
+  return { authenticate, forget }
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>

@@ -1,0 +1,7 @@
+/** Time as the auth code sees it: injectable so tests can move it instead of sleeping. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch, like `Date.now()`. */
+  now(): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }

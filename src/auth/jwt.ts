@@ -1,0 +1,211 @@
+import { type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose'
+import { z } from 'zod'
+import type { Environment } from '../config.ts'
+import { AppError } from '../errors.ts'
+import { environmentSchema, type Principal, type PrincipalKind } from './principal.ts'
+import { keyRestrictionsSchema, type Scope, scopeSchema } from './scopes.ts'
+import type { SigningKeyRing } from './signing-keys.ts'
+import { hashToken, type VerifiedTokenMemo } from './token-memo.ts'
+
+/** Far above any token we sign (about 1 KiB); refuses oversized input before parsing it. */
+export const MAX_TOKEN_LENGTH = 8192
+
+export interface IssueTokenInput {
+  issuer: string
+  audience: string
+  kind: PrincipalKind
+  tokenId: string
+  tenantId: string
+  /** The user for sessions; for access tokens, whatever the token service records as subject. */
+  subject: string
+  scopes: readonly Scope[]
+  keys?: readonly string[]
+  /** Required for access tokens, forbidden for sessions. */
+  environment?: Environment
+  expiresAt: Date
+}
+
+export async function issueToken(
+  ring: Pick<SigningKeyRing, 'signingKey' | 'clock' | 'maxTokenLifetimeSeconds'>,
+  input: IssueTokenInput,
+): Promise<string> {
+  if ((input.kind === 'access') !== (input.environment !== undefined)) {
+    throw new Error('Access tokens need an environment and sessions must not have one')
+  }
+  const iat = Math.floor(ring.clock.now() / 1000)
+  const exp = Math.floor(input.expiresAt.getTime() / 1000)
+  // The ring keeps a retired public key only for this long, so a longer-lived token would
+  // stop verifying early.
+  if (exp <= iat || exp - iat > ring.maxTokenLifetimeSeconds) {
+    throw new AppError(
+      'validation_failed',
+      `A token must expire in the future and within ${ring.maxTokenLifetimeSeconds} seconds`,
+    )
+  }
+  const { kid, privateKey } = await ring.signingKey()
+  return new SignJWT({
+    tid: input.tenantId,
+    scope: input.scopes.join(' '),
+    kind: input.kind,
+    ...(input.environment === undefined ? {} : { env: input.environment }),
+    ...(input.keys === undefined ? {} : { keys: [...input.keys] }),
+  })
+    .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+    .setIssuer(input.issuer)
+    .setAudience(input.audience)
+    .setSubject(input.subject)
+    .setJti(input.tokenId)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(privateKey)
+}
+
+export interface VerifyTokenOptions {
+  issuer: string
+  audience: string
+  /** Allowed clock skew between instances, 0..300 (default 30). */
+  clockToleranceSeconds?: number
+  /** Remembers verified tokens until they expire (see token-memo.ts). */
+  memo?: VerifiedTokenMemo
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1),
+  jti: z.string().min(1),
+  tid: z.string().min(1),
+  scope: z.string().max(2000),
+  kind: z.enum(['session', 'access']),
+  env: environmentSchema.optional(),
+  keys: keyRestrictionsSchema.optional(),
+  iat: z.number(),
+  exp: z.number(),
+})
+
+class UnknownSigningKey extends Error {}
+
+/**
+ * Verifies a session or access token and returns its principal. Only the token's status
+ * (revoked or not) is left to the caller. Every failure is `invalid_token`, except an expired
+ * token (`token_expired`); neither ever quotes the token.
+ */
+export async function verifyToken(
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>,
+  token: string,
+  options: VerifyTokenOptions,
+): Promise<Principal> {
+  const { issuer, audience, memo } = options
+  const tolerance = options.clockToleranceSeconds ?? 30
+  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
+    throw new Error('clockToleranceSeconds must be a whole number between 0 and 300')
+  }
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid('it is malformed')
+  const nowMs = ring.clock.now()
+  const now = Math.floor(nowMs / 1000)
+
+  const tokenHash = memo === undefined ? undefined : hashToken(token)
+  if (memo !== undefined && tokenHash !== undefined) {
+    const hit = memo.get(tokenHash)
+    if (hit !== undefined && hit.issuer === issuer && hit.audience === audience) {
+      if (hit.exp <= now - tolerance) {
+        memo.delete(tokenHash)
+        throw expired()
+      }
+      if (ring.hasPublicKey(hit.kid)) return hit.principal
+      memo.delete(tokenHash)
+    }
+  }
+
+  const resolveKey: JWTVerifyGetKey = async (header) => {
+    const key = typeof header.kid === 'string' ? await ring.publicKey(header.kid) : undefined
+    if (key === undefined) throw new UnknownSigningKey()
+    return key
+  }
+
+  let verified: { payload: unknown; kid: string }
+  try {
+    const result = await jwtVerify(token, resolveKey, {
+      algorithms: ['EdDSA'],
+      issuer,
+      audience,
+      typ: 'JWT',
+      requiredClaims: ['jti', 'tid', 'sub', 'exp', 'iat'],
+      clockTolerance: tolerance,
+      currentDate: new Date(nowMs),
+    })
+    verified = { payload: result.payload, kid: result.protectedHeader.kid ?? '' }
+  } catch (error) {
+    throw fromJoseError(error)
+  }
+
+  const parsed = claimsSchema.safeParse(verified.payload)
+  if (!parsed.success) throw invalid('its claims are malformed')
+  const claims = parsed.data
+  if ((claims.kind === 'access') !== (claims.env !== undefined)) {
+    throw invalid('its claims are malformed')
+  }
+  if (claims.iat > now + tolerance) throw invalid('it was issued in the future')
+
+  const principal = deepFreeze<Principal>({
+    kind: claims.kind,
+    tokenId: claims.jti,
+    tenantId: claims.tid,
+    ...(claims.kind === 'session' ? { userId: claims.sub } : {}),
+    scopes: parseScopes(claims.scope),
+    ...(claims.keys === undefined ? {} : { keys: claims.keys }),
+    ...(claims.env === undefined ? {} : { environment: claims.env }),
+    expiresAt: new Date(claims.exp * 1000),
+  })
+  if (memo !== undefined && tokenHash !== undefined) {
+    memo.set(tokenHash, { principal, kid: verified.kid, issuer, audience, exp: claims.exp })
+  }
+  return principal
+}
+
+/** Scopes this version does not know are dropped: an older server grants less, never more. */
+function parseScopes(claim: string): Scope[] {
+  const scopes = new Set<Scope>()
+  for (const word of claim.split(' ')) {
+    const scope = scopeSchema.safeParse(word)
+    if (scope.success) scopes.add(scope.data)
+  }
+  return [...scopes]
+}
+
+const joseReasons: Record<string, string> = {
+  ERR_JOSE_ALG_NOT_ALLOWED: 'its algorithm is not accepted',
+  ERR_JOSE_NOT_SUPPORTED: 'its algorithm is not accepted',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'its signature does not verify',
+  ERR_JWS_INVALID: 'it is malformed',
+  ERR_JWT_INVALID: 'it is malformed',
+}
+
+function fromJoseError(error: unknown): AppError {
+  if (error instanceof UnknownSigningKey) return invalid('it was signed by an unknown key')
+  const { code, claim } = (error ?? {}) as { code?: unknown; claim?: unknown }
+  if (code === 'ERR_JWT_EXPIRED') return expired()
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && typeof claim === 'string') {
+    // `claim` is a claim name chosen by jose (iss, aud, typ, ...), never a value.
+    return invalid(`its "${claim}" is missing or not accepted`)
+  }
+  return invalid((typeof code === 'string' && joseReasons[code]) || 'it could not be verified')
+}
+
+const invalid = (reason: string) =>
+  new AppError('invalid_token', `The access token is not valid: ${reason}`, {
+    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+  })
+
+const expired = () =>
+  new AppError('token_expired', 'The access token has expired', {
+    headers: {
+      'WWW-Authenticate':
+        'Bearer error="invalid_token", error_description="The access token expired"',
+    },
+  })
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object' && !Object.isFrozen(child)) deepFreeze(child)
+  }
+  return Object.freeze(value)
+}

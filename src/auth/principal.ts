@@ -1,0 +1,38 @@
+import { z } from 'zod'
+import type { Environment } from '../config.ts'
+import type { Scope } from './scopes.ts'
+
+export const ENVIRONMENTS = [
+  'development',
+  'staging',
+  'production',
+] as const satisfies readonly Environment[]
+export const environmentSchema = z.enum(ENVIRONMENTS)
+
+/**
+ * `session`: a user logged in (or an equivalent bootstrap credential). It carries the user's
+ * scopes and no environment, because a person is not tied to one deployment.
+ * `access`: a token for an application. It always names the environment it runs in; mock mode
+ * and the no-escalation rule both depend on it.
+ */
+export type PrincipalKind = 'session' | 'access'
+
+/** Who is calling, as established by a verified token. Domain services take this, never a request. */
+export interface Principal {
+  kind: PrincipalKind
+  /** The token's id (`jti`); the token record in storage is the source of truth for its status. */
+  tokenId: string
+  tenantId: string
+  /** The user (`sub`) for sessions; undefined for access tokens. */
+  userId?: string
+  scopes: Scope[]
+  /** Key restrictions (see `keyAllowed`); undefined means every key of the tenant. */
+  keys?: string[]
+  /** Always set for access tokens, never for sessions. */
+  environment?: Environment
+  expiresAt: Date
+  name?: string
+}
+
+/** What a token grants, and so what `assertSubset` compares between a parent and a child. */
+export type Grant = Pick<Principal, 'kind' | 'scopes' | 'keys' | 'environment' | 'expiresAt'>

@@ -1,0 +1,134 @@
+import { z } from 'zod'
+import { AppError } from '../errors.ts'
+import type { Grant, Principal } from './principal.ts'
+
+/**
+ * What a token may do. No scope implies another (`org:admin` does not include `keys:read`):
+ * a token gets exactly the list it was minted with.
+ */
+export const SCOPES = [
+  'keys:read', // reveal key values
+  'keys:list', // metadata, versions, last-used
+  'keys:write',
+  'tokens:write',
+  'audit:read',
+  'org:admin',
+] as const
+
+export type Scope = (typeof SCOPES)[number]
+export const scopeSchema = z.enum(SCOPES)
+
+/**
+ * One entry of a token's `keys` restriction: a key id or name matched exactly, or a prefix
+ * ending in `*` (`openai-*`) matched against the start of the key's id or name. Matching the
+ * prefix against both, like exact entries, is what keeps `assertSubset` sound: a child's exact
+ * entry that starts with the parent's prefix then selects nothing the parent could not.
+ */
+export const keyRestrictionSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((entry) => !entry.slice(0, -1).includes('*'), {
+    message: 'a key restriction may contain * only as its last character',
+  })
+export const keyRestrictionsSchema = z.array(keyRestrictionSchema).max(100)
+
+export function requireScope(principal: Pick<Principal, 'scopes'>, scope: Scope): void {
+  if (principal.scopes.includes(scope)) return
+  throw new AppError('insufficient_scope', `This token lacks the ${scope} scope`, {
+    extra: { requiredScope: scope },
+    headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+  })
+}
+
+/** `restrictions` undefined: every key; an empty list: no key at all. */
+export function keyAllowed(
+  restrictions: readonly string[] | undefined,
+  key: { id: string; name: string },
+): boolean {
+  if (restrictions === undefined) return true
+  return restrictions.some((entry) => entryMatches(entry, key))
+}
+
+export function requireKeyAccess(
+  principal: Pick<Principal, 'keys'>,
+  key: { id: string; name: string },
+): void {
+  if (keyAllowed(principal.keys, key)) return
+  throw new AppError('key_access_denied', 'This token is restricted to other keys')
+}
+
+function entryMatches(entry: string, key: { id: string; name: string }): boolean {
+  const prefix = wildcardPrefix(entry)
+  if (prefix === undefined) return entry === key.id || entry === key.name
+  return key.id.startsWith(prefix) || key.name.startsWith(prefix)
+}
+
+function wildcardPrefix(entry: string): string | undefined {
+  return entry.endsWith('*') ? entry.slice(0, -1) : undefined
+}
+
+/** Whether every key `child` selects is also selected by `parent` (one entry each). */
+function entryCovers(parent: string, child: string): boolean {
+  const parentPrefix = wildcardPrefix(parent)
+  if (parentPrefix === undefined) return parent === child
+  // A child prefix `openai-prod-` or an exact `openai-prod` both start with `openai-`.
+  return (wildcardPrefix(child) ?? child).startsWith(parentPrefix)
+}
+
+/**
+ * The no-escalation rule for minting: the child grant must not exceed the parent in scopes,
+ * key restrictions, environment or lifetime. Throws `scope_escalation` naming every excess.
+ */
+export function assertSubset(parent: Grant, child: Grant): void {
+  const exceeded: string[] = []
+  const problems: string[] = []
+
+  const extraScopes = child.scopes.filter((scope) => !parent.scopes.includes(scope))
+  if (extraScopes.length > 0) {
+    exceeded.push('scopes')
+    problems.push(`scopes not held by the parent: ${extraScopes.join(', ')}`)
+  }
+
+  if (parent.keys !== undefined) {
+    const parentKeys = parent.keys
+    if (child.keys === undefined) {
+      exceeded.push('keys')
+      problems.push('the parent is restricted to some keys, so the child must be too')
+    } else {
+      const uncovered = child.keys.filter((c) => !parentKeys.some((p) => entryCovers(p, c)))
+      if (uncovered.length > 0) {
+        exceeded.push('keys')
+        problems.push(`key restrictions outside the parent's: ${uncovered.join(', ')}`)
+      }
+    }
+  }
+
+  // A session is a person and may mint for any environment; an access token only for its own,
+  // and never a session (which would shed the environment restriction).
+  if (parent.kind !== 'session') {
+    if (child.kind === 'session') {
+      exceeded.push('kind')
+      problems.push('an access token cannot create a session')
+    } else if (child.environment === undefined || child.environment !== parent.environment) {
+      exceeded.push('environment')
+      problems.push(
+        `the environment must be ${parent.environment ?? 'the parent token environment'}`,
+      )
+    }
+  }
+
+  if (child.expiresAt.getTime() > parent.expiresAt.getTime()) {
+    exceeded.push('expiresAt')
+    problems.push('the child cannot expire after the parent')
+  }
+
+  if (exceeded.length === 0) return
+  throw new AppError(
+    'scope_escalation',
+    `A token cannot grant more than it holds: ${problems.join('; ')}`,
+    {
+      extra: { exceeded },
+    },
+  )
+}

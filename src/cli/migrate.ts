@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util'
+import { createAwsClients } from '../aws.ts'
+import { ConfigError, loadConfig } from '../config.ts'
+import { ensurePlatformKey } from '../kms/platform-key.ts'
+import { ensureTable } from '../storage/table.ts'
+
+/**
+ * `npm run migrate`: creates the Keystash table (and its index and TTL setting) in the
+ * configured DynamoDB when it is missing. Idempotent. With `--create-platform-key` it also
+ * creates the platform KMS key under the configured alias, for local KMS endpoints; on AWS,
+ * create that key with your infrastructure code instead.
+ */
+const { values } = parseArgs({
+  options: { 'create-platform-key': { type: 'boolean', default: false } },
+})
+
+try {
+  const config = loadConfig(process.env)
+  if (config.mode !== 'production') {
+    throw new ConfigError(
+      'migrate needs KEYSTASH_TABLE, AWS_REGION and KEYSTASH_KMS_KEY_ID (development mode creates its table by itself)',
+    )
+  }
+  const aws = createAwsClients(config)
+  const table = await ensureTable(aws.dynamodb, config.aws.table)
+  process.stdout.write(`table ${config.aws.table}: ${table}\n`)
+  if (values['create-platform-key']) {
+    const key = await ensurePlatformKey(aws.kms, config.aws.platformKeyId)
+    process.stdout.write(`platform key ${config.aws.platformKeyId}: ${key}\n`)
+  }
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error)
+  process.stderr.write(`keystash migrate: ${message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,207 @@
+import { z } from 'zod'
+
+/**
+ * The whole configuration, read once from the environment at start-up and frozen. Nothing
+ * else in the code base reads `process.env`.
+ *
+ * Development mode is what you get with no configuration: the server spawns DynamoDB Local and
+ * the local KMS under the data directory. Production mode starts when the AWS settings are
+ * present (`KEYSTASH_TABLE`, `AWS_REGION`, `KEYSTASH_KMS_KEY_ID`) and spawns nothing.
+ */
+
+const seconds = (name: string, fallback: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number of seconds` })
+    .int(`${name} must be a whole number of seconds`)
+    .min(0, `${name} must be 0 or more`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(fallback)
+
+const oneOf = <T extends readonly [string, ...string[]]>(
+  name: string,
+  values: T,
+  fallback: T[number],
+) => z.enum(values, { error: `${name} must be one of: ${values.join(', ')}` }).default(fallback)
+
+const guardrail = (name: string) =>
+  oneOf(name, ['none', 'force-mock', 'force-live', 'forbid-mock'] as const, 'none')
+
+const envSchema = z.object({
+  PORT: z.coerce
+    .number({ error: 'PORT must be a port number' })
+    .int('PORT must be a port number')
+    .min(0, 'PORT must be between 0 and 65535')
+    .max(65535, 'PORT must be between 0 and 65535')
+    .default(8787),
+  HOST: z.string().min(1).optional(),
+  LOG_LEVEL: oneOf(
+    'LOG_LEVEL',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  ),
+  KEYSTASH_DATA_DIR: z.string().min(1).default('.keystash'),
+  KEYSTASH_PUBLIC_URL: z.url({ error: 'KEYSTASH_PUBLIC_URL must be an absolute URL' }).optional(),
+
+  AWS_REGION: z.string().min(1).optional(),
+  KEYSTASH_TABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'KEYSTASH_TABLE must be a DynamoDB table name')
+    .optional(),
+  KEYSTASH_KMS_KEY_ID: z.string().min(1).optional(),
+  KEYSTASH_DYNAMODB_ENDPOINT: z
+    .url({ error: 'KEYSTASH_DYNAMODB_ENDPOINT must be a URL' })
+    .optional(),
+  KEYSTASH_KMS_ENDPOINT: z.url({ error: 'KEYSTASH_KMS_ENDPOINT must be a URL' }).optional(),
+
+  KEYSTASH_ISSUER: z.string().min(1).optional(),
+  KEYSTASH_AUDIENCE: z.string().min(1).default('keystash'),
+  KEYSTASH_SIGNUP: oneOf('KEYSTASH_SIGNUP', ['enabled', 'disabled'] as const, 'enabled'),
+  KEYSTASH_SESSION_TTL_SECONDS: seconds('KEYSTASH_SESSION_TTL_SECONDS', 12 * 3600, 30 * 86400),
+  KEYSTASH_TOKEN_MAX_TTL_SECONDS: seconds(
+    'KEYSTASH_TOKEN_MAX_TTL_SECONDS',
+    90 * 86400,
+    3650 * 86400,
+  ),
+
+  KEYSTASH_DEK_CACHE_TTL_SECONDS: seconds('KEYSTASH_DEK_CACHE_TTL_SECONDS', 300, 3600),
+  KEYSTASH_DEK_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  KEYSTASH_RECORD_CACHE_MS: z.coerce
+    .number({ error: 'KEYSTASH_RECORD_CACHE_MS must be a number of milliseconds' })
+    .int()
+    .min(0, 'KEYSTASH_RECORD_CACHE_MS must be 0 or more')
+    .max(60_000, 'KEYSTASH_RECORD_CACHE_MS must be at most 60000')
+    .default(1000),
+  KEYSTASH_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(64 * 1024),
+
+  KEYSTASH_MOCK_DEVELOPMENT: guardrail('KEYSTASH_MOCK_DEVELOPMENT'),
+  KEYSTASH_MOCK_STAGING: guardrail('KEYSTASH_MOCK_STAGING'),
+  KEYSTASH_MOCK_PRODUCTION: oneOf(
+    'KEYSTASH_MOCK_PRODUCTION',
+    ['none', 'force-mock', 'force-live', 'forbid-mock'] as const,
+    'forbid-mock',
+  ),
+
+  KEYSTASH_AUDIT_MODE: oneOf(
+    'KEYSTASH_AUDIT_MODE',
+    ['buffered', 'strict', 'off'] as const,
+    'buffered',
+  ),
+  KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+})
+
+export type Environment = 'development' | 'staging' | 'production'
+export type Guardrail = 'none' | 'force-mock' | 'force-live' | 'forbid-mock'
+
+export interface Config {
+  mode: 'development' | 'production'
+  port: number
+  host: string
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
+  dataDir: string
+  publicUrl: string | undefined
+  aws: {
+    region: string
+    table: string
+    platformKeyId: string
+    dynamodbEndpoint: string | undefined
+    kmsEndpoint: string | undefined
+  }
+  auth: {
+    issuer: string
+    audience: string
+    signup: boolean
+    sessionTtlSeconds: number
+    tokenMaxTtlSeconds: number
+  }
+  cache: {
+    dekTtlSeconds: number
+    dekMaxEntries: number
+    recordStalenessMs: number
+  }
+  limits: { maxBodyBytes: number }
+  mockGuardrails: Record<Environment, Guardrail>
+  audit: { mode: 'buffered' | 'strict' | 'off'; retentionDays: number }
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/** Defaults for development mode; the endpoints are filled in by the launcher. */
+export const DEV_TABLE = 'keystash'
+export const DEV_REGION = 'us-east-1'
+export const DEV_PLATFORM_KEY_ALIAS = 'alias/keystash-platform'
+
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  // Empty strings mean "not set", as they do in most shells and .env files.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  )
+  const parsed = envSchema.safeParse(present)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.')
+      return `${name}: ${issue.message}`
+    })
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+  }
+  const e = parsed.data
+
+  const awsSettings = [e.KEYSTASH_TABLE, e.AWS_REGION, e.KEYSTASH_KMS_KEY_ID]
+  const production = awsSettings.some((v) => v !== undefined)
+  if (production && awsSettings.some((v) => v === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration: production mode needs all of KEYSTASH_TABLE, AWS_REGION and KEYSTASH_KMS_KEY_ID (set none of them for development mode)',
+    )
+  }
+
+  const mode = production ? 'production' : 'development'
+  const host = e.HOST ?? (production ? '0.0.0.0' : '127.0.0.1')
+  const config: Config = {
+    mode,
+    port: e.PORT,
+    host,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.KEYSTASH_DATA_DIR,
+    publicUrl: e.KEYSTASH_PUBLIC_URL,
+    aws: {
+      region: e.AWS_REGION ?? DEV_REGION,
+      table: e.KEYSTASH_TABLE ?? DEV_TABLE,
+      platformKeyId: e.KEYSTASH_KMS_KEY_ID ?? DEV_PLATFORM_KEY_ALIAS,
+      dynamodbEndpoint: e.KEYSTASH_DYNAMODB_ENDPOINT,
+      kmsEndpoint: e.KEYSTASH_KMS_ENDPOINT,
+    },
+    auth: {
+      issuer: e.KEYSTASH_ISSUER ?? 'keystash',
+      audience: e.KEYSTASH_AUDIENCE,
+      signup: e.KEYSTASH_SIGNUP === 'enabled',
+      sessionTtlSeconds: e.KEYSTASH_SESSION_TTL_SECONDS,
+      tokenMaxTtlSeconds: e.KEYSTASH_TOKEN_MAX_TTL_SECONDS,
+    },
+    cache: {
+      dekTtlSeconds: e.KEYSTASH_DEK_CACHE_TTL_SECONDS,
+      dekMaxEntries: e.KEYSTASH_DEK_CACHE_MAX_ENTRIES,
+      recordStalenessMs: e.KEYSTASH_RECORD_CACHE_MS,
+    },
+    limits: { maxBodyBytes: e.KEYSTASH_MAX_BODY_BYTES },
+    mockGuardrails: {
+      development: e.KEYSTASH_MOCK_DEVELOPMENT,
+      staging: e.KEYSTASH_MOCK_STAGING,
+      production: e.KEYSTASH_MOCK_PRODUCTION,
+    },
+    audit: { mode: e.KEYSTASH_AUDIT_MODE, retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS },
+  }
+  return deepFreeze(config)
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child)
+  }
+  return Object.freeze(value)
+}

@@ -1,0 +1,77 @@
+/**
+ * One error class, one table of stable codes. Every failure a caller can see is an AppError
+ * with one of these codes; anything else becomes `internal` (a logged 500 with a generic
+ * message). The codes are part of the public contract: clients branch on them, so they never
+ * change meaning.
+ */
+export const errorTable = {
+  // request shape
+  bad_request: { status: 400, title: 'Bad request' },
+  invalid_json: { status: 400, title: 'Malformed JSON body' },
+  validation_failed: { status: 422, title: 'Validation failed' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  idempotency_conflict: { status: 409, title: 'Idempotency key reused with another request' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  // authentication and authorisation
+  unauthorized: { status: 401, title: 'Authentication required' },
+  invalid_token: { status: 401, title: 'Invalid access token' },
+  token_expired: { status: 401, title: 'Access token expired' },
+  token_revoked: { status: 401, title: 'Access token revoked' },
+  invalid_credentials: { status: 401, title: 'Invalid email or password' },
+  login_locked: { status: 429, title: 'Too many failed logins' },
+  insufficient_scope: { status: 403, title: 'Missing scope' },
+  key_access_denied: { status: 403, title: 'Token may not access this key' },
+  scope_escalation: { status: 403, title: 'A token cannot grant more than it holds' },
+  signup_disabled: { status: 403, title: 'Sign-up is disabled on this server' },
+  mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
+  // key management (KMS and key-encryption keys)
+  kek_disabled: { status: 503, title: 'Encryption key disabled' },
+  kek_access_denied: { status: 503, title: 'Access to the encryption key denied' },
+  kek_pending_deletion: { status: 503, title: 'Encryption key pending deletion' },
+  kek_not_found: { status: 503, title: 'Encryption key not found' },
+  kms_throttled: { status: 503, title: 'Key management service throttled' },
+  kms_unavailable: { status: 503, title: 'Key management service unavailable' },
+  kek_invalid: { status: 422, title: 'Encryption key failed validation' },
+  decryption_failed: { status: 500, title: 'Stored value could not be decrypted' },
+  // storage and the rest
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  audit_unavailable: { status: 503, title: 'Audit log unavailable' },
+  internal: { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ErrorCode = keyof typeof errorTable
+
+export interface AppErrorOptions {
+  /** Extra members of the problem document (RFC 9457 extension members). Never secrets. */
+  extra?: Record<string, unknown>
+  /** Response headers the error needs (`Retry-After`, `WWW-Authenticate`, ...). */
+  headers?: Record<string, string>
+  cause?: unknown
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError'
+  readonly code: ErrorCode
+  readonly status: number
+  readonly title: string
+  readonly detail: string
+  readonly extra: Record<string, unknown>
+  readonly headers: Record<string, string>
+
+  constructor(code: ErrorCode, detail?: string, options: AppErrorOptions = {}) {
+    const entry = errorTable[code]
+    super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.status = entry.status
+    this.title = entry.title
+    this.detail = detail ?? entry.title
+    this.extra = options.extra ?? {}
+    this.headers = options.headers ?? {}
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError

@@ -1,0 +1,14 @@
+import type { Principal } from '../auth/principal.ts'
+import type { Logger } from '../logger.ts'
+
+/** What middleware puts on the Hono context for the handlers that follow. */
+export interface AppEnv {
+  Variables: {
+    requestId: string
+    log: Logger
+    /** Set by `requireAuth` on authenticated routes. */
+    principal: Principal
+    /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
+    prefetched: Map<string, Record<string, unknown>> | undefined
+  }
+}

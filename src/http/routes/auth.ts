@@ -1,0 +1,98 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Authenticator } from '../../auth/authenticate.ts'
+import type { AccountService } from '../../domain/accounts.ts'
+import { clientOf } from '../client.ts'
+import { requireAuth } from '../middleware/auth.ts'
+import { createRouter } from '../router.ts'
+import { problems } from '../schemas.ts'
+
+const Email = z.string().trim().pipe(z.email().max(254)).openapi({ example: 'ada@example.com' })
+const Password = z
+  .string()
+  .min(1)
+  .max(1024)
+  .openapi({ format: 'password', description: '12 to 256 characters' })
+
+const SessionSchema = z
+  .object({ token: z.string(), expiresAt: z.iso.datetime() })
+  .openapi('Session')
+
+const SignupBody = z.strictObject({
+  email: Email,
+  password: Password,
+  organization: z.string().trim().min(1).max(100).optional(),
+})
+
+const SignupResult = z
+  .object({
+    user: z.object({ id: z.string(), email: z.string() }),
+    organization: z.object({ id: z.string(), name: z.string() }),
+    session: SessionSchema,
+  })
+  .openapi('SignupResult')
+
+const LoginBody = z.strictObject({ email: Email, password: Password })
+
+const noStore = { 'cache-control': 'no-store' }
+
+const signup = createRoute({
+  method: 'post',
+  path: '/v1/auth/signup',
+  tags: ['auth'],
+  summary: 'Create a user and an organization (tenant), and log in',
+  request: { body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: SignupResult } } },
+    ...problems(400, 403, 409, 413, 415, 422),
+  },
+})
+
+const login = createRoute({
+  method: 'post',
+  path: '/v1/auth/login',
+  tags: ['auth'],
+  summary: 'Log in with e-mail and password',
+  request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+  responses: {
+    200: {
+      description: 'Logged in',
+      content: { 'application/json': { schema: z.object({ session: SessionSchema }) } },
+    },
+    ...problems(400, 401, 413, 415, 422, 429),
+  },
+})
+
+const logout = createRoute({
+  method: 'post',
+  path: '/v1/auth/logout',
+  tags: ['auth'],
+  summary: 'Revoke the calling session',
+  security: [{ bearer: [] }],
+  responses: { 204: { description: 'Logged out' }, ...problems(400, 401) },
+})
+
+export function authRoutes({
+  accounts,
+  authenticator,
+}: {
+  accounts: AccountService
+  authenticator: Pick<Authenticator, 'authenticate'>
+}) {
+  const router = createRouter()
+  router.use('/v1/auth/logout', requireAuth({ authenticator }))
+  return router
+    .openapi(signup, async (c) => {
+      const result = await accounts.signup(c.req.valid('json'))
+      const { sessionId: _, ...body } = result
+      return c.json(body, 201, noStore)
+    })
+    .openapi(login, async (c) => {
+      const { address } = clientOf(c)
+      const { session } = await accounts.login({ ...c.req.valid('json'), address })
+      return c.json({ session }, 200, noStore)
+    })
+    .openapi(logout, async (c) => {
+      await accounts.logout(c.get('principal'))
+      return c.body(null, 204)
+    })
+}

@@ -1,0 +1,66 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Authenticator } from '../../auth/authenticate.ts'
+import { describeOrganization, type OrganizationService } from '../../domain/organizations.ts'
+import { requireAuth } from '../middleware/auth.ts'
+import { createRouter } from '../router.ts'
+import { problems } from '../schemas.ts'
+
+const MockSetting = z.enum(['mock', 'live'])
+export const OrganizationSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    mockDefaults: z.object({
+      development: MockSetting,
+      staging: MockSetting,
+      production: MockSetting,
+    }),
+  })
+  .openapi('Organization')
+
+const security = [{ bearer: [] }]
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/org',
+  tags: ['organization'],
+  summary: 'Describe the caller’s organization',
+  security,
+  responses: {
+    200: {
+      description: 'The organization',
+      content: { 'application/json': { schema: OrganizationSchema } },
+    },
+    ...problems(401, 403, 404),
+  },
+})
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/v1/org',
+  tags: ['organization'],
+  summary: 'Delete the caller’s organization: every token of it stops working at once',
+  security,
+  responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+})
+
+export function orgRoutes({
+  organizations,
+  authenticator,
+}: {
+  organizations: OrganizationService
+  authenticator: Pick<Authenticator, 'authenticate'>
+}) {
+  const router = createRouter()
+  router.use('/v1/org', requireAuth({ authenticator }))
+  return router
+    .openapi(get, async (c) =>
+      c.json(describeOrganization(await organizations.get(c.get('principal'))), 200),
+    )
+    .openapi(remove, async (c) => {
+      await organizations.delete(c.get('principal'))
+      return c.body(null, 204)
+    })
+}

@@ -1,0 +1,38 @@
+import { z } from '@hono/zod-openapi'
+
+/** Schemas shared by many routes. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem')
+
+const problemContent = { 'application/problem+json': { schema: ProblemSchema } }
+
+/** Response entries for the errors a route can answer with, by status. */
+export function problems(...statuses: number[]) {
+  const descriptions: Record<number, string> = {
+    400: 'Malformed request',
+    401: 'Missing, invalid, expired or revoked credentials',
+    403: 'Valid credentials lacking a scope or key access',
+    404: 'Not found (also for other tenants’ objects)',
+    409: 'Conflict',
+    413: 'Body too large',
+    415: 'Body is not JSON',
+    422: 'Validation failed',
+    429: 'Too many requests',
+    503: 'A dependency (storage or key management) is unavailable',
+  }
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: descriptions[status] ?? 'Error', content: problemContent },
+    ]),
+  )
+}

@@ -1,0 +1,79 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { serve } from '@hono/node-server'
+import { createApp } from './app.ts'
+import { createAwsClients } from './aws.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
+import { buildDeps } from './deps.ts'
+import { createLogger, type Logger } from './logger.ts'
+
+/** load config -> (development: start local services) -> build deps -> serve */
+async function main(): Promise<void> {
+  let config: Readonly<Config>
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  }
+  const logger = createLogger({ level: config.logLevel })
+  const stops: Array<() => Promise<void>> = []
+
+  let services: Awaited<ReturnType<typeof startLocalServices>> | undefined
+  if (config.mode === 'development') {
+    services = await startLocalServices(resolve(config.dataDir), logger)
+    stops.push(services.stop)
+    config = loadConfig({
+      ...process.env,
+      KEYSTASH_DYNAMODB_ENDPOINT: services.dynamodbEndpoint,
+      KEYSTASH_KMS_ENDPOINT: services.kmsEndpoint,
+    })
+  }
+  const aws = createAwsClients(config)
+  if (services) await services.prepare(aws, config)
+  const deps = buildDeps(config, logger, aws)
+  const app = createApp(deps)
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
+    const lines = [
+      '',
+      `  Keystash is running (${config.mode} mode)`,
+      `  API:   ${base}`,
+      `  Docs:  ${base}/docs`,
+      ...(config.mode === 'development'
+        ? [`  Data:  ${resolve(config.dataDir)}`, '  Stop:  Ctrl-C', '']
+        : ['']),
+    ]
+    process.stdout.write(`${lines.join('\n')}\n`)
+  })
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    await new Promise<void>((done) => server.close(() => done()))
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+/** Development mode: DynamoDB Local and the local KMS as child processes, data under dataDir. */
+async function startLocalServices(dataDir: string, logger: Logger) {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // Development-only code is loaded only in development mode.
+  const { startDevServices } = await import('../tools/dev-services.ts')
+  return startDevServices({ dataDir, logger }).catch((error: unknown) => {
+    if (error instanceof Error && error.name === 'JavaMissingError') fail(error.message)
+    throw error
+  })
+}
+
+function fail(message: string): never {
+  process.stderr.write(`keystash: ${message}\n`)
+  process.exit(1)
+}
+
+await main()

@@ -1,0 +1,161 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import { AppError } from '../errors.ts'
+import { itemKey } from './keys.ts'
+import { type TokenRecord, tokenItem } from './tokens.ts'
+
+export type MockSetting = 'mock' | 'live'
+
+export interface OrganizationRecord {
+  tenantId: string
+  name: string
+  ownerUserId: string
+  createdAt: string
+  updatedAt: string
+  mockDefaults: { development: MockSetting; staging: MockSetting; production: MockSetting }
+  deletedAt?: string
+}
+
+export interface UserRecord {
+  userId: string
+  email: string
+  passwordHash: string
+  tenantId: string
+  role: 'owner'
+  createdAt: string
+}
+
+export const DEFAULT_MOCK_SETTINGS: OrganizationRecord['mockDefaults'] = {
+  development: 'mock',
+  staging: 'mock',
+  production: 'live',
+}
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, type: _type, ttl: _ttl, ...rest } = item
+  return rest as T
+}
+
+export function toOrganization(item: Record<string, unknown>): OrganizationRecord {
+  return strip<OrganizationRecord>(item)
+}
+
+export function createAccountRepository({
+  doc,
+  table,
+}: {
+  doc: DynamoDBDocumentClient
+  table: string
+}) {
+  return {
+    /**
+     * Sign-up in one transaction: the e-mail claim (unique), the user, the organization and the
+     * first session. Either all exist afterwards or none does.
+     */
+    async createAccount(input: {
+      user: UserRecord
+      organization: OrganizationRecord
+      session: TokenRecord
+    }): Promise<void> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: table,
+                  Item: {
+                    ...itemKey.email(input.user.email),
+                    type: 'email',
+                    userId: input.user.userId,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: {
+                    ...itemKey.org(input.organization.tenantId),
+                    type: 'org',
+                    ...input.organization,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              { Put: { TableName: table, Item: tokenItem(input.session) } },
+            ],
+          }),
+        )
+      } catch (error) {
+        if (
+          error instanceof TransactionCanceledException &&
+          error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+        ) {
+          throw new AppError('conflict', 'An account with this e-mail address already exists.')
+        }
+        throw error
+      }
+    },
+
+    async findUserByEmail(email: string): Promise<UserRecord | undefined> {
+      const claim = await doc.send(new GetCommand({ TableName: table, Key: itemKey.email(email) }))
+      // The user is read even when the e-mail is unknown, so both cases make the same calls.
+      const userId = typeof claim.Item?.userId === 'string' ? claim.Item.userId : 'usr_absent'
+      const user = await this.getUser(userId)
+      return claim.Item ? user : undefined
+    },
+
+    async getUser(userId: string): Promise<UserRecord | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: table, Key: itemKey.user(userId) }),
+      )
+      return Item ? strip<UserRecord>(Item) : undefined
+    },
+
+    async getOrganization(tenantId: string): Promise<OrganizationRecord | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: table, Key: itemKey.org(tenantId), ConsistentRead: true }),
+      )
+      return Item ? toOrganization(Item) : undefined
+    },
+
+    async updatePasswordHash(userId: string, passwordHash: string): Promise<void> {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.user(userId),
+          UpdateExpression: 'SET passwordHash = :h',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':h': passwordHash },
+        }),
+      )
+    },
+
+    async markOrganizationDeleted(tenantId: string, at: Date): Promise<void> {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.org(tenantId),
+          UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :at), updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      )
+    },
+  }
+}
+
+export type AccountRepository = ReturnType<typeof createAccountRepository>

@@ -1,0 +1,20 @@
+/** Primary keys of every item, in one place (the layout is documented in table.ts). */
+export const itemKey = {
+  org: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'ORG' }),
+  user: (userId: string) => ({ pk: `USER#${userId}`, sk: 'USER' }),
+  email: (email: string) => ({ pk: `EMAIL#${email}`, sk: 'EMAIL' }),
+  token: (tenantId: string, tokenId: string) => ({ pk: `ORG#${tenantId}`, sk: `TOKEN#${tokenId}` }),
+  key: (tenantId: string, keyId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEY#${keyId}` }),
+  keyName: (tenantId: string, name: string) => ({ pk: `ORG#${tenantId}`, sk: `KEYNAME#${name}` }),
+  keyVersion: (tenantId: string, keyId: string, version: number) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `KEY#${keyId}#V#${String(version).padStart(9, '0')}`,
+  }),
+  signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
+  loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),
+}
+
+export type ItemKey = { pk: string; sk: string }
+
+/** Seconds since the epoch, for the table's `ttl` attribute. */
+export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000)

@@ -1,0 +1,81 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import type { Clock } from '../auth/clock.ts'
+import type { Logger } from '../logger.ts'
+import type { ItemKey } from './keys.ts'
+
+export interface LastUsedOptions {
+  doc: DynamoDBDocumentClient
+  table: string
+  clock: Clock
+  logger: Logger
+  /** At most one write per item per interval per instance (DESIGN.md 5: 60 s). */
+  intervalMs?: number
+  maxTracked?: number
+}
+
+/**
+ * Records `lastUsedAt` on tokens and keys without slowing the request that used them: the
+ * write is not awaited, at most one per item per minute leaves this instance (so the stored
+ * time is accurate to that minute), and a failed write is logged, never thrown.
+ */
+export function createLastUsedTracker({
+  doc,
+  table,
+  clock,
+  logger,
+  intervalMs = 60_000,
+  maxTracked = 100_000,
+}: LastUsedOptions) {
+  const lastWrite = new Map<string, number>()
+  const inFlight = new Set<Promise<void>>()
+
+  function touch(key: ItemKey): void {
+    const id = `${key.pk}|${key.sk}`
+    const now = clock.now()
+    const previous = lastWrite.get(id)
+    if (previous !== undefined && now - previous < intervalMs) return
+    lastWrite.delete(id)
+    lastWrite.set(id, now)
+    if (lastWrite.size > maxTracked) {
+      const oldest = lastWrite.keys().next().value
+      if (oldest !== undefined) lastWrite.delete(oldest)
+    }
+    const at = new Date(now).toISOString()
+    const write = doc
+      .send(
+        new UpdateCommand({
+          TableName: table,
+          Key: key,
+          UpdateExpression: 'SET lastUsedAt = :at',
+          // Never move it backwards (another instance may have written a later time).
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :at)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof ConditionalCheckFailedException) return
+          lastWrite.delete(id)
+          logger.warn(
+            { item: key.sk.split('#')[0], error: (error as Error)?.name },
+            'lastUsedAt write failed',
+          )
+        },
+      )
+      .finally(() => inFlight.delete(write))
+    inFlight.add(write)
+  }
+
+  return {
+    touch,
+    /** Resolves when every write started so far has finished (tests and shutdown). */
+    async settled(): Promise<void> {
+      await Promise.all([...inFlight])
+    },
+  }
+}
+
+export type LastUsedTracker = ReturnType<typeof createLastUsedTracker>

@@ -1,0 +1,61 @@
+import type { Clock } from '../auth/clock.ts'
+
+export interface RecordCacheOptions {
+  /** How long a record read from DynamoDB may be served from memory; 0 turns the cache off. */
+  stalenessMs: number
+  maxEntries?: number
+  clock: Clock
+}
+
+/**
+ * Short-lived memory for records that hold no plaintext (token status, key metadata and
+ * ciphertext). It bounds how stale an answer can be: a change made through another instance
+ * is seen after at most `stalenessMs`; a change made through this one invalidates at once.
+ * Concurrent misses for one id share a single load.
+ */
+export function createRecordCache<T>({
+  stalenessMs,
+  maxEntries = 50_000,
+  clock,
+}: RecordCacheOptions) {
+  const entries = new Map<string, { value: T; loadedAt: number }>()
+  const flights = new Map<string, Promise<T>>()
+  // Bumped on invalidate, so a load that started before an invalidation is not stored.
+  const generations = new Map<string, number>()
+
+  async function get(id: string, load: () => Promise<T>): Promise<T> {
+    if (stalenessMs > 0) {
+      const hit = entries.get(id)
+      if (hit && clock.now() - hit.loadedAt < stalenessMs) return hit.value
+    }
+    const pending = flights.get(id)
+    if (pending) return pending
+    const generation = generations.get(id) ?? 0
+    const loadedAt = clock.now()
+    const flight = load()
+      .then((value) => {
+        if (stalenessMs > 0 && (generations.get(id) ?? 0) === generation) {
+          entries.delete(id)
+          entries.set(id, { value, loadedAt })
+          if (entries.size > maxEntries) {
+            const oldest = entries.keys().next().value
+            if (oldest !== undefined) entries.delete(oldest)
+          }
+        }
+        return value
+      })
+      .finally(() => flights.delete(id))
+    flights.set(id, flight)
+    return flight
+  }
+
+  function invalidate(id: string): void {
+    entries.delete(id)
+    flights.delete(id)
+    generations.set(id, (generations.get(id) ?? 0) + 1)
+  }
+
+  return { get, invalidate, clear: () => entries.clear(), size: () => entries.size }
+}
+
+export type RecordCache<T> = ReturnType<typeof createRecordCache<T>>

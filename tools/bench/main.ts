@@ -1,0 +1,105 @@
+import { cpus, loadavg, totalmem } from 'node:os'
+import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local.ts'
+import { type BenchReport, formatTable, type ResultRow, withRatios, writeReport } from './report.ts'
+import type { BenchContext } from './scenario.ts'
+import { allScenarios } from './scenarios/index.ts'
+
+/**
+ * `npm run bench`: measures every scenario at each concurrency level, prints a table with the
+ * ratios to the two baselines of the same run, and writes it as JSON to bench-results/.
+ *
+ * BENCH_SECONDS (5) per measurement, BENCH_WARMUP_SECONDS (1) before each, BENCH_CONCURRENCY
+ * ("1,32"), BENCH_SCENARIOS (comma-separated names; the baselines always run).
+ */
+
+// The AWS SDK's "Node 22 needed from 2027" warning would land in the middle of the progress.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+// Signals end the process without running `exit` handlers, which stop our child processes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => process.exit(130))
+}
+
+const seconds = positiveNumber('BENCH_SECONDS', 5)
+const warmupSeconds = positiveNumber('BENCH_WARMUP_SECONDS', 1)
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map((value) => {
+  const level = Number(value.trim())
+  if (!Number.isInteger(level) || level < 1)
+    throw new Error(`BENCH_CONCURRENCY: bad level "${value}"`)
+  return level
+})
+const wanted = process.env.BENCH_SCENARIOS?.split(',').map((name) => name.trim())
+const scenarios = allScenarios().filter((s) => s.baseline || !wanted || wanted.includes(s.name))
+
+let dynamodb: Promise<DynamoDbLocal> | undefined
+const context: BenchContext = {
+  seconds,
+  warmupSeconds,
+  env: process.env,
+  dynamodbEndpoint: async () => {
+    dynamodb ??= startDynamoDbLocal()
+    return (await dynamodb).endpoint
+  },
+}
+
+const startedAt = new Date().toISOString()
+const loadBefore = loadavg()
+if ((loadBefore[0] ?? 0) > cpus().length / 2) {
+  console.error(
+    `warning: load average ${loadBefore[0]?.toFixed(2)}: other work will skew the figures`,
+  )
+}
+const rows: ResultRow[] = []
+try {
+  for (const scenario of scenarios) {
+    console.error(`${scenario.name}: ${scenario.description}`)
+    await scenario.setup(context)
+    try {
+      for (const concurrency of concurrencies) {
+        const measurement = await scenario.run(concurrency)
+        console.error(`  ${concurrency} concurrent: ${Math.round(measurement.rps)} req/s`)
+        rows.push({
+          scenario: scenario.name,
+          baseline: scenario.baseline,
+          concurrency,
+          ...measurement,
+        })
+      }
+    } finally {
+      await scenario.teardown()
+    }
+  }
+} finally {
+  await (await dynamodb)?.stop()
+}
+
+const report: BenchReport = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  settings: { seconds, warmupSeconds, concurrencies },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: process.platform,
+    // Other work on a shared machine skews results: keep its load beside them.
+    loadAverage1mBefore: loadBefore[0],
+    loadAverage1mAfter: loadavg()[0],
+  },
+  results: withRatios(rows),
+}
+console.log(`\n${formatTable(report.results)}\n`)
+console.log(
+  `${seconds} s per measurement after ${warmupSeconds} s of warm-up; load average ${loadBefore[0]?.toFixed(2)} before, ${loadavg()[0]?.toFixed(2)} after`,
+)
+console.log(`written to ${await writeReport('bench-results', report)}`)
+
+function positiveNumber(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of seconds`)
+  return value
+}

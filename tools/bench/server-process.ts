@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+import { findFreePort } from '../free-port.ts'
+
+export interface ServerProcess {
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+export interface ServerProcessOptions {
+  /** The child's whole environment; PORT and HOST are set on top of it. */
+  env: NodeJS.ProcessEnv
+  /** Polled until it answers (any status) to tell that the server listens. */
+  readyPath?: string
+  readyTimeoutMs?: number
+}
+
+/**
+ * Runs a TypeScript HTTP server (tsx's loader in a plain `node`, so the pid is the server's own)
+ * on a free port passed as PORT, the way `npm start` takes it. The load generator stays in
+ * our process and the server gets its own event loop and core.
+ */
+export async function startServerProcess(
+  entry: string,
+  { env, readyPath = '/', readyTimeoutMs = 20_000 }: ServerProcessOptions,
+): Promise<ServerProcess> {
+  const port = await findFreePort('127.0.0.1')
+  const url = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Request logs on stdout would cost the server time and fill an undrained pipe.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4_000)
+  })
+  const killOnExit = () => child.kill('SIGKILL')
+  process.on('exit', killOnExit)
+  const exited = once(child, 'exit').then(() => process.off('exit', killOnExit))
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const escalation = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(escalation)
+  }
+
+  const deadline = Date.now() + readyTimeoutMs
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop()
+      throw new Error(`${entry} did not start listening on ${url}; its stderr:\n${stderr}`)
+    }
+    try {
+      await fetch(url + readyPath, { signal: AbortSignal.timeout(1_000) })
+      return { url, pid: child.pid as number, stop }
+    } catch {
+      await Promise.race([delay(50), exited])
+    }
+  }
+}
