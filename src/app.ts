@@ -6,18 +6,22 @@ import type { Clock } from './auth/clock.ts'
 import type { SigningKeyRing } from './auth/signing-keys.ts'
 import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
+import type { ValueReader } from './domain/key-values.ts'
+import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { TokenService } from './domain/tokens.ts'
 import { AppError } from './errors.ts'
 import type { AppEnv } from './http/env.ts'
 import { loggableError } from './http/log-error.ts'
 import { bodyGuard } from './http/middleware/body-guard.ts'
+import { type IdempotencyOptions, idempotency } from './http/middleware/idempotency.ts'
 import { requestContext } from './http/middleware/request-context.ts'
 import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
 import { asAppError, problemResponse } from './http/problem.ts'
 import { authRoutes } from './http/routes/auth.ts'
 import { docsRoutes } from './http/routes/docs.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
+import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
@@ -33,6 +37,10 @@ export interface AppDeps {
   accounts: AccountService
   tokens: TokenService
   organizations: OrganizationService
+  keyService: KeyService
+  reveal: ValueReader
+  /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
+  idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>
 }
 
 /** The HTTP application. It does no I/O of its own: tests call `app.request()` on it. */
@@ -56,12 +64,16 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
+  if (deps.idempotency) {
+    app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
+  }
 
   app.route('/', healthRoutes({ probes: deps.probes }))
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
   app.route('/', tokenRoutes(deps))
   app.route('/', orgRoutes(deps))
+  app.route('/', keyRoutes(deps))
   app.route('/', docsRoutes())
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 

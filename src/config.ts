@@ -86,6 +86,11 @@ const envSchema = z.object({
     'forbid-mock',
   ),
 
+  KEYSTASH_MOCK_SECRET: z
+    .string()
+    .min(32, 'KEYSTASH_MOCK_SECRET must be at least 32 characters')
+    .optional(),
+
   KEYSTASH_AUDIT_MODE: oneOf(
     'KEYSTASH_AUDIT_MODE',
     ['buffered', 'strict', 'off'] as const,
@@ -125,6 +130,7 @@ export interface Config {
   }
   limits: { maxBodyBytes: number }
   mockGuardrails: Record<Environment, Guardrail>
+  mockSecret: string | undefined
   audit: { mode: 'buffered' | 'strict' | 'off'; retentionDays: number }
 }
 
@@ -194,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       staging: e.KEYSTASH_MOCK_STAGING,
       production: e.KEYSTASH_MOCK_PRODUCTION,
     },
+    mockSecret: e.KEYSTASH_MOCK_SECRET,
     audit: { mode: e.KEYSTASH_AUDIT_MODE, retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS },
   }
   return deepFreeze(config)

@@ -7,14 +7,20 @@ import { createSigningKeyRing } from './auth/signing-keys.ts'
 import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import type { AwsClients } from './aws.ts'
 import type { Config } from './config.ts'
+import { createDekCache } from './crypto/dek-cache.ts'
+import { createValueCipher, platformOnlyResolver } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
+import { createValueReader } from './domain/key-values.ts'
+import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import type { Logger } from './logger.ts'
 import { createAccountRepository } from './storage/accounts.ts'
+import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
+import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
@@ -80,6 +86,31 @@ export function buildDeps(
   })
   const onRevoked = authenticator.forget
 
+  const dekCache = createDekCache({
+    ttlSeconds: config.cache.dekTtlSeconds,
+    maxEntries: config.cache.dekMaxEntries,
+  })
+  const cipher = createValueCipher({ keks: platformOnlyResolver(platformKek), dekCache })
+  const keyRepository = createKeyRepository({ doc, table })
+  const keyService = createKeyService({
+    keys: keyRepository,
+    cipher,
+    cache: createRecordCache<KeyRecord | undefined>({
+      stalenessMs: config.cache.recordStalenessMs,
+      clock,
+    }),
+    config,
+    clock,
+  })
+  const reveal = createValueReader({
+    keyService,
+    keys: keyRepository,
+    cipher,
+    mockSecret: createMockSecretSource({ doc, table, configured: config.mockSecret }),
+    config,
+    lastUsed,
+  })
+
   return {
     config,
     logger,
@@ -97,6 +128,9 @@ export function buildDeps(
       logger,
       onRevoked,
     }),
+    dekCache,
+    keyService,
+    reveal,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
     organizations: createOrganizationService({
       accounts,

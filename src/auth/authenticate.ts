@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts'
+import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { ItemKey } from '../storage/keys.ts'
 import { itemKey } from '../storage/keys.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
@@ -21,6 +22,8 @@ export interface AuthenticatorDeps {
 
 export interface Authenticated {
   principal: Principal
+  /** The token's organization, as read with its status (within the staleness bound). */
+  organization: OrganizationRecord
   /** Items read in the same round trip as the token's status, when it was read. */
   prefetched: Map<string, Record<string, unknown>> | undefined
 }
@@ -71,7 +74,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     }
     lastUsed.touch(itemKey.token(record.tenantId, record.tokenId))
     const principal: Principal = { ...claims, ...(record.name ? { name: record.name } : {}) }
-    return { principal, prefetched }
+    return { principal, organization: status.organization, prefetched }
   }
 
   /** Forget a token's cached status on this instance (after it was revoked here). */

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts'
 import type { Logger } from '../logger.ts'
+import type { OrganizationRecord } from '../storage/accounts.ts'
 
 /** What middleware puts on the Hono context for the handlers that follow. */
 export interface AppEnv {
@@ -8,6 +9,8 @@ export interface AppEnv {
     log: Logger
     /** Set by `requireAuth` on authenticated routes. */
     principal: Principal
+    /** The principal's organization, read with the token's status. */
+    organization: OrganizationRecord
     /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
     prefetched: Map<string, Record<string, unknown>> | undefined
   }

@@ -8,8 +8,9 @@ export const itemKey = {
   keyName: (tenantId: string, name: string) => ({ pk: `ORG#${tenantId}`, sk: `KEYNAME#${name}` }),
   keyVersion: (tenantId: string, keyId: string, version: number) => ({
     pk: `ORG#${tenantId}`,
-    sk: `KEY#${keyId}#V#${String(version).padStart(9, '0')}`,
+    sk: `KEYVER#${keyId}#${String(version).padStart(9, '0')}`,
   }),
+  mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),
 }

@@ -22,12 +22,18 @@ import {
  * | e-mail -> user (unique)| `EMAIL#<email>`       | `EMAIL`                     |                        |
  * | token (session/access) | `ORG#<orgId>`         | `TOKEN#<tokenId>`           |                        |
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |
- * | key name -> id (unique)| `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |
- * | key version (sealed)   | `ORG#<orgId>`         | `KEY#<keyId>#V#<000000001>` |                        |
+ * | API key, by name       | `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |
+ * | key version (sealed)   | `ORG#<orgId>`         | `KEYVER#<keyId>#<000000001>`|                        |
+ * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
  *
  * A tenant's tokens and keys share the tenant's partition, so the hot read path fetches the
- * token record and the key record together in one BatchGetItem.
+ * token record, the organization and the key record together in one BatchGetItem.
+ *
+ * An API key is stored twice, under its id and under its name, with the same attributes
+ * (written together in one transaction), so a read by either makes one round trip; the name
+ * item also makes names unique per tenant (a conditional put) and lists keys sorted by name.
+ * Each item carries the current version's sealed value; older versions are their own items.
  */
 export const TABLE_KEYS = { pk: 'pk', sk: 'sk', gsi1: 'gsi1', ttl: 'ttl' } as const
 

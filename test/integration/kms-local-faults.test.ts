@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks'
 import {
-  CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
   GenerateDataKeyCommand,
@@ -10,7 +9,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
-import { kmsClient, rejectionOf } from './kms-local-helpers.ts'
+import { createKey, kmsClient, rejectionOf } from './kms-local-helpers.ts'
 
 // Fault injection, seen from the SDK: its own retries, error classes and connection errors.
 let kms: LocalKms
@@ -29,11 +28,7 @@ afterEach(async () => {
   await kms.faults.acceptConnections()
 })
 
-async function newKey(multiRegion = false) {
-  const { KeyMetadata } = await client.send(new CreateKeyCommand({ MultiRegion: multiRegion }))
-  if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error('CreateKey returned no metadata')
-  return { keyId: KeyMetadata.KeyId, arn: KeyMetadata.Arn }
-}
+const newKey = (multiRegion = false) => createKey(client, { MultiRegion: multiRegion })
 const describeKey = (KeyId: string) => new DescribeKeyCommand({ KeyId })
 const dataKey = (KeyId: string) => new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' })
 

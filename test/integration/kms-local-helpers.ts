@@ -1,4 +1,4 @@
-import { KMSClient } from '@aws-sdk/client-kms'
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { STSClient } from '@aws-sdk/client-sts'
 import { expect } from 'vitest'
 import type { LocalKms } from '../../tools/kms-local/server.ts'
@@ -53,3 +53,13 @@ export async function rejectionOf(
 
 export const utf8 = (text: string) => new TextEncoder().encode(text)
 export const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes)
+
+/** Creates a key and returns its id and ARN. */
+export async function createKey(
+  client: KMSClient,
+  input: ConstructorParameters<typeof CreateKeyCommand>[0] = {},
+): Promise<{ keyId: string; arn: string }> {
+  const { KeyMetadata } = await client.send(new CreateKeyCommand(input))
+  if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error('CreateKey returned no metadata')
+  return { keyId: KeyMetadata.KeyId, arn: KeyMetadata.Arn }
+}

@@ -21,8 +21,8 @@ let dir: string
 let statePath: string
 const running: LocalKms[] = []
 
-async function start(persistPath: string | undefined = statePath) {
-  const kms = await startLocalKms(persistPath ? { persistPath } : {})
+async function start({ persist = true } = {}) {
+  const kms = await startLocalKms(persist ? { persistPath: statePath } : {})
   running.push(kms)
   return kms
 }
@@ -45,7 +45,11 @@ describe('persistence', () => {
     await before.send(new CreateAliasCommand({ AliasName: 'alias/survivor', TargetKeyId: keyId }))
     const context = { tenantId: 't_1' }
     const generated = await before.send(
-      new GenerateDataKeyCommand({ KeyId: 'alias/survivor', KeySpec: 'AES_256', EncryptionContext: context }),
+      new GenerateDataKeyCommand({
+        KeyId: 'alias/survivor',
+        KeySpec: 'AES_256',
+        EncryptionContext: context,
+      }),
     )
     await first.close()
 
@@ -55,9 +59,15 @@ describe('persistence', () => {
     const decrypted = await after.send(
       new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: context }),
     )
-    expect(Buffer.from(decrypted.Plaintext ?? []).equals(Buffer.from(generated.Plaintext ?? []))).toBe(true)
+    expect(
+      Buffer.from(decrypted.Plaintext ?? []).equals(Buffer.from(generated.Plaintext ?? [])),
+    ).toBe(true)
     const described = await after.send(new DescribeKeyCommand({ KeyId: 'alias/survivor' }))
-    expect(described.KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'survivor', KeyState: 'Enabled' })
+    expect(described.KeyMetadata).toMatchObject({
+      KeyId: keyId,
+      Description: 'survivor',
+      KeyState: 'Enabled',
+    })
   })
 
   it('keeps key state and policies across a restart', async () => {
@@ -67,7 +77,9 @@ describe('persistence', () => {
     const keyId = KeyMetadata?.KeyId ?? ''
     const policy = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'kms:*', Resource: '*' }],
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'kms:*', Resource: '*' },
+      ],
     })
     await before.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy }))
     await before.send(new DisableKeyCommand({ KeyId: keyId }))
@@ -96,14 +108,16 @@ describe('persistence', () => {
     await kms.close()
     writeFileSync(statePath, '{"format": "keystash-local-kms", "version": 1, "keys": [')
     await expect(start()).rejects.toThrow(/not valid JSON/)
-    expect(readFileSync(statePath, 'utf8')).toBe('{"format": "keystash-local-kms", "version": 1, "keys": [')
+    expect(readFileSync(statePath, 'utf8')).toBe(
+      '{"format": "keystash-local-kms", "version": 1, "keys": [',
+    )
   })
 
   it('without persistPath, keys live only as long as the process', async () => {
-    const first = await start(undefined)
+    const first = await start({ persist: false })
     const { KeyMetadata } = await kmsClient(first).send(new CreateKeyCommand({}))
     await first.close()
-    const second = await start(undefined)
+    const second = await start({ persist: false })
     await expect(
       kmsClient(second).send(new DescribeKeyCommand({ KeyId: KeyMetadata?.KeyId })),
     ).rejects.toBeInstanceOf(NotFoundException)

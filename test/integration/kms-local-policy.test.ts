@@ -154,7 +154,8 @@ describe('conditions and actions', () => {
         }),
       ),
     ).resolves.toHaveProperty('KeyId', arn)
-    for (const context of [{ tenantId: 't_43' }, {}, { TenantId: 't_42x' }]) {
+    const refused: Record<string, string>[] = [{ tenantId: 't_43' }, {}, { TenantId: 't_42x' }]
+    for (const context of refused) {
       const error = await rejectionOf(platform.send(dataKey(arn, context)))
       expect(error.name).toBe('AccessDeniedException')
     }

@@ -19,6 +19,15 @@ export function optionalString(input: Input, name: string): string | undefined {
   return value
 }
 
+/** Like optionalString, for members where AWS allows the empty string (Description). */
+export function optionalText(input: Input, name: string): string | undefined {
+  const value = input[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string')
+    throw new KmsError('SerializationException', `${name} must be a string`)
+  return value
+}
+
 export function requiredString(input: Input, name: string): string {
   const value = optionalString(input, name)
   if (value === undefined) {

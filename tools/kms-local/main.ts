@@ -10,10 +10,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1)
 }
 
+const host = process.env.KMS_HOST ?? '127.0.0.1'
 const kms = await startLocalKms({
   port,
-  host: process.env.KMS_HOST ?? '127.0.0.1',
+  host,
   persistPath: process.env.KMS_PERSIST_PATH || undefined,
+}).catch((error: unknown) => {
+  console.error(`local KMS: cannot start on ${host}:${port}: ${(error as Error).message}`)
+  process.exit(1)
 })
 console.log(`local KMS listening on ${kms.url}`)
 

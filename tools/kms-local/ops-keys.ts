@@ -8,6 +8,7 @@ import {
   optionalBoolean,
   optionalInteger,
   optionalString,
+  optionalText,
   requiredString,
 } from './input.ts'
 import { type KeySpec, type KmsKey, keyArn, keySpecs } from './keys.ts'
@@ -48,7 +49,7 @@ const CreateKey: Handler = (input, ctx) => {
     arn: keyArn(region, accountId, keyId),
     keySpec: spec,
     keyUsage,
-    description: optionalString(input, 'Description') ?? '',
+    description: optionalText(input, 'Description') ?? '',
     creationDate: ctx.now(),
     state: 'Enabled',
     multiRegion,
@@ -146,7 +147,7 @@ const ReplicateKey: Handler = (input, ctx) => {
     ...primary,
     region: replicaRegion,
     arn: keyArn(replicaRegion, primary.accountId, primary.keyId),
-    description: optionalString(input, 'Description') ?? primary.description,
+    description: optionalText(input, 'Description') ?? primary.description,
     creationDate: ctx.now(),
     state: 'Enabled',
     policy,

@@ -45,11 +45,12 @@ export function requireAuth({ authenticator, prefetch }: RequireAuthOptions) {
       })
     }
     const token = match[1]
-    const { principal, prefetched } = await authenticator.authenticate(
+    const { principal, organization, prefetched } = await authenticator.authenticate(
       token,
       prefetch ? (tenantId: string) => prefetch(c, tenantId) : undefined,
     )
     c.set('principal', principal)
+    c.set('organization', organization)
     c.set('prefetched', prefetched)
     await next()
   })

@@ -1,0 +1,262 @@
+import type { Clock } from '../auth/clock.ts'
+import type { Principal } from '../auth/principal.ts'
+import { requireKeyAccess, requireScope } from '../auth/scopes.ts'
+import type { Config } from '../config.ts'
+import type { ValueCipher } from '../crypto/value-cipher.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import { describeShape, detectProvider, type Provider } from '../mock/fake-values.ts'
+import { checkSettingAllowed, type ModeSettings } from '../mock/resolve-mode.ts'
+import {
+  type KeyMetadataUpdate,
+  type KeyRecord,
+  type KeyRepository,
+  type StoredVersion,
+  toKeyRecord,
+  VersionConflict,
+} from '../storage/keys-repo.ts'
+import type { RecordCache } from '../storage/record-cache.ts'
+
+export const MAX_VALUE_BYTES = 16 * 1024
+const MAX_WRITE_ATTEMPTS = 8
+
+export interface KeyServiceDeps {
+  keys: KeyRepository
+  cipher: ValueCipher
+  /** Key records (metadata and ciphertext, never plaintext), within the staleness bound. */
+  cache: RecordCache<KeyRecord | undefined>
+  config: Pick<Config, 'mockGuardrails'>
+  clock: Clock
+}
+
+/** What callers see of a key: never its value. */
+export function describeKey(record: KeyRecord) {
+  return {
+    id: record.keyId,
+    name: record.name,
+    provider: record.provider,
+    description: record.description ?? null,
+    tags: record.tags,
+    currentVersion: record.currentVersion,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    lastUsedAt: record.lastUsedAt ?? null,
+    mockOverrides: Object.fromEntries(
+      Object.entries(record.mockOverrides ?? {}).filter(([, setting]) => setting),
+    ) as Partial<Record<'development' | 'staging' | 'production', 'mock' | 'live'>>,
+  }
+}
+
+/** A value is 1 byte to 16 KiB of UTF-8; it is stored exactly as sent (never trimmed). */
+export function checkValue(value: string): Uint8Array {
+  const bytes = Buffer.from(value, 'utf8')
+  if (bytes.length < 1 || bytes.length > MAX_VALUE_BYTES) {
+    throw new AppError(
+      'validation_failed',
+      `A key value must be 1 to ${MAX_VALUE_BYTES} bytes of UTF-8.`,
+      {
+        extra: {
+          errors: [{ field: 'value', message: `must be 1 to ${MAX_VALUE_BYTES} bytes` }],
+          maxBytes: MAX_VALUE_BYTES,
+        },
+      },
+    )
+  }
+  return bytes
+}
+
+/** Reserved so that a name can never be mistaken for an id in `{ref}`. */
+const ID_SHAPED = /^key_[0-9a-z]{26}$/
+
+export function createKeyService({ keys, cipher, cache, config, clock }: KeyServiceDeps) {
+  const cacheId = (tenantId: string, ref: string) => `${tenantId}|${ref}`
+  const forget = (record: Pick<KeyRecord, 'tenantId' | 'keyId' | 'name'>) => {
+    cache.invalidate(cacheId(record.tenantId, record.keyId))
+    cache.invalidate(cacheId(record.tenantId, record.name))
+  }
+
+  /** Loads a key the caller may see: missing and other tenants' keys are the same 404. */
+  async function load(
+    principal: Principal,
+    ref: string,
+    prefetched?: Record<string, unknown>,
+  ): Promise<KeyRecord> {
+    const record = prefetched
+      ? toKeyRecord(prefetched)
+      : await cache.get(cacheId(principal.tenantId, ref), () => keys.get(principal.tenantId, ref))
+    if (!record || record.tenantId !== principal.tenantId) {
+      throw new AppError('not_found', 'No such key.')
+    }
+    requireKeyAccess(principal, { id: record.keyId, name: record.name })
+    return record
+  }
+
+  async function sealVersion(
+    record: Pick<KeyRecord, 'tenantId' | 'keyId' | 'provider'>,
+    version: number,
+    bytes: Uint8Array,
+    value: string,
+  ): Promise<StoredVersion> {
+    const sealed = await cipher.seal(
+      { tenantId: record.tenantId, keyId: record.keyId, version },
+      bytes,
+    )
+    return {
+      version,
+      sealed,
+      createdAt: new Date(clock.now()).toISOString(),
+      ...(record.provider === 'generic' ? { shape: describeShape(value) } : {}),
+    }
+  }
+
+  return {
+    load,
+
+    async create(
+      principal: Principal,
+      input: {
+        name: string
+        value: string
+        provider?: Provider
+        description?: string
+        tags?: string[]
+      },
+    ) {
+      requireScope(principal, 'keys:write')
+      if (ID_SHAPED.test(input.name)) {
+        throw new AppError(
+          'validation_failed',
+          'Names shaped like key ids (key_ + 26 characters) are reserved.',
+        )
+      }
+      const bytes = checkValue(input.value)
+      const keyId = newId('key')
+      requireKeyAccess(principal, { id: keyId, name: input.name })
+      const provider = input.provider ?? detectProvider(input.value)
+      const now = new Date(clock.now()).toISOString()
+      const base = { tenantId: principal.tenantId, keyId, provider }
+      const current = await sealVersion(base, 1, bytes, input.value)
+      const record: KeyRecord = {
+        ...base,
+        name: input.name,
+        ...(input.description ? { description: input.description } : {}),
+        tags: [...new Set(input.tags ?? [])],
+        currentVersion: 1,
+        createdAt: now,
+        updatedAt: now,
+        current,
+      }
+      await keys.create(record)
+      forget(record)
+      return record
+    },
+
+    async list(
+      principal: Principal,
+      query: { limit: number; cursor?: string; provider?: string; tag?: string },
+    ) {
+      requireScope(principal, 'keys:list')
+      const page = await keys.list(principal.tenantId, query)
+      const visible = page.items.filter((r) => {
+        try {
+          requireKeyAccess(principal, { id: r.keyId, name: r.name })
+          return true
+        } catch {
+          return false
+        }
+      })
+      return { items: visible, nextCursor: page.nextCursor }
+    },
+
+    async get(principal: Principal, ref: string) {
+      requireScope(principal, 'keys:list')
+      return load(principal, ref)
+    },
+
+    /**
+     * Adds a version with a new data key. Concurrent writers each get their own consecutive
+     * number: a writer that loses the race re-reads and seals again under the next number.
+     */
+    async addVersion(principal: Principal, ref: string, value: string) {
+      requireScope(principal, 'keys:write')
+      const bytes = checkValue(value)
+      let record = await load(principal, ref)
+      for (let attempt = 1; ; attempt++) {
+        const next = await sealVersion(record, record.currentVersion + 1, bytes, value)
+        try {
+          await keys.addVersion(record, next)
+          forget(record)
+          return {
+            ...record,
+            currentVersion: next.version,
+            current: next,
+            updatedAt: next.createdAt,
+          }
+        } catch (error) {
+          if (!(error instanceof VersionConflict) || attempt >= MAX_WRITE_ATTEMPTS) {
+            if (error instanceof VersionConflict) {
+              throw new AppError('conflict', 'Too many concurrent writes to this key; try again.', {
+                headers: { 'retry-after': '1' },
+              })
+            }
+            throw error
+          }
+          forget(record)
+          const fresh = await keys.get(principal.tenantId, record.keyId)
+          if (!fresh) throw new AppError('not_found', 'No such key.')
+          record = fresh
+        }
+      }
+    },
+
+    async update(principal: Principal, ref: string, changes: KeyMetadataUpdate) {
+      requireScope(principal, 'keys:write')
+      const record = await load(principal, ref)
+      const update: KeyMetadataUpdate = { ...changes }
+      if (changes.mockOverrides !== undefined)
+        update.mockOverrides = mergeOverrides(record.mockOverrides, changes.mockOverrides, config)
+      if (update.tags) update.tags = [...new Set(update.tags)]
+      const now = new Date(clock.now()).toISOString()
+      await keys.update(record, update, now)
+      forget(record)
+      const { description, ...rest } = update
+      const merged: KeyRecord = { ...record, ...rest, updatedAt: now }
+      if (description === null) delete merged.description
+      else if (description !== undefined) merged.description = description
+      return merged
+    },
+
+    async delete(principal: Principal, ref: string) {
+      requireScope(principal, 'keys:write')
+      const record = await load(principal, ref)
+      await keys.delete(record)
+      forget(record)
+      return record
+    },
+
+    async versions(principal: Principal, ref: string) {
+      requireScope(principal, 'keys:list')
+      const record = await load(principal, ref)
+      return { record, versions: await keys.listVersions(principal.tenantId, record.keyId) }
+    },
+  }
+}
+
+function mergeOverrides(
+  existing: ModeSettings | undefined,
+  changes: ModeSettings,
+  config: Pick<Config, 'mockGuardrails'>,
+): ModeSettings {
+  const merged: ModeSettings = { ...existing }
+  for (const [environment, setting] of Object.entries(changes) as [
+    keyof ModeSettings,
+    'mock' | 'live' | null,
+  ][]) {
+    checkSettingAllowed(config.mockGuardrails, environment, setting ?? null)
+    if (setting === null) delete merged[environment]
+    else merged[environment] = setting
+  }
+  return merged
+}
+
+export type KeyService = ReturnType<typeof createKeyService>

@@ -1,0 +1,325 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Authenticator } from '../../auth/authenticate.ts'
+import type { ValueReader } from '../../domain/key-values.ts'
+import { describeKey, type KeyService } from '../../domain/keys.ts'
+import { providers } from '../../mock/fake-values.ts'
+import { keyRefItem } from '../../storage/keys-repo.ts'
+import { requireAuth } from '../middleware/auth.ts'
+import { createRouter } from '../router.ts'
+import { problems } from '../schemas.ts'
+
+const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
+const Ref = z.object({
+  ref: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/)
+    .openapi({ description: 'A key id (key_...) or a key name' }),
+})
+const Provider = z.enum(providers)
+const Tags = z
+  .array(z.string().regex(/^[A-Za-z0-9_.:=/-]{1,64}$/, '1-64 of A-Z a-z 0-9 _ . : = / -'))
+  .max(20)
+const Description = z.string().max(1000)
+const Value = z
+  .string()
+  .min(1)
+  .openapi({ description: '1 byte to 16 KiB of UTF-8, stored exactly as sent', format: 'password' })
+const ModeSetting = z.enum(['mock', 'live'])
+const MockOverrides = z
+  .strictObject({
+    development: ModeSetting.nullable().optional(),
+    staging: ModeSetting.nullable().optional(),
+    production: ModeSetting.nullable().optional(),
+  })
+  .openapi({ description: 'Per-environment override of mock mode; null clears one' })
+
+export const KeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    provider: Provider,
+    description: z.string().nullable(),
+    tags: z.array(z.string()),
+    currentVersion: z.number().int(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    lastUsedAt: z.iso.datetime().nullable(),
+    mockOverrides: z.object({
+      development: ModeSetting.optional(),
+      staging: ModeSetting.optional(),
+      production: ModeSetting.optional(),
+    }),
+  })
+  .openapi('Key')
+
+const ModeSchema = z
+  .object({
+    environment: z.enum(['development', 'staging', 'production']),
+    effective: ModeSetting,
+    source: z.enum(['guardrail', 'key_override', 'environment_default']),
+  })
+  .openapi('Mode')
+
+const KeyValueSchema = z
+  .object({
+    keyId: z.string(),
+    name: z.string(),
+    provider: Provider,
+    version: z.number().int(),
+    value: z.string(),
+    mode: ModeSchema,
+  })
+  .openapi('KeyValue')
+
+const VersionSchema = z
+  .object({
+    version: z.number().int(),
+    createdAt: z.iso.datetime(),
+    kek: z.object({ provider: z.enum(['platform', 'aws-kms', 'raw']), version: z.number().int() }),
+  })
+  .openapi('KeyVersion')
+
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } })
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { required: true, content: json(schema) },
+})
+const security = [{ bearer: [] }]
+
+export function keyRoutes(deps: {
+  keyService: KeyService
+  reveal: ValueReader
+  authenticator: Pick<Authenticator, 'authenticate'>
+}) {
+  const { keyService, reveal } = deps
+  const auth = requireAuth({ authenticator: deps.authenticator })
+  // The value read fetches the key record in the same round trip as the token's status.
+  const authWithKey = requireAuth({
+    authenticator: deps.authenticator,
+    prefetch: (c, tenantId) => {
+      const ref = c.req.param('ref')
+      return ref && /^[A-Za-z0-9_.-]{1,128}$/.test(ref) ? [keyRefItem(tenantId, ref)] : []
+    },
+  })
+
+  const create = createRoute({
+    method: 'post',
+    path: '/v1/keys',
+    tags: ['keys'],
+    summary: 'Store a new key (version 1)',
+    security,
+    middleware: [auth] as const,
+    request: body(
+      z.strictObject({
+        name: Name,
+        value: Value,
+        provider: Provider.optional(),
+        description: Description.optional(),
+        tags: Tags.optional(),
+      }),
+    ),
+    responses: {
+      201: { description: 'Created', content: json(KeySchema) },
+      ...problems(400, 401, 403, 409, 413, 415, 422, 503),
+    },
+  })
+
+  const list = createRoute({
+    method: 'get',
+    path: '/v1/keys',
+    tags: ['keys'],
+    summary: 'List keys (metadata only), sorted by name',
+    security,
+    middleware: [auth] as const,
+    request: {
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(100).default(50),
+        cursor: z.string().max(2048).optional(),
+        provider: Provider.optional(),
+        tag: z.string().max(64).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: 'A page of keys',
+        content: json(z.object({ items: z.array(KeySchema), nextCursor: z.string().nullable() })),
+      },
+      ...problems(400, 401, 403, 422),
+    },
+  })
+
+  const get = createRoute({
+    method: 'get',
+    path: '/v1/keys/{ref}',
+    tags: ['keys'],
+    summary: 'Describe a key (never its value)',
+    security,
+    middleware: [auth] as const,
+    request: { params: Ref },
+    responses: {
+      200: { description: 'The key', content: json(KeySchema) },
+      ...problems(401, 403, 404),
+    },
+  })
+
+  const update = createRoute({
+    method: 'patch',
+    path: '/v1/keys/{ref}',
+    tags: ['keys'],
+    summary: 'Change a key’s metadata and mock-mode overrides (names are permanent)',
+    security,
+    middleware: [auth] as const,
+    request: {
+      params: Ref,
+      ...body(
+        z.strictObject({
+          description: Description.nullable().optional(),
+          tags: Tags.optional(),
+          provider: Provider.optional(),
+          mockOverrides: MockOverrides.optional(),
+        }),
+      ),
+    },
+    responses: {
+      200: { description: 'Updated', content: json(KeySchema) },
+      ...problems(400, 401, 403, 404, 409, 413, 415, 422),
+    },
+  })
+
+  const remove = createRoute({
+    method: 'delete',
+    path: '/v1/keys/{ref}',
+    tags: ['keys'],
+    summary: 'Delete a key and every version’s ciphertext',
+    security,
+    middleware: [auth] as const,
+    request: { params: Ref },
+    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+  })
+
+  const readValue = createRoute({
+    method: 'get',
+    path: '/v1/keys/{ref}/value',
+    tags: ['keys'],
+    summary:
+      'Reveal a key’s value (current or given version); mock or live per the token’s environment',
+    security,
+    middleware: [authWithKey] as const,
+    request: {
+      params: Ref,
+      query: z.object({ version: z.coerce.number().int().min(1).optional() }),
+    },
+    responses: {
+      200: {
+        description: 'The value. `Keystash-Mode` says whether it is live or mock.',
+        headers: { 'Keystash-Mode': { schema: { type: 'string', enum: ['mock', 'live'] } } },
+        content: json(KeyValueSchema),
+      },
+      ...problems(401, 403, 404, 422, 503),
+    },
+  })
+
+  const putValue = createRoute({
+    method: 'put',
+    path: '/v1/keys/{ref}/value',
+    tags: ['keys'],
+    summary: 'Add a new version of the value (with a new data key)',
+    security,
+    middleware: [auth] as const,
+    request: { params: Ref, ...body(z.strictObject({ value: Value })) },
+    responses: {
+      200: { description: 'The key, with its new current version', content: json(KeySchema) },
+      ...problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    },
+  })
+
+  const versions = createRoute({
+    method: 'get',
+    path: '/v1/keys/{ref}/versions',
+    tags: ['keys'],
+    summary: 'List a key’s versions (never values)',
+    security,
+    middleware: [auth] as const,
+    request: { params: Ref },
+    responses: {
+      200: {
+        description: 'Versions, oldest first',
+        content: json(z.object({ items: z.array(VersionSchema) })),
+      },
+      ...problems(401, 403, 404),
+    },
+  })
+
+  return createRouter()
+    .openapi(create, async (c) => {
+      const record = await keyService.create(c.get('principal'), c.req.valid('json'))
+      return c.json(describeKey(record), 201)
+    })
+    .openapi(list, async (c) => {
+      const page = await keyService.list(c.get('principal'), c.req.valid('query'))
+      return c.json({ items: page.items.map(describeKey), nextCursor: page.nextCursor }, 200)
+    })
+    .openapi(get, async (c) =>
+      c.json(describeKey(await keyService.get(c.get('principal'), c.req.valid('param').ref)), 200),
+    )
+    .openapi(update, async (c) => {
+      const record = await keyService.update(
+        c.get('principal'),
+        c.req.valid('param').ref,
+        c.req.valid('json'),
+      )
+      return c.json(describeKey(record), 200)
+    })
+    .openapi(remove, async (c) => {
+      await keyService.delete(c.get('principal'), c.req.valid('param').ref)
+      return c.body(null, 204)
+    })
+    .openapi(readValue, async (c) => {
+      const { ref } = c.req.valid('param')
+      const { version } = c.req.valid('query')
+      const prefetched = c
+        .get('prefetched')
+        ?.get(
+          `${keyRefItem(c.get('principal').tenantId, ref).pk}|${keyRefItem(c.get('principal').tenantId, ref).sk}`,
+        )
+      const revealed = await reveal(c.get('principal'), c.get('organization'), ref, {
+        ...(version !== undefined ? { version } : {}),
+        ...(prefetched ? { prefetched } : {}),
+      })
+      return c.json(
+        {
+          keyId: revealed.record.keyId,
+          name: revealed.record.name,
+          provider: revealed.record.provider,
+          version: revealed.version,
+          value: revealed.value,
+          mode: revealed.mode,
+        },
+        200,
+        { 'cache-control': 'no-store', 'keystash-mode': revealed.mode.effective },
+      )
+    })
+    .openapi(putValue, async (c) => {
+      const record = await keyService.addVersion(
+        c.get('principal'),
+        c.req.valid('param').ref,
+        c.req.valid('json').value,
+      )
+      return c.json(describeKey(record), 200)
+    })
+    .openapi(versions, async (c) => {
+      const { versions: items } = await keyService.versions(
+        c.get('principal'),
+        c.req.valid('param').ref,
+      )
+      return c.json(
+        {
+          items: items.map((v) => ({
+            version: v.version,
+            createdAt: v.createdAt,
+            kek: { provider: v.sealed.kek.provider, version: v.sealed.kek.version },
+          })),
+        },
+        200,
+      )
+    })
+}

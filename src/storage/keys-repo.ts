@@ -1,0 +1,343 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb'
+import type { SealedRecord } from '../crypto/record.ts'
+import { AppError } from '../errors.ts'
+import { isId } from '../ids.ts'
+import type { Provider, ValueShape } from '../mock/fake-values.ts'
+import type { ModeSettings } from '../mock/resolve-mode.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+import { type ItemKey, itemKey } from './keys.ts'
+
+/** One sealed version of a key's value, and what mock mode may know about it. */
+export interface StoredVersion {
+  version: number
+  sealed: SealedRecord
+  /** Length and character classes, kept only for generic keys (their fakes mirror it). */
+  shape?: ValueShape
+  createdAt: string
+}
+
+export interface KeyRecord {
+  tenantId: string
+  keyId: string
+  name: string
+  provider: Provider
+  description?: string
+  tags: string[]
+  currentVersion: number
+  createdAt: string
+  updatedAt: string
+  lastUsedAt?: string
+  mockOverrides?: ModeSettings
+  current: StoredVersion
+}
+
+export interface KeyMetadataUpdate {
+  /** null removes the description. */
+  description?: string | null
+  tags?: string[]
+  provider?: Provider
+  mockOverrides?: ModeSettings
+}
+
+const KEY_FIELDS = [
+  'tenantId',
+  'keyId',
+  'name',
+  'provider',
+  'description',
+  'tags',
+  'currentVersion',
+  'createdAt',
+  'updatedAt',
+  'lastUsedAt',
+  'mockOverrides',
+  'current',
+] as const
+
+export function toKeyRecord(item: Record<string, unknown>): KeyRecord {
+  const out: Record<string, unknown> = {}
+  for (const field of KEY_FIELDS) if (item[field] !== undefined) out[field] = item[field]
+  return out as unknown as KeyRecord
+}
+
+/** The item a reference names: a key id (`key_...`) or a key name. */
+export function keyRefItem(tenantId: string, ref: string): ItemKey {
+  return isId('key', ref) ? itemKey.key(tenantId, ref) : itemKey.keyName(tenantId, ref)
+}
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof TransactionCanceledException &&
+  (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+
+export class VersionConflict extends Error {}
+
+/**
+ * API keys. Every key lives in two items with the same attributes, `KEY#<id>` and
+ * `KEYNAME#<name>`, always written together in one transaction (see table.ts for why).
+ */
+export function createKeyRepository({
+  doc,
+  table,
+}: {
+  doc: DynamoDBDocumentClient
+  table: string
+}) {
+  const both = (r: Pick<KeyRecord, 'tenantId' | 'keyId' | 'name'>) => [
+    itemKey.key(r.tenantId, r.keyId),
+    itemKey.keyName(r.tenantId, r.name),
+  ]
+
+  return {
+    async create(record: KeyRecord): Promise<void> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              ...both(record).map((key) => ({
+                Put: {
+                  TableName: table,
+                  Item: { ...key, type: 'key', ...record },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+              {
+                Put: {
+                  TableName: table,
+                  Item: versionItem(record.tenantId, record.keyId, record.current),
+                },
+              },
+            ],
+          }),
+        )
+      } catch (error) {
+        if (isConditionFailure(error)) {
+          throw new AppError('conflict', `A key named ${record.name} already exists.`, {
+            extra: { name: record.name },
+          })
+        }
+        throw error
+      }
+    },
+
+    async get(tenantId: string, ref: string): Promise<KeyRecord | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: table, Key: keyRefItem(tenantId, ref), ConsistentRead: true }),
+      )
+      return Item ? toKeyRecord(Item) : undefined
+    },
+
+    async list(
+      tenantId: string,
+      {
+        limit,
+        cursor,
+        provider,
+        tag,
+      }: { limit: number; cursor?: string; provider?: string; tag?: string },
+    ): Promise<{ items: KeyRecord[]; nextCursor: string | null }> {
+      const pk = itemKey.org(tenantId).pk
+      const filters: string[] = []
+      const values: Record<string, unknown> = { ':pk': pk, ':prefix': 'KEYNAME#' }
+      if (provider) {
+        filters.push('provider = :provider')
+        values[':provider'] = provider
+      }
+      if (tag) {
+        filters.push('contains(tags, :tag)')
+        values[':tag'] = tag
+      }
+      const items: KeyRecord[] = []
+      let startKey = decodeCursor(cursor, { pk, skPrefix: 'KEYNAME#' }) as
+        | Record<string, unknown>
+        | undefined
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+            ExpressionAttributeValues: values,
+            Limit: limit - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        for (const item of page.Items ?? []) items.push(toKeyRecord(item))
+        startKey = page.LastEvaluatedKey
+      } while (startKey && items.length < limit)
+      return { items, nextCursor: encodeCursor(startKey) }
+    },
+
+    /**
+     * Makes `next` the current version, if the current one is still `next.version - 1`;
+     * otherwise throws VersionConflict and writes nothing, so concurrent writers retry with
+     * the next number instead of overwriting each other.
+     */
+    async addVersion(record: KeyRecord, next: StoredVersion): Promise<void> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              ...both(record).map((key) => ({
+                Update: {
+                  TableName: table,
+                  Key: key,
+                  UpdateExpression:
+                    'SET currentVersion = :next, #current = :current, updatedAt = :now',
+                  ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
+                  ExpressionAttributeNames: { '#current': 'current' },
+                  ExpressionAttributeValues: {
+                    ':next': next.version,
+                    ':previous': next.version - 1,
+                    ':current': next,
+                    ':now': next.createdAt,
+                    ':keyId': record.keyId,
+                  },
+                },
+              })),
+              {
+                Put: {
+                  TableName: table,
+                  Item: versionItem(record.tenantId, record.keyId, next),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        )
+      } catch (error) {
+        if (isConditionFailure(error)) throw new VersionConflict()
+        throw error
+      }
+    },
+
+    async update(record: KeyRecord, changes: KeyMetadataUpdate, now: string): Promise<void> {
+      const names: Record<string, string> = {}
+      const values: Record<string, unknown> = { ':now': now, ':keyId': record.keyId }
+      const sets = ['updatedAt = :now']
+      const removes: string[] = []
+      for (const [field, value] of Object.entries(changes)) {
+        names[`#${field}`] = field
+        if (value === undefined || value === null) removes.push(`#${field}`)
+        else {
+          sets.push(`#${field} = :${field}`)
+          values[`:${field}`] = value
+        }
+      }
+      const expression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: both(record).map((key) => ({
+              Update: {
+                TableName: table,
+                Key: key,
+                UpdateExpression: expression,
+                ConditionExpression: 'keyId = :keyId',
+                ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+                ExpressionAttributeValues: values,
+              },
+            })),
+          }),
+        )
+      } catch (error) {
+        if (isConditionFailure(error)) throw new AppError('not_found', 'No such key.')
+        throw error
+      }
+    },
+
+    /** Removes the key (both items) at once, then every version's ciphertext. */
+    async delete(record: KeyRecord): Promise<void> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: both(record).map((key) => ({
+              Delete: {
+                TableName: table,
+                Key: key,
+                ConditionExpression: 'keyId = :keyId',
+                ExpressionAttributeValues: { ':keyId': record.keyId },
+              },
+            })),
+          }),
+        )
+      } catch (error) {
+        if (isConditionFailure(error)) throw new AppError('not_found', 'No such key.')
+        throw error
+      }
+      const versions = await this.versionKeys(record.tenantId, record.keyId)
+      for (let i = 0; i < versions.length; i += 25) {
+        let pending = versions.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }))
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 8)
+            throw new Error('BatchWriteItem left deletions unprocessed after retries')
+          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)))
+          const result = await doc.send(
+            new BatchWriteCommand({ RequestItems: { [table]: pending } }),
+          )
+          pending = (result.UnprocessedItems?.[table] ?? []) as typeof pending
+        }
+      }
+    },
+
+    async getVersion(
+      tenantId: string,
+      keyId: string,
+      version: number,
+    ): Promise<StoredVersion | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: table, Key: itemKey.keyVersion(tenantId, keyId, version) }),
+      )
+      return Item ? toStoredVersion(Item) : undefined
+    },
+
+    async listVersions(tenantId: string, keyId: string): Promise<StoredVersion[]> {
+      const out: StoredVersion[] = []
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': itemKey.org(tenantId).pk,
+              ':prefix': `KEYVER#${keyId}#`,
+            },
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        for (const item of page.Items ?? []) out.push(toStoredVersion(item))
+        startKey = page.LastEvaluatedKey
+      } while (startKey)
+      return out
+    },
+
+    async versionKeys(tenantId: string, keyId: string): Promise<ItemKey[]> {
+      return (await this.listVersions(tenantId, keyId)).map((v) =>
+        itemKey.keyVersion(tenantId, keyId, v.version),
+      )
+    },
+  }
+}
+
+function versionItem(tenantId: string, keyId: string, version: StoredVersion) {
+  return {
+    ...itemKey.keyVersion(tenantId, keyId, version.version),
+    type: 'key-version',
+    keyId,
+    ...version,
+  }
+}
+
+function toStoredVersion(item: Record<string, unknown>): StoredVersion {
+  const { version, sealed, shape, createdAt } = item as unknown as StoredVersion
+  return { version, sealed, createdAt, ...(shape ? { shape } : {}) }
+}
+
+export type KeyRepository = ReturnType<typeof createKeyRepository>

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto'
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { itemKey } from './keys.ts'
+
+/**
+ * The secret that makes mock values unpredictable. Mock values are fake, so it protects no
+ * real key; it only keeps outsiders from computing another tenant's fakes. It lives in
+ * DynamoDB (created once, shared by every instance) and never involves KMS, so mock reads keep
+ * working while KMS is down. `KEYSTASH_MOCK_SECRET` replaces it.
+ */
+export function createMockSecretSource({
+  doc,
+  table,
+  configured,
+}: {
+  doc: DynamoDBDocumentClient
+  table: string
+  configured: string | undefined
+}) {
+  let secret: Promise<string> | undefined
+  const load = async (): Promise<string> => {
+    const key = itemKey.mockSecret()
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: table, Key: key, ConsistentRead: true }),
+    )
+    if (typeof Item?.secret === 'string') return Item.secret
+    const fresh = randomBytes(32).toString('base64url')
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: { ...key, type: 'mock-secret', secret: fresh },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      return fresh
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      return load()
+    }
+  }
+  return {
+    get(): Promise<string> {
+      if (configured) return Promise.resolve(configured)
+      secret ??= load().catch((error: unknown) => {
+        secret = undefined
+        throw error
+      })
+      return secret
+    },
+  }
+}
