@@ -3,10 +3,13 @@ import { KMSClient } from '@aws-sdk/client-kms'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Config } from './config.ts'
 
-/** Credentials the local services accept; never used against AWS. */
+/**
+ * Credentials the local services accept; never used against AWS. DynamoDB Local accepts only
+ * letters and digits in an access key id.
+ */
 export const DEV_CREDENTIALS = {
-  accessKeyId: 'keystash-dev',
-  secretAccessKey: 'keystash-dev-secret',
+  accessKeyId: 'keystashdev',
+  secretAccessKey: 'keystashdevsecret',
 }
 
 export interface AwsClients {

@@ -7,6 +7,10 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
 import { createLogger, type Logger } from './logger.ts'
 
+// The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
+// an SDK release that supports Node 20 (see package-lock.json), so the notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 /** load config -> (development: start local services) -> build deps -> serve */
 async function main(): Promise<void> {
   let config: Readonly<Config>
@@ -30,7 +34,13 @@ async function main(): Promise<void> {
     })
   }
   const aws = createAwsClients(config)
-  if (services) await services.prepare(aws, config)
+  if (services) {
+    const started = services
+    await started.prepare(aws, config).catch(async (error: unknown) => {
+      await started.stop()
+      throw error
+    })
+  }
   const deps = buildDeps(config, logger, aws)
   const app = createApp(deps)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

@@ -9,6 +9,7 @@ import type { Logger } from '../src/logger.ts'
 import { ensureTable } from '../src/storage/table.ts'
 import { startDynamoDbLocal } from './dynamodb-local.ts'
 import { findFreePort } from './free-port.ts'
+import { stopWithParent } from './parent-watchdog.ts'
 
 const KMS_MAIN = fileURLToPath(new URL('./kms-local/main.ts', import.meta.url))
 
@@ -44,6 +45,10 @@ export async function startDevServices({
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
+    if (kms.pid !== undefined) {
+      const watchdog = stopWithParent(kms.pid)
+      kms.once('exit', () => watchdog.release())
+    }
     await waitForLine(kms, /listening|http:\/\//i)
     const kmsEndpoint = `http://127.0.0.1:${port}`
     logger.debug({ dynamodb: dynamo.endpoint, kms: kmsEndpoint }, 'local services started')

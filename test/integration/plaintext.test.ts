@@ -1,0 +1,113 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { client, type Stack, signup, startStack } from '../support/stack.ts'
+
+/**
+ * Security invariant 1: a key value appears only in the request that stores it and the
+ * response that reveals it. Never in a log line at any level, an error body, a DynamoDB item,
+ * or anything else the server keeps.
+ */
+const CANARY = 'sk-CANARY-3f9a1c0e-plaintext-must-not-leak'
+const CANARY_V2 = 'sk-CANARY-v2-7d1e4b22-plaintext-must-not-leak'
+const CANARY_BYTES = [CANARY, CANARY_V2].map((c) => Buffer.from(c, 'utf8'))
+
+let stack: Stack
+beforeAll(async () => {
+  stack = await startStack({ env: { LOG_LEVEL: 'trace' } })
+})
+afterAll(() => stack?.close())
+
+/** Every attribute of every item, strings and binaries alike, as one searchable buffer. */
+async function tableBytes(): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let start: Record<string, unknown> | undefined
+  do {
+    const page = await stack.table.doc.send(
+      new ScanCommand({ TableName: stack.table.tableName, ExclusiveStartKey: start }),
+    )
+    const walk = (value: unknown): void => {
+      if (value instanceof Uint8Array) chunks.push(Buffer.from(value))
+      else if (typeof value === 'string') chunks.push(Buffer.from(value, 'utf8'))
+      else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v)
+    }
+    for (const item of page.Items ?? []) walk(item)
+    start = page.LastEvaluatedKey
+  } while (start)
+  return Buffer.concat(chunks)
+}
+
+describe('plaintext never leaks', () => {
+  it('is absent from logs, error bodies and stored items, through a whole key lifecycle', async () => {
+    const api = client(stack.app)
+    const { session } = await signup(api)
+    const reader = (
+      await api.post(
+        '/v1/tokens',
+        { name: 'r', scopes: ['keys:read', 'keys:list'], expiresIn: 600 },
+        session,
+      )
+    ).body.token
+    const errors: string[] = []
+    const note = (res: { status: number; body: unknown }) => {
+      if (res.status >= 400) errors.push(JSON.stringify(res.body))
+      return res
+    }
+
+    expect(
+      note(await api.post('/v1/keys', { name: 'canary', value: CANARY }, session)).status,
+    ).toBe(201)
+    const read = note(await api.get('/v1/keys/canary/value', reader))
+    expect(read.body.value).toBe(CANARY)
+    expect(note(await api.put('/v1/keys/canary/value', { value: CANARY_V2 }, session)).status).toBe(
+      200,
+    )
+    expect(note(await api.get('/v1/keys/canary/value?version=1', reader)).body.value).toBe(CANARY)
+
+    // Requests that carry the value and fail, for every reason a request can fail.
+    const failures = [
+      await api.post('/v1/keys', { name: 'canary', value: CANARY }, session), // duplicate name
+      await api.post('/v1/keys', { name: 'bad name', value: CANARY }, session), // validation
+      await api.post('/v1/keys', { name: 'x', value: CANARY, extra: CANARY }, session), // unknown field
+      await api.post('/v1/keys', `{"name":"x","value":"${CANARY}"`, session), // malformed JSON
+      await api.post('/v1/keys', { name: 'x', value: CANARY }, reader), // missing scope
+      await api.post('/v1/keys', { name: 'x', value: CANARY }), // no token
+      await api.put('/v1/keys/nope/value', { value: CANARY }, session), // not found
+      await api.post('/v1/keys', { name: 'x', value: `${CANARY}${'x'.repeat(17000)}` }, session), // too large
+      await api.get(`/v1/keys/canary/value?value=${CANARY}`, reader), // in the query string
+      await api.post('/v1/auth/login', { email: 'nobody@example.com', password: CANARY }),
+    ]
+    for (const res of failures) expect(res.status).toBeGreaterThanOrEqual(200)
+    for (const res of failures) note(res)
+
+    await stack.deps.lastUsed.settled()
+    const logs = stack.logs.text()
+    expect(logs.length).toBeGreaterThan(1000)
+    for (const canary of [CANARY, CANARY_V2]) {
+      expect(logs).not.toContain(canary)
+      for (const body of errors) expect(body).not.toContain(canary)
+    }
+    const stored = await tableBytes()
+    expect(stored.length).toBeGreaterThan(1000)
+    for (const bytes of CANARY_BYTES) expect(stored.includes(bytes)).toBe(false)
+    // Not even the distinctive middle part, in case of partial copies.
+    expect(stored.includes(Buffer.from('3f9a1c0e'))).toBe(false)
+  })
+
+  it('never logs request bodies or secrets, even at trace level', async () => {
+    const api = client(stack.app)
+    const password = 'CANARY-password-never-logged'
+    const { session } = await signup(api)
+    await api.post('/v1/auth/signup', { email: 'canary@example.com', password })
+    await api.post('/v1/auth/login', { email: 'canary@example.com', password })
+    const created = await api.post(
+      '/v1/tokens',
+      { name: 't', scopes: ['keys:read'], expiresIn: 60 },
+      session,
+    )
+    const logs = stack.logs.text()
+    expect(logs).not.toContain(password)
+    expect(logs).not.toContain(session)
+    expect(logs).not.toContain(created.body.token)
+    expect(logs).not.toContain(session.split('.')[2])
+  })
+})
