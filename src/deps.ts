@@ -1,5 +1,9 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeKeyCommand } from '@aws-sdk/client-kms'
+import { createAuditLog } from './audit/service.ts'
+import { createAuditStore } from './audit/store.ts'
+import { createTokenIdentifier } from './audit/token-identity.ts'
+import { createAuditRecorder } from './audit/writer.ts'
 import { createAuthenticator } from './auth/authenticate.ts'
 import { type Clock, systemClock } from './auth/clock.ts'
 import { lazySigningKeyRing } from './auth/lazy-ring.ts'
@@ -86,6 +90,16 @@ export function buildDeps(
   })
   const onRevoked = authenticator.forget
 
+  // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
+  const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
+  const audit = createAuditRecorder({ mode: config.audit.mode, store: auditStore, clock, logger })
+  const auditLog = createAuditLog({
+    store: auditStore,
+    audit,
+    clock,
+    retentionDays: config.audit.retentionDays,
+  })
+
   const dekCache = createDekCache({
     ttlSeconds: config.cache.dekTtlSeconds,
     maxEntries: config.cache.dekMaxEntries,
@@ -118,6 +132,9 @@ export function buildDeps(
     ring,
     authenticator,
     lastUsed,
+    audit,
+    auditLog,
+    identifyToken: createTokenIdentifier(ring),
     accounts: createAccountService({
       accounts,
       tokens: tokenRepository,
@@ -135,7 +152,8 @@ export function buildDeps(
     organizations: createOrganizationService({
       accounts,
       clock,
-      onDeleted: () => statusCache.clear(),
+      config,
+      onChanged: () => statusCache.clear(),
     }),
     probes: {
       dynamodb: async () => {

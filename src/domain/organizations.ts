@@ -1,8 +1,11 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
+import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
-import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
+import { checkSettingAllowed } from '../mock/resolve-mode.ts'
+import type { AccountRepository, MockSetting, OrganizationRecord } from '../storage/accounts.ts'
 
 export function describeOrganization(org: OrganizationRecord) {
   return {
@@ -18,12 +21,14 @@ export function describeOrganization(org: OrganizationRecord) {
 export function createOrganizationService({
   accounts,
   clock,
-  onDeleted,
+  config,
+  onChanged,
 }: {
   accounts: AccountRepository
   clock: Clock
-  /** Drops cached token status on this instance, so the deletion is felt at once. */
-  onDeleted: (tenantId: string) => void
+  config: Pick<Config, 'mockGuardrails'>
+  /** Drops cached token status (which carries the organization) on this instance. */
+  onChanged: (tenantId: string) => void
 }) {
   async function load(principal: Principal) {
     const org = await accounts.getOrganization(principal.tenantId)
@@ -34,6 +39,42 @@ export function createOrganizationService({
     async get(principal: Principal) {
       requireScope(principal, 'org:admin')
       return load(principal)
+    },
+
+    /**
+     * Changes the name or the per-environment mock defaults. A default that a server guardrail
+     * forbids is refused, naming the guardrail.
+     */
+    async update(
+      principal: Principal,
+      changes: { name?: string; mockDefaults?: Partial<Record<Environment, MockSetting>> },
+    ) {
+      requireScope(principal, 'org:admin')
+      const org = await load(principal)
+      const mockDefaults = changes.mockDefaults ? { ...org.mockDefaults } : undefined
+      for (const [environment, setting] of Object.entries(changes.mockDefaults ?? {}) as [
+        Environment,
+        MockSetting,
+      ][]) {
+        checkSettingAllowed(config.mockGuardrails, environment, setting)
+        if (mockDefaults) mockDefaults[environment] = setting
+      }
+      try {
+        const updated = await accounts.updateOrganization(
+          principal.tenantId,
+          {
+            ...(changes.name ? { name: changes.name } : {}),
+            ...(mockDefaults ? { mockDefaults } : {}),
+          },
+          new Date(clock.now()),
+        )
+        onChanged(principal.tenantId)
+        return updated
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException)
+          throw new AppError('not_found', 'No such organization.')
+        throw error
+      }
     },
 
     /**
@@ -53,7 +94,7 @@ export function createOrganizationService({
       }
       await load(principal)
       await accounts.markOrganizationDeleted(principal.tenantId, new Date(clock.now()))
-      onDeleted(principal.tenantId)
+      onChanged(principal.tenantId)
     },
   }
 }

@@ -144,6 +144,31 @@ export function createAccountRepository({
       )
     },
 
+    async updateOrganization(
+      tenantId: string,
+      changes: Partial<Pick<OrganizationRecord, 'name' | 'mockDefaults'>>,
+      at: Date,
+    ): Promise<OrganizationRecord> {
+      const sets = ['updatedAt = :at']
+      const values: Record<string, unknown> = { ':at': at.toISOString() }
+      for (const [field, value] of Object.entries(changes)) {
+        if (value === undefined) continue
+        sets.push(`${field} = :${field}`)
+        values[`:${field}`] = value
+      }
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.org(tenantId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return toOrganization(Attributes ?? {})
+    },
+
     async markOrganizationDeleted(tenantId: string, at: Date): Promise<void> {
       await doc.send(
         new UpdateCommand({

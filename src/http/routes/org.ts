@@ -37,6 +37,40 @@ const get = createRoute({
   },
 })
 
+const update = createRoute({
+  method: 'patch',
+  path: '/v1/org',
+  tags: ['organization'],
+  summary: 'Rename the organization or change its mock-mode defaults per environment',
+  security,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.strictObject({
+            name: z.string().trim().min(1).max(100).optional(),
+            mockDefaults: z
+              .strictObject({
+                development: MockSetting.optional(),
+                staging: MockSetting.optional(),
+                production: MockSetting.optional(),
+              })
+              .optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'The organization',
+      content: { 'application/json': { schema: OrganizationSchema } },
+    },
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422),
+  },
+})
+
 const remove = createRoute({
   method: 'delete',
   path: '/v1/org',
@@ -59,6 +93,10 @@ export function orgRoutes({
     .openapi(get, async (c) =>
       c.json(describeOrganization(await organizations.get(c.get('principal'))), 200),
     )
+    .openapi(update, async (c) => {
+      const org = await organizations.update(c.get('principal'), c.req.valid('json'))
+      return c.json(describeOrganization(org), 200)
+    })
     .openapi(remove, async (c) => {
       await organizations.delete(c.get('principal'))
       return c.body(null, 204)
