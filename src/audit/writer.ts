@@ -1,0 +1,215 @@
+import type { Clock } from '../auth/clock.ts'
+import type { Config } from '../config.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import type { Logger } from '../logger.ts'
+import { type ChainHead, type Chains, createChains } from './chain.ts'
+import {
+  type AuditEvent,
+  type AuditInput,
+  cleanDetails,
+  normalise,
+  type UnsealedEvent,
+} from './events.ts'
+import { type AuditStore, AuditWriteError } from './store.ts'
+
+export interface AuditRecorderOptions {
+  mode: Config['audit']['mode']
+  store: Pick<AuditStore, 'putEvents' | 'putHeads' | 'putAtomically'>
+  clock: Clock
+  logger: Logger
+  chains?: Chains
+  /** Buffered mode: the longest an event waits before its flush starts. */
+  flushIntervalMs?: number
+  /** Buffered mode: beyond this many waiting events, new ones are dropped (and logged). */
+  maxBuffered?: number
+}
+
+const STRICT_GROUP = 50 // events per transaction; with one head each, at most 100 items
+
+/**
+ * The one way to record an audit event: `await audit.record({...})`.
+ *
+ * - `buffered`: resolves at once; events wait in memory (in chain order) and are written in
+ *   batches at most `flushIntervalMs` later, or by `flush()`/`close()` on shutdown. A crash
+ *   loses what is buffered (up to 200 ms of events) plus the flush in flight; if DynamoDB is
+ *   down, up to `maxBuffered` events wait (and are lost on a crash) before new ones are dropped.
+ * - `strict`: resolves once the event is durably written, together with its chain head;
+ *   rejects with AppError `audit_unavailable` otherwise, and the caller must then fail closed
+ *   (reveal nothing). Events arriving while a write is in flight are committed together in
+ *   the next transaction (group commit), which serialises appends to each chain.
+ * - `off`: records nothing.
+ *
+ * An event without a tenant (unknown e-mail, unverifiable token) has no partition to go to:
+ * it is written to the log instead, in every mode but `off`.
+ */
+export function createAuditRecorder({
+  mode,
+  store,
+  clock,
+  logger,
+  chains = createChains(),
+  flushIntervalMs = 200,
+  maxBuffered = 10_000,
+}: AuditRecorderOptions) {
+  const log = logger.child({ component: 'audit' })
+  let lastMs = 0
+  let closed = false
+  let dropped = 0
+
+  // buffered mode
+  const waiting: UnsealedEvent[] = []
+  let unwritten: AuditEvent[] = [] // sealed but left unwritten by a failed flush: retried first
+  const openings = new Map<string, ChainHead>()
+  const heads = new Map<string, ChainHead>()
+  let timer: NodeJS.Timeout | undefined
+  let failures = 0
+  let tail: Promise<void> = Promise.resolve()
+
+  // strict mode
+  const queue: Array<{ event: UnsealedEvent; done: (error?: AppError) => void }> = []
+  let draining: Promise<void> | undefined
+
+  function record(input: AuditInput): Promise<void> {
+    if (mode === 'off') return Promise.resolve()
+    const { details, dropped: names } = cleanDetails(input.details)
+    if (names.length > 0) log.warn({ action: input.action, names }, 'audit details dropped')
+    if (input.tenantId === null) {
+      const { action, actor, outcome, requestId, client } = input
+      log.info({ audit: { action, actor, outcome, requestId, client } }, 'audit event (no tenant)')
+      return Promise.resolve()
+    }
+    // A chain's table order must be its seq order, so its times never go backwards.
+    lastMs = Math.max(clock.now(), lastMs)
+    const event = normalise(
+      { ...input, tenantId: input.tenantId },
+      { id: newId('evt', lastMs), time: new Date(lastMs).toISOString(), details },
+    )
+    if (mode === 'strict') {
+      return new Promise((resolve, reject) => {
+        queue.push({ event, done: (error) => (error ? reject(error) : resolve()) })
+        kick()
+      })
+    }
+    if (waiting.length + unwritten.length >= maxBuffered) {
+      if (dropped++ % 1000 === 0) log.error({ dropped, action: input.action }, 'audit buffer full')
+      return Promise.resolve()
+    }
+    waiting.push(event)
+    schedule(closed ? 0 : flushIntervalMs)
+    return Promise.resolve()
+  }
+
+  function schedule(delayMs: number): void {
+    if (timer) return
+    timer = setTimeout(() => {
+      timer = undefined
+      flush().catch((error: unknown) => {
+        log.error({ error: (error as Error).message }, 'audit flush failed; will retry')
+        schedule(Math.min(5000, flushIntervalMs * 2 ** ++failures))
+      })
+    }, delayMs)
+    timer.unref()
+  }
+
+  async function writeAll(): Promise<void> {
+    while (waiting.length > 0 || unwritten.length > 0 || heads.size > 0) {
+      const batch = unwritten
+      unwritten = []
+      for (const event of waiting.splice(0, 1000)) {
+        const sealed = chains.seal(event)
+        if (sealed.opening) openings.set(sealed.head.chainId, sealed.opening)
+        heads.set(sealed.head.chainId, sealed.head)
+        batch.push(sealed.event)
+      }
+      // A chain's head exists before its first event: a chain without one is forged.
+      if (openings.size > 0) {
+        try {
+          await store.putHeads([...openings.values()])
+        } catch (error) {
+          unwritten = batch
+          throw error
+        }
+        openings.clear()
+      }
+      try {
+        await store.putEvents(batch)
+      } catch (error) {
+        unwritten = error instanceof AuditWriteError ? (error.remaining as AuditEvent[]) : batch
+        throw error
+      }
+      const written = [...heads.values()]
+      heads.clear()
+      try {
+        await store.putHeads(written)
+      } catch (error) {
+        for (const head of written) if (!heads.has(head.chainId)) heads.set(head.chainId, head)
+        throw error
+      }
+    }
+    failures = 0
+  }
+
+  function kick(): void {
+    draining ??= drain().finally(() => {
+      draining = undefined
+      // An event queued after the loop ended but before this ran would otherwise wait forever.
+      if (queue.length > 0) kick()
+    })
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const group = queue.splice(0, STRICT_GROUP)
+      const sealed = group.map(({ event }) => chains.seal(event))
+      const groupHeads = new Map(sealed.map(({ head }) => [head.chainId, head]))
+      try {
+        await store.putAtomically(
+          sealed.map(({ event }) => event),
+          [...groupHeads.values()],
+        )
+        for (const { done } of group) done()
+      } catch (error) {
+        // The write may or may not have landed: each chain it touched ends here either way.
+        for (const { event } of group) chains.rotate(event.tenantId)
+        log.error({ error: (error as Error)?.name, events: group.length }, 'audit write failed')
+        const refusal = new AppError(
+          'audit_unavailable',
+          'The audit log could not be written, so the request was not carried out.',
+          { cause: error },
+        )
+        for (const { done } of group) done(refusal)
+      }
+    }
+  }
+
+  /** Writes everything recorded so far; rejects if some of it could not be written. */
+  async function flush(): Promise<void> {
+    if (mode === 'strict') {
+      while (draining) await draining
+      return
+    }
+    const run = tail.then(writeAll)
+    tail = run.catch(() => {})
+    await run
+  }
+
+  return {
+    mode,
+    record,
+    flush,
+    /** Stops the timer and flushes; later events are flushed at once (shutdown stragglers). */
+    async close(): Promise<void> {
+      closed = true
+      clearTimeout(timer)
+      timer = undefined
+      await flush()
+    },
+    /** Events recorded but not yet written (buffered mode). */
+    get pending(): number {
+      return waiting.length + unwritten.length + queue.length
+    },
+  }
+}
+
+export type AuditRecorder = ReturnType<typeof createAuditRecorder>

@@ -1,0 +1,78 @@
+import type { Context } from 'hono'
+import {
+  type AuditAction,
+  type AuditActor,
+  type AuditDetails,
+  type AuditTarget,
+  actorOf,
+  outcomeOf,
+  SUCCESS,
+} from '../audit/events.ts'
+import type { AuditRecorder } from '../audit/writer.ts'
+import { isAppError } from '../errors.ts'
+import { clientOf } from './client.ts'
+import type { AppEnv } from './env.ts'
+
+export interface AuditEntry {
+  action: AuditAction
+  target?: AuditTarget | null
+  details?: AuditDetails
+  /** Who acted, when not the authenticated principal (sign-up, login). */
+  actor?: AuditActor
+  tenantId?: string
+}
+
+/**
+ * Records what a handler did, with the request's id, client and principal filled in. In strict
+ * audit mode this throws when the event cannot be written, before the handler responds: a
+ * value is never revealed without its audit event.
+ */
+export function auditSuccess(
+  c: Context<AppEnv>,
+  audit: Pick<AuditRecorder, 'record'>,
+  entry: AuditEntry,
+) {
+  return audit.record(build(c, entry, SUCCESS))
+}
+
+/**
+ * Runs `work` and records its outcome either way. 401/403 rejections are recorded by the
+ * audit-rejections middleware, so they are not recorded twice here.
+ */
+export async function audited<T>(
+  c: Context<AppEnv>,
+  audit: Pick<AuditRecorder, 'record'>,
+  entry: AuditEntry | ((result: T) => AuditEntry),
+  work: () => Promise<T>,
+  failure?: AuditEntry,
+): Promise<T> {
+  let result: T
+  try {
+    result = await work()
+  } catch (error) {
+    const status = isAppError(error) ? error.status : 500
+    const base = failure ?? (typeof entry === 'function' ? undefined : entry)
+    if (base && status !== 401 && status !== 403) {
+      await audit.record(build(c, base, outcomeOf(error))).catch(() => {})
+    }
+    throw error
+  }
+  await audit.record(build(c, typeof entry === 'function' ? entry(result) : entry, SUCCESS))
+  return result
+}
+
+function build(c: Context<AppEnv>, entry: AuditEntry, outcome: ReturnType<typeof outcomeOf>) {
+  const principal = c.get('principal')
+  const { address, userAgent } = clientOf(c)
+  return {
+    tenantId: entry.tenantId ?? principal?.tenantId ?? null,
+    action: entry.action,
+    actor:
+      entry.actor ?? (principal ? actorOf(principal) : { type: 'anonymous' as const, id: null }),
+    target: entry.target ?? null,
+    outcome,
+    requestId: c.get('requestId') ?? null,
+    client: { address: address ?? null, userAgent: userAgent ?? null },
+    ...(entry.details ? { details: entry.details } : {}),
+  }
+}
