@@ -4,7 +4,8 @@
  * which drives the TypeScript compiler API (it wants TypeScript 5; we type-check with 7, whose
  * native compiler has no such API). It covers the subset of JSON Schema that the server emits
  * (objects, arrays, enums, nullable type lists, $ref, allOf/oneOf/anyOf) and fails loudly on
- * anything else, so a new construct cannot slip through as `unknown`.
+ * anything else, so a new construct cannot slip through as `unknown`. Bodies of non-JSON media
+ * types are typed as the text they arrive as.
  *
  * Run with `npm run sdk:types`; test/sdk/contract.test.ts fails when the committed file and
  * openapi.yaml disagree.
@@ -94,15 +95,16 @@ function parametersOf(operation: Schema, place: 'path' | 'query'): string {
 function contentType(content: unknown): string {
   if (!content) return 'null'
   const byMedia = content as Record<string, { schema?: Schema }>
-  const media = byMedia['application/json'] ?? byMedia['application/problem+json']
-  if (!media) throw new Error(`unsupported media types ${Object.keys(byMedia).join(', ')}`)
-  return typeOf(media.schema)
+  const json = Object.keys(byMedia).find((type) => /^application\/([\w.-]+\+)?json$/.test(type))
+  // Anything else (NDJSON exports, say) reaches a client as text.
+  return json ? typeOf(byMedia[json]?.schema) : 'string'
 }
 
 function operationType(operation: Schema): string {
   const body = operation.requestBody as { content?: unknown } | undefined
   const responses = Object.entries((operation.responses ?? {}) as Record<string, Schema>).map(
-    ([status, response]) => `${doc(response.description)}${status}: ${contentType(response.content)}`,
+    ([status, response]) =>
+      `${doc(response.description)}${status}: ${contentType(response.content)}`,
   )
   return `{\n${[
     `path: ${parametersOf(operation, 'path')}`,

@@ -7,9 +7,14 @@
 import type { paths } from './generated/openapi.ts'
 
 type ModeSetting = 'mock' | 'live'
+type KekProvider = 'platform' | 'aws-kms' | 'raw'
 
 /** The generated type of a route's body or response, or `never` while the route is missing. */
-type Generated<P extends string, M extends string, Part extends 'body' | 200> = P extends keyof paths
+type Generated<
+  P extends string,
+  M extends string,
+  Part extends 'body' | 200,
+> = P extends keyof paths
   ? M extends keyof paths[P]
     ? Part extends 'body'
       ? paths[P][M] extends { body: infer B }
@@ -34,10 +39,15 @@ export type OrgUpdate = Prefer<
 export type OrgEncryption = Prefer<
   Generated<'/v1/org/encryption', 'get', 200>,
   {
-    provider: 'platform' | 'aws-kms' | 'raw'
+    provider: KekProvider
+    kekVersion: number
+    /** Key ARN, or raw key id; null: platform. */
     keyId: string | null
-    version: number
-    /** The re-encryption job moving values to the current KEK, if one runs. */
+    status: 'active' | 'retiring' | 'retired'
+    /** What Keystash passes to sts:AssumeRole. */
+    externalId: string
+    dataKeyCacheTtlSeconds: number
+    /** The re-encryption job moving data keys to the current KEK, if one runs. */
     job: ReEncryptionJob | null
     [member: string]: unknown
   }
@@ -46,9 +56,15 @@ export type OrgEncryption = Prefer<
 /** PUT /v1/org/encryption: bring (or give back) the organization's own key. */
 export type SetOrgEncryption = Prefer<
   Generated<'/v1/org/encryption', 'put', 'body'>,
-  | { provider: 'platform' }
-  | { provider: 'aws-kms'; keyArn: string }
-  | { provider: 'raw'; key: string }
+  | { provider: 'platform'; dataKeyCacheTtlSeconds?: number | null }
+  | {
+      provider: 'aws-kms'
+      keyArn: string
+      replicaArns?: string[]
+      roleArn?: string
+      dataKeyCacheTtlSeconds?: number | null
+    }
+  | { provider: 'raw'; material: string; dataKeyCacheTtlSeconds?: number | null }
 >
 
 /** GET /v1/org/encryption/jobs/{id} */
@@ -56,7 +72,10 @@ export type ReEncryptionJob = Prefer<
   Generated<'/v1/org/encryption/jobs/{id}', 'get', 200>,
   {
     id: string
-    state: 'pending' | 'running' | 'succeeded' | 'failed'
+    status: 'pending' | 'running' | 'finished' | 'failed' | 'superseded'
+    total: number
+    done: number
+    failed: number
     [member: string]: unknown
   }
 >

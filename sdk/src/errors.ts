@@ -25,9 +25,8 @@ const PARENT: Record<string, string | undefined> = {
 }
 
 function descendsFrom(brand: string, ancestor: string): boolean {
-  for (let b: string | undefined = brand in PARENT ? brand : 'KeystashError'; b; b = PARENT[b]) {
-    if (b === ancestor) return true
-  }
+  let b: string | undefined = Object.hasOwn(PARENT, brand) ? brand : 'KeystashError'
+  for (; b !== undefined; b = PARENT[b]) if (b === ancestor) return true
   return false
 }
 
@@ -73,9 +72,10 @@ export class KeystashError extends Error {
     this.retryAfterMs = options.retryAfterMs
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false
     const brand = (value as { [BRAND]?: unknown })[BRAND]
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass included
     return typeof brand === 'string' && descendsFrom(brand, this.brand)
   }
 }

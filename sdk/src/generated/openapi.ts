@@ -146,6 +146,159 @@ export interface components {
         version: number
       }
     }
+    Encryption: {
+      provider: 'platform' | 'aws-kms' | 'raw'
+      kekVersion: number
+      /** Key ARN, or raw key id; null: platform */
+      keyId: string | null
+      status: 'active' | 'retiring' | 'retired'
+      createdAt: string | null
+      replicaArns: Array<string>
+      roleArn: string | null
+      /** What Keystash passes to sts:AssumeRole */
+      externalId: string
+      /** The TTL in force */
+      dataKeyCacheTtlSeconds: number
+      serverDataKeyCacheTtlSeconds: number
+      versions: Array<{
+        version: number
+        provider: 'platform' | 'aws-kms' | 'raw'
+        keyId: string | null
+        status: 'active' | 'retiring' | 'retired'
+        createdAt: string | null
+        retiredAt: string | null
+      }>
+      job: components['schemas']['ReencryptionJob']
+    }
+    ReencryptionJob: {
+      id: string
+      status: 'pending' | 'running' | 'finished' | 'failed' | 'superseded'
+      targetVersion: number
+      total: number
+      done: number
+      failed: number
+      failures: Array<{
+        keyId: string
+        version: number
+        code: string
+      }>
+      pass: number
+      createdAt: string
+      startedAt: string | null
+      finishedAt: string | null
+    } | null
+    PutEncryption:
+      | {
+          provider: 'platform'
+          /** Seconds a server may keep your data keys cached; may only lower the server's TTL. null: the server's. */
+          dataKeyCacheTtlSeconds?: number | null
+        }
+      | {
+          provider: 'aws-kms'
+          keyArn: string
+          /** Multi-Region replicas of keyArn, tried in order when its region fails */
+          replicaArns?: Array<string>
+          /** Assumed with STS and your organization’s externalId */
+          roleArn?: string
+          /** Seconds a server may keep your data keys cached; may only lower the server's TTL. null: the server's. */
+          dataKeyCacheTtlSeconds?: number | null
+        }
+      | {
+          provider: 'raw'
+          /** 32 random bytes, base64. Never shown again. */
+          material: string
+          /** Seconds a server may keep your data keys cached; may only lower the server's TTL. null: the server's. */
+          dataKeyCacheTtlSeconds?: number | null
+        }
+    AuditEvent: {
+      id: string
+      tenantId: string
+      time: string
+      action:
+        | 'auth.signup'
+        | 'auth.login'
+        | 'auth.logout'
+        | 'token.create'
+        | 'token.revoke'
+        | 'token.rejected'
+        | 'key.create'
+        | 'key.update'
+        | 'key.version.create'
+        | 'key.value.read'
+        | 'key.delete'
+        | 'org.update'
+        | 'org.delete'
+        | 'encryption.update'
+        | 'encryption.job.start'
+        | 'encryption.job.finish'
+        | 'encryption.job.fail'
+        | 'audit.export'
+      actor: {
+        type: 'user' | 'token' | 'system' | 'anonymous'
+        id: string | null
+        name: string | null
+        tokenId: string | null
+      }
+      target: {
+        type: string
+        id: string
+        name: string | null
+      } | null
+      outcome: {
+        result: 'success' | 'denied' | 'error'
+        code: string | null
+      }
+      requestId: string | null
+      client: {
+        address: string | null
+        userAgent: string | null
+      }
+      details: {
+        [key: string]: string | number | boolean | null
+      }
+      chain: {
+        id: string
+        seq: number
+        prev: string
+      }
+      /** SHA-256 (hex) of the canonical event; see docs */
+      hash: string
+    }
+    AuditVerifyReport: {
+      ok: boolean
+      from: string
+      to: string
+      checked: number
+      chains: Array<{
+        chainId: string
+        events: number
+        firstSeq: number
+        lastSeq: number
+        unanchored: number
+      }>
+      problems: Array<{
+        kind: 'modified' | 'deleted' | 'inserted' | 'reordered'
+        chainId: string
+        seq: number | null
+        eventId: string | null
+        detail: string
+      }>
+      firstProblem: {
+        kind: 'modified' | 'deleted' | 'inserted' | 'reordered'
+        chainId: string
+        seq: number | null
+        eventId: string | null
+        detail: string
+      } | null
+      /** Current chain heads: keep them to check later that the log was not rewritten */
+      heads: Array<{
+        chainId: string
+        seq: number
+        hash: string
+        lastTime: string
+        openedAt: string
+      }>
+    }
   }
 }
 
@@ -417,6 +570,39 @@ export interface paths {
         404: components['schemas']['Problem']
       }
     }
+    /** Rename the organization or change its mock-mode defaults per environment */
+    patch: {
+      path: never
+      query: never
+      body: {
+        name?: string
+        mockDefaults?: {
+          development?: 'mock' | 'live'
+          staging?: 'mock' | 'live'
+          production?: 'mock' | 'live'
+        }
+      }
+      responses: {
+        /** The organization */
+        200: components['schemas']['Organization']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+      }
+    }
   }
   '/v1/keys': {
     /** List keys (metadata only), sorted by name */
@@ -681,6 +867,156 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/encryption': {
+    /** Describe the organization’s key-encryption key, versions and data-key cache TTL */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** The encryption settings */
+        200: components['schemas']['Encryption']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+      }
+    }
+    /** Bring your own key: validate a new KEK, make it active, re-encrypt data keys to it */
+    put: {
+      path: never
+      query: never
+      body: components['schemas']['PutEncryption']
+      responses: {
+        /** The new settings */
+        200: components['schemas']['Encryption']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/encryption/jobs/{id}': {
+    /** Progress of a re-encryption job */
+    get: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** The job */
+        200: components['schemas']['ReencryptionJob']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/audit': {
+    /** List audit events, newest first (filter by time, action, actor, target) */
+    get: {
+      path: never
+      query: {
+        from?: string
+        to?: string
+        action?: string
+        /** Actor id (user or token) */
+        actor?: string
+        targetType?: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit'
+        targetId?: string
+        limit?: number
+        cursor?: string
+      }
+      body: never
+      responses: {
+        /** A page of events */
+        200: {
+          items: Array<components['schemas']['AuditEvent']>
+          nextCursor: string | null
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/audit/export': {
+    /** Export audit events as NDJSON, oldest first (one AuditEvent per line) */
+    get: {
+      path: never
+      query: {
+        from?: string
+        to?: string
+        action?: string
+      }
+      body: never
+      responses: {
+        /** Newline-delimited JSON, streamed */
+        200: string
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/audit/verify': {
+    /** Recompute the hash chains over a time range and report tampering */
+    get: {
+      path: never
+      query: {
+        from?: string
+        to?: string
+      }
+      body: never
+      responses: {
+        /** The verification report */
+        200: components['schemas']['AuditVerifyReport']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }

@@ -105,7 +105,7 @@ export function idempotency({
         },
       )
     }
-    if (outcome.kind === 'replay') return replay(c, scope, outcome.response)
+    if (outcome.kind === 'replay') return replay(scope, outcome.response)
 
     try {
       await next()
@@ -116,7 +116,7 @@ export function idempotency({
     await remember(c, scope, outcome.owner)
   })
 
-  async function replay(c: Context<AppEnv>, scope: IdempotencyScope, stored: StoredResponse) {
+  async function replay(scope: IdempotencyScope, stored: StoredResponse) {
     const body =
       stored.sealed !== undefined ? await sealer.open(scope, stored.sealed) : (stored.body ?? '')
     const headers = new Headers(stored.headers)
