@@ -1,0 +1,176 @@
+import { type AuditInput, actorOf, outcomeOf } from '../audit/events.ts'
+import type { Clock } from '../auth/clock.ts'
+import type { Principal } from '../auth/principal.ts'
+import { requireScope } from '../auth/scopes.ts'
+import type { Config } from '../config.ts'
+import type { SealedRecord } from '../crypto/record.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import type { AuditSink } from '../jobs/reencrypt.ts'
+import { activeKek, type KekRecord, kekStalenessMs, nextKekVersion } from '../kms/kek-records.ts'
+import type { KmsKekSpec } from '../kms/kek-validation.ts'
+import type { TenantKekResolver } from '../kms/tenant-keks.ts'
+import type { KekJob, KekJobStore } from '../storage/kek-jobs.ts'
+import type { KekStore } from '../storage/kek-store.ts'
+import { describeEncryption, describeJob } from './encryption-view.ts'
+import { buildKekVersion, type EncryptionInput, sameKek } from './kek-version.ts'
+
+export type { EncryptionInput } from './kek-version.ts'
+
+export interface EncryptionServiceDeps {
+  keks: Pick<TenantKekResolver, 'records' | 'invalidate' | 'ttlInForce'>
+  store: Pick<KekStore, 'rotate' | 'saveSettings' | 'restartJob'>
+  jobs: Pick<KekJobStore, 'get'>
+  validateKms(tenantId: string, spec: KmsKekSpec): Promise<void>
+  /** Seals a raw key's material under the platform key. */
+  sealMaterial(tenantId: string, version: number, material: Uint8Array): Promise<SealedRecord>
+  kick(tenantId: string, jobId: string): void
+  config: Pick<Config, 'cache' | 'aws'>
+  clock: Clock
+  /** AUDIT HOOK: `encryption.update` goes here when it is connected. */
+  audit?: AuditSink
+}
+
+export interface RequestMeta {
+  requestId?: string
+  client?: { address?: string | null; userAgent?: string | null }
+}
+
+/**
+ * A tenant's encryption settings: which KEK protects its data keys, and how long its data keys
+ * may be cached. Changing the KEK validates the new one first (nothing changes if it fails),
+ * then adds a KEK version, makes it the one new writes use, and starts the job that moves
+ * existing data keys to it (jobs/reencrypt.ts).
+ */
+export function createEncryptionService(deps: EncryptionServiceDeps) {
+  const { keks, config, clock } = deps
+  const platformKeyId = config.aws.platformKeyId
+
+  async function view(tenantId: string) {
+    const records = await keks.records(tenantId, { fresh: true })
+    const active = activeKek(records, tenantId, platformKeyId)
+    const job = active.jobId ? await deps.jobs.get(tenantId, active.jobId) : undefined
+    return describeEncryption({
+      tenantId,
+      active,
+      versions: records,
+      job,
+      ttlInForce: keks.ttlInForce(tenantId),
+      serverTtlSeconds: config.cache.dekTtlSeconds,
+    })
+  }
+
+  function newJob(tenantId: string, targetVersion: number): KekJob {
+    return {
+      tenantId,
+      jobId: newId('job', clock.now()),
+      targetVersion,
+      status: 'pending',
+      createdAt: new Date(clock.now()).toISOString(),
+      // Instances may use the old version for new writes until they see the new one.
+      notBefore: clock.now() + kekStalenessMs(config.cache.recordStalenessMs),
+      total: 0,
+      done: 0,
+      failed: 0,
+      failures: [],
+      pass: 0,
+    }
+  }
+
+  function checkTtl(ttl: number | null | undefined) {
+    if (typeof ttl === 'number' && ttl > config.cache.dekTtlSeconds) {
+      throw new AppError(
+        'validation_failed',
+        `dataKeyCacheTtlSeconds may only lower the server's data-key cache TTL (${config.cache.dekTtlSeconds} s).`,
+        {
+          extra: {
+            errors: [
+              {
+                field: 'dataKeyCacheTtlSeconds',
+                message: `must be at most ${config.cache.dekTtlSeconds}`,
+              },
+            ],
+          },
+        },
+      )
+    }
+  }
+
+  return {
+    async describe(principal: Principal) {
+      requireScope(principal, 'org:admin')
+      return view(principal.tenantId)
+    },
+
+    async configure(principal: Principal, input: EncryptionInput, meta: RequestMeta = {}) {
+      requireScope(principal, 'org:admin')
+      const { tenantId } = principal
+      const audit = (
+        outcome: AuditInput['outcome'],
+        details: Record<string, string | number | null>,
+      ) =>
+        deps.audit?.record({
+          tenantId,
+          action: 'encryption.update',
+          actor: actorOf(principal),
+          target: { type: 'encryption', id: tenantId },
+          outcome,
+          requestId: meta.requestId ?? null,
+          client: meta.client ?? null,
+          details: { provider: input.provider, ...details },
+        })
+      const apply = async (): Promise<Record<string, string | number | null>> => {
+        checkTtl(input.dataKeyCacheTtlSeconds)
+        const records = await keks.records(tenantId, { fresh: true })
+        const active = activeKek(records, tenantId, platformKeyId)
+        const stored = records.some((r) => r.version === active.version)
+        const ttl =
+          input.dataKeyCacheTtlSeconds === undefined
+            ? active.dataKeyCacheTtlSeconds
+            : (input.dataKeyCacheTtlSeconds ?? undefined)
+
+        if (sameKek(active, input, tenantId)) {
+          if (ttl !== active.dataKeyCacheTtlSeconds)
+            await deps.store.saveSettings(active, stored, ttl)
+          // The same KEK again after its job failed (the cause fixed, say): try the job again.
+          const last = active.jobId ? await deps.jobs.get(tenantId, active.jobId) : undefined
+          if (last?.status === 'failed') {
+            const job = newJob(tenantId, active.version)
+            await deps.store.restartJob(active, job)
+            deps.kick(tenantId, job.jobId)
+          }
+          keks.invalidate(tenantId)
+          return { kekVersion: active.version, dataKeyCacheTtlSeconds: ttl ?? null }
+        }
+
+        const version = nextKekVersion(records)
+        const next: KekRecord = { ...(await buildKekVersion(deps, tenantId, version, input)) }
+        if (ttl !== undefined) next.dataKeyCacheTtlSeconds = ttl
+        const job = newJob(tenantId, version)
+        next.jobId = job.jobId
+        await deps.store.rotate({ previous: active, previousStored: stored, next, job })
+        keks.invalidate(tenantId)
+        deps.kick(tenantId, job.jobId)
+        return { kekVersion: version, previousKekVersion: active.version, jobId: job.jobId }
+      }
+      let details: Record<string, string | number | null>
+      try {
+        details = await apply()
+      } catch (error) {
+        await audit(outcomeOf(error), {})
+        throw error
+      }
+      await audit({ result: 'success' }, details)
+      return view(tenantId)
+    },
+
+    async job(principal: Principal, jobId: string) {
+      requireScope(principal, 'org:admin')
+      const job = await deps.jobs.get(principal.tenantId, jobId)
+      if (!job) throw new AppError('not_found', 'No such re-encryption job.')
+      return describeJob(job)
+    },
+  }
+}
+
+export type EncryptionService = ReturnType<typeof createEncryptionService>

@@ -1,0 +1,219 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import { AppError } from '../errors.ts'
+import type { KekRecord } from '../kms/kek-records.ts'
+import { type KekJob, kekJobItem } from './kek-jobs.ts'
+import { itemKey } from './keys.ts'
+
+const FIELDS = [
+  'tenantId',
+  'version',
+  'provider',
+  'keyId',
+  'replicaArns',
+  'roleArn',
+  'externalId',
+  'sealedMaterial',
+  'status',
+  'createdAt',
+  'retiredAt',
+  'dataKeyCacheTtlSeconds',
+  'jobId',
+] as const
+
+function toKekRecord(item: Record<string, unknown>): KekRecord {
+  const out: Record<string, unknown> = {}
+  for (const field of FIELDS) if (item[field] !== undefined) out[field] = item[field]
+  return out as unknown as KekRecord
+}
+
+const kekItem = (r: KekRecord) => ({ ...itemKey.kek(r.tenantId, r.version), type: 'kek', ...r })
+
+const changedMeanwhile = () =>
+  new AppError('conflict', 'The encryption configuration changed meanwhile; read it and retry.')
+
+/** A tenant's KEK versions (see kms/kek-records.ts), all in the tenant's partition. */
+export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; table: string }) {
+  return {
+    async list(tenantId: string): Promise<KekRecord[]> {
+      const out: KekRecord[] = []
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEK#' },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        for (const item of page.Items ?? []) out.push(toKekRecord(item))
+        startKey = page.LastEvaluatedKey
+      } while (startKey)
+      return out.sort((a, b) => a.version - b.version)
+    },
+
+    /**
+     * Makes `next` the active version and `previous` a retiring one, and files the job that
+     * will move records to `next`: all or nothing. `previous` without a stored record (the
+     * implicit platform version) is written as a record now, so history is complete.
+     */
+    async rotate(input: {
+      previous: KekRecord
+      previousStored: boolean
+      next: KekRecord
+      job: KekJob
+    }) {
+      const { previous, previousStored, next, job } = input
+      const retire = previousStored
+        ? {
+            Update: {
+              TableName: table,
+              Key: itemKey.kek(previous.tenantId, previous.version),
+              UpdateExpression: 'SET #status = :retiring',
+              ConditionExpression: '#status = :active',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':retiring': 'retiring', ':active': 'active' },
+            },
+          }
+        : {
+            Put: {
+              TableName: table,
+              Item: kekItem({ ...previous, status: 'retiring' }),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          }
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              retire,
+              {
+                Put: {
+                  TableName: table,
+                  Item: kekItem(next),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              { Put: { TableName: table, Item: kekJobItem(job) } },
+            ],
+          }),
+        )
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) throw changedMeanwhile()
+        throw error
+      }
+    },
+
+    /** Files a new job for the active version (a retry of a failed one). */
+    async restartJob(active: KekRecord, job: KekJob) {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: itemKey.kek(active.tenantId, active.version),
+                  UpdateExpression: 'SET jobId = :job',
+                  ConditionExpression: '#status = :active AND jobId = :previous',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeValues: {
+                    ':job': job.jobId,
+                    ':previous': active.jobId ?? '',
+                    ':active': 'active',
+                  },
+                },
+              },
+              { Put: { TableName: table, Item: kekJobItem(job) } },
+            ],
+          }),
+        )
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) throw changedMeanwhile()
+        throw error
+      }
+    },
+
+    /** Changes the active version's settings in place (no new version: the key is the same). */
+    async saveSettings(active: KekRecord, stored: boolean, ttl: number | undefined) {
+      const record: KekRecord = { ...active }
+      if (ttl === undefined) delete record.dataKeyCacheTtlSeconds
+      else record.dataKeyCacheTtlSeconds = ttl
+      try {
+        if (!stored) {
+          await doc.send(
+            new PutCommand({
+              TableName: table,
+              Item: kekItem(record),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          )
+          return
+        }
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.kek(active.tenantId, active.version),
+            UpdateExpression: ttl === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
+            ConditionExpression: '#status = :active',
+            ExpressionAttributeNames: { '#ttl': 'dataKeyCacheTtlSeconds', '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':active': 'active',
+              ...(ttl === undefined ? {} : { ':ttl': ttl }),
+            },
+          }),
+        )
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') throw changedMeanwhile()
+        throw error
+      }
+    },
+
+    /**
+     * Marks `versions` retired, if `target` is still the active version; erases raw material,
+     * which nothing may use again. Idempotent: a version already retired stays so.
+     */
+    async retire(tenantId: string, versions: number[], target: number, at: string) {
+      if (versions.length === 0) return
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: table,
+                Key: itemKey.kek(tenantId, target),
+                ConditionExpression: '#status = :active',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':active': 'active' },
+              },
+            },
+            ...versions.map((version) => ({
+              Update: {
+                TableName: table,
+                Key: itemKey.kek(tenantId, version),
+                UpdateExpression: 'SET #status = :retired, retiredAt = :at REMOVE sealedMaterial',
+                ConditionExpression: '#status IN (:retiring, :retired)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':retired': 'retired',
+                  ':retiring': 'retiring',
+                  ':at': at,
+                },
+              },
+            })),
+          ],
+        }),
+      )
+    },
+  }
+}
+
+export type KekStore = ReturnType<typeof createKekStore>

@@ -1,0 +1,183 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb'
+import type { KekRef } from '../kms/key-provider.ts'
+import { itemKey } from './keys.ts'
+
+/**
+ * What the re-encryption job reads and writes. A key version's sealed value lives in its
+ * `KEYVER#` item and, while it is the current version, also in the key's two items (`KEY#`,
+ * `KEYNAME#`: see keys-repo.ts). Only `wrappedDek` and `kek` change: `iv` and `ct` are never
+ * written, so the value ciphertext stays byte for byte what it was.
+ */
+export interface SealedCopy {
+  wrappedDek: Uint8Array
+  kek: KekRef
+}
+
+export interface RewrapState {
+  version?: SealedCopy
+  /** The key's items, when they carry this version as their current one. */
+  current?: SealedCopy & { name: string }
+}
+
+export interface PendingRecord {
+  keyId: string
+  version: number
+  sk: string
+}
+
+const VERSION_SK = /^KEYVER#(.+)#(\d{9})$/
+
+export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient; table: string }) {
+  const sealedOf = (value: unknown): SealedCopy | undefined => {
+    const sealed = value as { wrappedDek?: Uint8Array; kek?: KekRef } | undefined
+    return sealed?.wrappedDek && sealed.kek
+      ? { wrappedDek: sealed.wrappedDek, kek: sealed.kek }
+      : undefined
+  }
+
+  return {
+    /**
+     * One page of key versions not yet under `target`, after `cursor` (a sort key). The
+     * filter runs after the page limit, so a page may hold fewer records than `limit`, or
+     * none while `next` is still set.
+     */
+    async pendingPage(tenantId: string, target: number, cursor: string | undefined, limit: number) {
+      const pk = itemKey.org(tenantId).pk
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: '#sealed.#kek.#version <> :target',
+          ExpressionAttributeNames: { '#sealed': 'sealed', '#kek': 'kek', '#version': 'version' },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': 'KEYVER#', ':target': target },
+          ProjectionExpression: 'sk',
+          ...(cursor ? { ExclusiveStartKey: { pk, sk: cursor } } : {}),
+          Limit: limit,
+          ConsistentRead: true,
+        }),
+      )
+      const records: PendingRecord[] = []
+      for (const item of page.Items ?? []) {
+        const match = VERSION_SK.exec(String(item.sk))
+        if (match?.[1])
+          records.push({ keyId: match[1], version: Number(match[2]), sk: String(item.sk) })
+      }
+      return { records, next: page.LastEvaluatedKey?.sk as string | undefined }
+    },
+
+    /** How many key versions the tenant has, and how many are already under `target`. */
+    async count(tenantId: string, target: number): Promise<{ total: number; done: number }> {
+      let total = 0
+      let done = 0
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeNames: { '#sealed': 'sealed', '#kek': 'kek', '#version': 'version' },
+            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEYVER#' },
+            ProjectionExpression: '#sealed.#kek.#version',
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        for (const item of page.Items ?? []) {
+          total++
+          if ((item.sealed as { kek?: KekRef } | undefined)?.kek?.version === target) done++
+        }
+        startKey = page.LastEvaluatedKey
+      } while (startKey)
+      return { total, done }
+    },
+
+    async read(tenantId: string, keyId: string, version: number): Promise<RewrapState> {
+      const versionKey = itemKey.keyVersion(tenantId, keyId, version)
+      const keyKey = itemKey.key(tenantId, keyId)
+      const { Responses } = await doc.send(
+        new BatchGetCommand({
+          RequestItems: { [table]: { Keys: [versionKey, keyKey], ConsistentRead: true } },
+        }),
+      )
+      const items = Responses?.[table] ?? []
+      const versionItem = items.find((i) => i.sk === versionKey.sk)
+      const keyItem = items.find((i) => i.sk === keyKey.sk)
+      const state: RewrapState = {}
+      const sealed = sealedOf(versionItem?.sealed)
+      if (sealed) state.version = sealed
+      const current = keyItem?.current as { version?: number; sealed?: unknown } | undefined
+      const currentSealed = sealedOf(current?.sealed)
+      if (keyItem && keyItem.currentVersion === version && currentSealed) {
+        state.current = { ...currentSealed, name: String(keyItem.name) }
+      }
+      return state
+    },
+
+    /**
+     * Writes re-wrapped copies, each on condition that it still holds the wrapped key it was
+     * read with; false (nothing written) when any changed meanwhile.
+     */
+    async commit(
+      tenantId: string,
+      keyId: string,
+      version: number,
+      writes: { version?: [SealedCopy, SealedCopy]; current?: [SealedCopy, SealedCopy, string] },
+    ): Promise<boolean> {
+      const items: Record<string, unknown>[] = []
+      if (writes.version) {
+        const [old, next] = writes.version
+        items.push({
+          Update: {
+            TableName: table,
+            Key: itemKey.keyVersion(tenantId, keyId, version),
+            UpdateExpression: 'SET #sealed.wrappedDek = :new, #sealed.kek = :kek',
+            ConditionExpression: '#sealed.wrappedDek = :old',
+            ExpressionAttributeNames: { '#sealed': 'sealed' },
+            ExpressionAttributeValues: {
+              ':new': next.wrappedDek,
+              ':kek': next.kek,
+              ':old': old.wrappedDek,
+            },
+          },
+        })
+      }
+      if (writes.current) {
+        const [old, next, name] = writes.current
+        for (const key of [itemKey.key(tenantId, keyId), itemKey.keyName(tenantId, name)]) {
+          items.push({
+            Update: {
+              TableName: table,
+              Key: key,
+              UpdateExpression: 'SET #current.sealed.wrappedDek = :new, #current.sealed.kek = :kek',
+              ConditionExpression:
+                'keyId = :keyId AND currentVersion = :version AND #current.sealed.wrappedDek = :old',
+              ExpressionAttributeNames: { '#current': 'current' },
+              ExpressionAttributeValues: {
+                ':new': next.wrappedDek,
+                ':kek': next.kek,
+                ':old': old.wrappedDek,
+                ':keyId': keyId,
+                ':version': version,
+              },
+            },
+          })
+        }
+      }
+      if (items.length === 0) return true
+      try {
+        await doc.send(new TransactWriteCommand({ TransactItems: items as never }))
+        return true
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) return false
+        throw error
+      }
+    },
+  }
+}
+
+export type RewrapStore = ReturnType<typeof createRewrapStore>

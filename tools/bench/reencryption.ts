@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto'
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { createApp } from '../../src/app.ts'
+import type { Principal } from '../../src/auth/principal.ts'
+import { SCOPES } from '../../src/auth/scopes.ts'
+import { type AwsClients, DEV_CREDENTIALS } from '../../src/aws.ts'
+import { loadConfig } from '../../src/config.ts'
+import { buildDeps } from '../../src/deps.ts'
+import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
+import { createLogger } from '../../src/logger.ts'
+import { ensureTable } from '../../src/storage/table.ts'
+import { createLocalDynamoClient } from '../dynamodb-local.ts'
+import { runClosedLoop } from './closed-loop.ts'
+import type { Measurement } from './scenario.ts'
+
+/**
+ * The bench hook for bring-your-own-key: a Keystash instance in this process (its job runner
+ * included) on the given DynamoDB Local and local KMS, with `keys` keys seeded under the
+ * platform key. `rotate()` switches the tenant to a fresh KMS key and times the re-encryption
+ * job to the end (records/s); `reads()` measures value reads, optionally while a job runs.
+ */
+export interface ReencryptionBenchOptions {
+  dynamodbEndpoint: string
+  kmsUrl: string
+  keys: number
+  /** The job's rate limit; high by default so that the job's own speed is what is measured. */
+  recordsPerSecond?: number
+}
+
+const REGION = 'us-east-1'
+
+export async function prepareReencryptionBench(options: ReencryptionBenchOptions) {
+  const tableName = `keystash-bench-byok-${randomUUID()}`
+  const dynamodb = createLocalDynamoClient(options.dynamodbEndpoint)
+  await ensureTable(dynamodb, tableName)
+  const kms = new KMSClient({
+    region: REGION,
+    endpoint: options.kmsUrl,
+    credentials: DEV_CREDENTIALS,
+  })
+  await ensurePlatformKey(kms, 'alias/keystash-platform')
+  const config = loadConfig({
+    KEYSTASH_TABLE: tableName,
+    AWS_REGION: REGION,
+    KEYSTASH_KMS_KEY_ID: 'alias/keystash-platform',
+    KEYSTASH_DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    KEYSTASH_KMS_ENDPOINT: options.kmsUrl,
+    KEYSTASH_AUDIT_MODE: 'off',
+    KEYSTASH_REENCRYPT_RATE: String(options.recordsPerSecond ?? 100_000),
+  })
+  const aws: AwsClients = { dynamodb, doc: DynamoDBDocumentClient.from(dynamodb), kms }
+  const deps = buildDeps(config, createLogger({ level: 'warn' }), aws)
+  const app = createApp(deps)
+
+  const tenantId = `org_bench${randomUUID().replaceAll('-', '').slice(0, 22)}`
+  const principal: Principal = {
+    kind: 'session',
+    tokenId: 'tok_bench',
+    tenantId,
+    userId: 'usr_bench',
+    scopes: [...SCOPES],
+    expiresAt: new Date(Date.now() + 86_400_000),
+  }
+  const names = Array.from({ length: options.keys }, (_, i) => `bench-${i}`)
+  for (let i = 0; i < names.length; i += 32) {
+    await Promise.all(
+      names
+        .slice(i, i + 32)
+        .map((name) => deps.keyService.create(principal, { name, value: `v-${name}` })),
+    )
+  }
+
+  let reads = 0
+  const readOne = async () => {
+    const name = names[reads++ % names.length] ?? ''
+    const { value } = await deps.reveal(principal, undefined, name)
+    if (value !== `v-${name}`) throw new Error('a read returned another value')
+  }
+
+  /** Switches to a new KMS key; resolves once the job it starts is under way. */
+  async function startRotation() {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({}))
+    const view = await deps.encryption.configure(principal, {
+      provider: 'aws-kms',
+      keyArn: KeyMetadata?.Arn ?? '',
+    })
+    return view.job?.id ?? ''
+  }
+
+  return {
+    app,
+    async rotate(): Promise<{
+      records: number
+      seconds: number
+      recordsPerSecond: number
+      failed: number
+    }> {
+      const started = performance.now()
+      const jobId = await startRotation()
+      await deps.reencryption.idle()
+      const seconds = (performance.now() - started) / 1000
+      const job = await deps.encryption.job(principal, jobId)
+      return {
+        records: job.done,
+        seconds,
+        recordsPerSecond: job.done / seconds,
+        failed: job.failed,
+      }
+    },
+
+    /** Value reads through the domain (no HTTP), `during: true` with a job running throughout. */
+    async reads(load: {
+      concurrency: number
+      seconds: number
+      warmupSeconds: number
+      during: boolean
+    }): Promise<Measurement> {
+      if (load.during) await startRotation()
+      const measurement = await runClosedLoop(readOne, load)
+      // A job still running is stopped; the next rotation supersedes it.
+      await deps.reencryption.stop()
+      return measurement
+    },
+
+    async close(): Promise<void> {
+      await deps.reencryption.stop()
+      kms.destroy()
+    },
+  }
+}
+
+export type ReencryptionBench = Awaited<ReturnType<typeof prepareReencryptionBench>>
