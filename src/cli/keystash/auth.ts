@@ -1,0 +1,142 @@
+import { AuthenticationError } from '../../../sdk/src/index.ts'
+import { login, logout } from './auth-api.ts'
+import type { Command } from './command.ts'
+import { note, print, printJson } from './context.ts'
+import {
+  credentialsPath,
+  deleteCredentials,
+  readCredentials,
+  writeCredentials,
+} from './credentials.ts'
+import { formatError, UsageError } from './errors.ts'
+import { askLine, askSecret, readStdin, withoutFinalNewline } from './prompt.ts'
+import { connect, DEFAULT_URL, normalizeUrl } from './session.ts'
+import { details, when } from './table.ts'
+
+const loginCommand: Command = {
+  name: 'login',
+  summary: 'Log in with e-mail and password, and keep the session for the next commands.',
+  usage: '[--url URL] [--email EMAIL] [--password-stdin]',
+  options: {
+    url: {
+      type: 'string',
+      value: 'URL',
+      description: `the server (default: KEYSTASH_URL, the last one used, or ${DEFAULT_URL})`,
+    },
+    email: { type: 'string', value: 'EMAIL', description: 'asked for on the terminal if missing' },
+    'password-stdin': {
+      type: 'boolean',
+      description: 'read the password from standard input (one line)',
+    },
+  },
+  json: true,
+  details: `The password is read from the terminal without echo, or from standard input with
+--password-stdin; never from an argument, where \`ps\` and shell history would see it.
+The session (never the password) is stored in $XDG_CONFIG_HOME/keystash/credentials.json
+(default ~/.config/keystash/credentials.json), readable by you only. A previous session is
+revoked on the server.`,
+  async run(ctx, input) {
+    const previous = await readCredentials(ctx.configDir)
+    const url = normalizeUrl(
+      input.string('url') ?? ctx.env.KEYSTASH_URL ?? previous?.url ?? DEFAULT_URL,
+    )
+    const fromStdin = input.flag('password-stdin')
+    let email = input.string('email')
+    if (!email) {
+      if (!ctx.stdin.isTTY || fromStdin) throw new UsageError('give --email', 'login')
+      email = (await askLine(ctx, 'Email: ')).trim()
+    }
+    let password: string
+    if (fromStdin) password = withoutFinalNewline(await readStdin(ctx))
+    else if (ctx.stdin.isTTY) password = await askSecret(ctx, 'Password: ')
+    else
+      throw new UsageError('no terminal to read the password from: use --password-stdin', 'login')
+    if (!password) throw new UsageError('the password is empty', 'login')
+
+    const session = await login(url, email, password)
+    const path = await writeCredentials(ctx.configDir, {
+      url,
+      token: session.token,
+      email,
+      expiresAt: session.expiresAt,
+    })
+    // Replacing a session should not leave the old one valid until it expires.
+    if (previous && previous.token !== session.token) {
+      await logout(previous.url, previous.token, 5_000).catch(() => {})
+    }
+    if (input.json) printJson(ctx, { url, email, expiresAt: session.expiresAt, credentials: path })
+    else note(ctx, `Logged in to ${url} as ${email} until ${when(session.expiresAt)}.`)
+    return 0
+  },
+}
+
+const logoutCommand: Command = {
+  name: 'logout',
+  summary: 'Revoke the stored session on the server and delete the credentials file.',
+  usage: '',
+  json: true,
+  details: 'KEYSTASH_TOKEN is not affected: revoke access tokens with `keystash tokens revoke`.',
+  async run(ctx, input) {
+    const credentials = await readCredentials(ctx.configDir)
+    if (!credentials) {
+      if (input.json) printJson(ctx, { loggedOut: false })
+      else note(ctx, 'Not logged in.')
+      return 0
+    }
+    let failure: unknown
+    try {
+      await logout(credentials.url, credentials.token)
+    } catch (error) {
+      // Already expired or revoked is what we wanted; anything else is worth knowing.
+      if (!(error instanceof AuthenticationError)) failure = error
+    }
+    await deleteCredentials(ctx.configDir)
+    if (failure) {
+      note(ctx, formatError(failure, 'the session could not be revoked on the server'))
+      note(
+        ctx,
+        `Deleted ${credentialsPath(ctx.configDir)}; the session stays valid until it expires.`,
+      )
+      throw failure
+    }
+    if (input.json) printJson(ctx, { loggedOut: true, url: credentials.url })
+    else note(ctx, `Logged out of ${credentials.url}.`)
+    return 0
+  },
+}
+
+const whoamiCommand: Command = {
+  name: 'whoami',
+  summary: 'Show who the current token belongs to (GET /v1/me).',
+  usage: '',
+  json: true,
+  async run(ctx, input) {
+    const { client, url, source, credentials } = await connect(ctx)
+    const me = await client.me()
+    if (input.json) {
+      printJson(ctx, { url, source, ...me })
+      return 0
+    }
+    const email = source === 'credentials' ? credentials?.email : undefined
+    print(
+      ctx,
+      details([
+        ['server', url],
+        ['token from', source === 'credentials' ? credentialsPath(ctx.configDir) : source],
+        ['kind', me.kind],
+        ...(email ? [['email', email] as const] : []),
+        ['name', me.name],
+        ['token id', me.tokenId],
+        ['organization', me.tenantId],
+        ['user', me.userId],
+        ['scopes', me.scopes],
+        ['keys', me.keys ?? 'all'],
+        ['environment', me.environment ?? (me.kind === 'session' ? 'production' : null)],
+        ['expires', when(me.expiresAt)],
+      ]),
+    )
+    return 0
+  },
+}
+
+export const authCommands: Command[] = [loginCommand, logoutCommand, whoamiCommand]

@@ -1,0 +1,18 @@
+import { runChild } from './child.ts'
+import type { Command } from './command.ts'
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'Start a development server, as `npm start` does (DynamoDB Local and a local KMS).',
+  usage: '',
+  details: `Runs \`node --import tsx src/main.ts\` from the Keystash package, with this terminal
+and environment (PORT, KEYSTASH_DATA_DIR, ...: see the README). Data is kept under .keystash/
+in the package. Ctrl-C stops it. Exits with the server's exit code.`,
+  async run(ctx) {
+    return runChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...ctx.env },
+      cwd: ctx.packageRoot,
+      skipTerminalSignals: ctx.stdin.isTTY === true,
+    })
+  },
+}
