@@ -1,11 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { secureHeaders } from 'hono/secure-headers'
+import type { AuditLog } from './audit/service.ts'
+import type { TokenIdentifier } from './audit/token-identity.ts'
+import type { AuditRecorder } from './audit/writer.ts'
 import type { Authenticator } from './auth/authenticate.ts'
 import type { Clock } from './auth/clock.ts'
 import type { SigningKeyRing } from './auth/signing-keys.ts'
 import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
+import type { EncryptionService } from './domain/encryption.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
@@ -13,13 +17,16 @@ import type { TokenService } from './domain/tokens.ts'
 import { AppError } from './errors.ts'
 import type { AppEnv } from './http/env.ts'
 import { loggableError } from './http/log-error.ts'
+import { auditRejections } from './http/middleware/audit-rejections.ts'
 import { bodyGuard } from './http/middleware/body-guard.ts'
 import { type IdempotencyOptions, idempotency } from './http/middleware/idempotency.ts'
 import { requestContext } from './http/middleware/request-context.ts'
 import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
 import { asAppError, problemResponse } from './http/problem.ts'
+import { auditRoutes } from './http/routes/audit.ts'
 import { authRoutes } from './http/routes/auth.ts'
 import { docsRoutes } from './http/routes/docs.ts'
+import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
@@ -39,6 +46,10 @@ export interface AppDeps {
   organizations: OrganizationService
   keyService: KeyService
   reveal: ValueReader
+  encryption: EncryptionService
+  audit: Pick<AuditRecorder, 'record'>
+  auditLog: AuditLog
+  identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
   idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>
 }
@@ -49,6 +60,7 @@ export function createApp(deps: AppDeps) {
   registerSecuritySchemes(app)
 
   app.use(requestContext({ logger: deps.logger }))
+  app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', xFrameOptions: 'DENY' }))
   app.use(
     methodNotAllowed({
@@ -74,6 +86,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', tokenRoutes(deps))
   app.route('/', orgRoutes(deps))
   app.route('/', keyRoutes(deps))
+  app.route('/', encryptionRoutes(deps))
+  app.route('/', auditRoutes(deps))
   app.route('/', docsRoutes())
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 

@@ -52,6 +52,7 @@ const envSchema = z.object({
     .url({ error: 'KEYSTASH_DYNAMODB_ENDPOINT must be a URL' })
     .optional(),
   KEYSTASH_KMS_ENDPOINT: z.url({ error: 'KEYSTASH_KMS_ENDPOINT must be a URL' }).optional(),
+  KEYSTASH_STS_ENDPOINT: z.url({ error: 'KEYSTASH_STS_ENDPOINT must be a URL' }).optional(),
 
   KEYSTASH_ISSUER: z.string().min(1).optional(),
   KEYSTASH_AUDIENCE: z.string().min(1).default('keystash'),
@@ -97,6 +98,12 @@ const envSchema = z.object({
     'buffered',
   ),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  KEYSTASH_REENCRYPT_RATE: z.coerce
+    .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
+    .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
+    .min(1, 'KEYSTASH_REENCRYPT_RATE must be at least 1')
+    .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
+    .default(200),
 })
 
 export type Environment = 'development' | 'staging' | 'production'
@@ -115,6 +122,8 @@ export interface Config {
     platformKeyId: string
     dynamodbEndpoint: string | undefined
     kmsEndpoint: string | undefined
+    /** STS, for tenants' roles; the development launcher points it at the local KMS. */
+    stsEndpoint: string | undefined
   }
   auth: {
     issuer: string
@@ -132,6 +141,8 @@ export interface Config {
   mockGuardrails: Record<Environment, Guardrail>
   mockSecret: string | undefined
   audit: { mode: 'buffered' | 'strict' | 'off'; retentionDays: number }
+  /** The background re-encryption job after a tenant changes its KEK. */
+  reencryption: { recordsPerSecond: number }
 }
 
 export class ConfigError extends Error {
@@ -181,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       platformKeyId: e.KEYSTASH_KMS_KEY_ID ?? DEV_PLATFORM_KEY_ALIAS,
       dynamodbEndpoint: e.KEYSTASH_DYNAMODB_ENDPOINT,
       kmsEndpoint: e.KEYSTASH_KMS_ENDPOINT,
+      stsEndpoint: e.KEYSTASH_STS_ENDPOINT ?? (production ? undefined : e.KEYSTASH_KMS_ENDPOINT),
     },
     auth: {
       issuer: e.KEYSTASH_ISSUER ?? 'keystash',
@@ -202,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     mockSecret: e.KEYSTASH_MOCK_SECRET,
     audit: { mode: e.KEYSTASH_AUDIT_MODE, retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS },
+    reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
   }
   return deepFreeze(config)
 }

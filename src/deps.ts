@@ -12,20 +12,33 @@ import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import type { AwsClients } from './aws.ts'
 import type { Config } from './config.ts'
 import { createDekCache } from './crypto/dek-cache.ts'
-import { createValueCipher, platformOnlyResolver } from './crypto/value-cipher.ts'
+import { sealValue } from './crypto/envelope.ts'
+import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
+import { createEncryptionService } from './domain/encryption.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createJobRunner } from './jobs/job-runner.ts'
+import { createReencryption } from './jobs/reencrypt.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
+import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
+import { validateKmsKek } from './kms/kek-validation.ts'
+import { createKmsClientPool } from './kms/kms-clients.ts'
+import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
 import { createAccountRepository } from './storage/accounts.ts'
+import { createIdempotencyStore } from './storage/idempotency.ts'
+import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createKekJobStore } from './storage/kek-jobs.ts'
+import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createRecordCache } from './storage/record-cache.ts'
+import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
@@ -104,7 +117,75 @@ export function buildDeps(
     ttlSeconds: config.cache.dekTtlSeconds,
     maxEntries: config.cache.dekMaxEntries,
   })
-  const cipher = createValueCipher({ keks: platformOnlyResolver(platformKek), dekCache })
+
+  // Bring your own key: each tenant's KEK versions (docs/byok.md), the job that moves data
+  // keys to a new version, and the service behind /v1/org/encryption.
+  const kmsClients = createKmsClientPool({
+    base: aws.kms,
+    region: config.aws.region,
+    endpoint: config.aws.kmsEndpoint,
+    stsEndpoint: config.aws.stsEndpoint,
+    clock,
+  })
+  const kekStore = createKekStore({ doc, table })
+  const keks = createTenantKekResolver({
+    store: kekStore,
+    clients: kmsClients,
+    dekCache,
+    platformKeyId: config.aws.platformKeyId,
+    platformRegion: config.aws.region,
+    stalenessMs: kekStalenessMs(config.cache.recordStalenessMs),
+    serverTtlSeconds: config.cache.dekTtlSeconds,
+    clock,
+    logger,
+  })
+  const kekJobs = createKekJobStore({ doc, table })
+  const leaseMs = 30_000
+  const reencryption = createJobRunner({
+    jobs: kekJobs,
+    run: createReencryption({
+      jobs: kekJobs,
+      rewraps: createRewrapStore({ doc, table }),
+      kekStore,
+      keks,
+      clock,
+      logger,
+      audit,
+      options: {
+        recordsPerSecond: config.reencryption.recordsPerSecond,
+        parallel: 8,
+        // A page takes about a second at the configured rate, well inside the lease.
+        batchSize: Math.max(1, Math.min(25, config.reencryption.recordsPerSecond)),
+        // A key record read before it was re-wrapped may be served from memory for the
+        // staleness bound, plus however long a slow request takes to unwrap it.
+        graceMs: kekStalenessMs(config.cache.recordStalenessMs) + 2000,
+        leaseMs,
+      },
+    }),
+    clock,
+    logger,
+    leaseMs,
+    pollMs: 15_000,
+  })
+  const encryption = createEncryptionService({
+    keks,
+    store: kekStore,
+    jobs: kekJobs,
+    validateKms: (tenantId, spec) => validateKmsKek(kmsClients, tenantId, spec),
+    sealMaterial: (tenantId, version, material) =>
+      sealValue({
+        provider: platformKek,
+        plaintext: material,
+        tenantId,
+        keyId: RAW_MATERIAL_KEY_ID,
+        version,
+      }),
+    kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    config,
+    clock,
+    audit,
+  })
+  const cipher = createValueCipher({ keks, dekCache })
   const keyRepository = createKeyRepository({ doc, table })
   const keyService = createKeyService({
     keys: keyRepository,
@@ -146,6 +227,14 @@ export function buildDeps(
       onRevoked,
     }),
     dekCache,
+    keks,
+    encryption,
+    idempotency: {
+      store: createIdempotencyStore({ doc, table, clock }),
+      sealer: createEnvelopeResponseSealer(platformKek),
+    },
+    /** Start with `reencryption.start()` (main.ts); stop before exit. */
+    reencryption,
     keyService,
     reveal,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),

@@ -118,7 +118,10 @@ export function assertSubset(parent: Grant, child: Grant): void {
     }
   }
 
-  if (child.expiresAt.getTime() > parent.expiresAt.getTime()) {
+  // An access token's authority ends when it expires, so nothing it mints may outlive it. A
+  // session is the person, whose authority outlives the session: the server's maximum token
+  // lifetime bounds what it mints, or a 12-hour session could never issue a 90-day token.
+  if (parent.kind !== 'session' && child.expiresAt.getTime() > parent.expiresAt.getTime()) {
     exceeded.push('expiresAt')
     problems.push('the child cannot expire after the parent')
   }

@@ -103,7 +103,15 @@ export function createAccountService(deps: AccountServiceDeps) {
      * Same work whether or not the e-mail exists (one argon2id verification either way), and
      * the same answer for a wrong e-mail and a wrong password.
      */
-    async login(input: { email: string; password: string; address?: string }) {
+    async login(
+      input: { email: string; password: string; address?: string },
+      hooks: {
+        failed?: (
+          user: { userId: string; tenantId: string; email: string } | undefined,
+          error: AppError,
+        ) => Promise<void>
+      } = {},
+    ) {
       const email = normalizeEmail(input.email)
       const wait = await throttle.lockedFor(email, input.address)
       if (wait > 0) {
@@ -121,7 +129,15 @@ export function createAccountService(deps: AccountServiceDeps) {
       const ok = await verifyLogin(user?.passwordHash, input.password)
       if (!user || !ok) {
         await throttle.recordFailure(email, input.address)
-        throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
+        const failure = new AppError(
+          'invalid_credentials',
+          'The e-mail address or the password is wrong.',
+        )
+        await hooks.failed?.(
+          user ? { userId: user.userId, tenantId: user.tenantId, email } : undefined,
+          failure,
+        )
+        throw failure
       }
       await throttle.recordSuccess(email)
       if (needsRehash(user.passwordHash)) {
@@ -137,7 +153,13 @@ export function createAccountService(deps: AccountServiceDeps) {
       }
       const { record, session } = await newSession(user.tenantId, user.userId)
       await tokens.put(record)
-      return { session, sessionId: record.tokenId, userId: user.userId, tenantId: user.tenantId }
+      return {
+        session,
+        sessionId: record.tokenId,
+        userId: user.userId,
+        tenantId: user.tenantId,
+        email,
+      }
     },
 
     async logout(principal: Principal) {

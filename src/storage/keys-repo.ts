@@ -76,6 +76,11 @@ const isConditionFailure = (error: unknown) =>
   error instanceof TransactionCanceledException &&
   (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
 
+/** Another transaction (a writer, or the re-encryption job) held one of the items. */
+const isTransactionConflict = (error: unknown) =>
+  error instanceof TransactionCanceledException &&
+  (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')
+
 export class VersionConflict extends Error {}
 
 /**
@@ -212,7 +217,7 @@ export function createKeyRepository({
           }),
         )
       } catch (error) {
-        if (isConditionFailure(error)) throw new VersionConflict()
+        if (isConditionFailure(error) || isTransactionConflict(error)) throw new VersionConflict()
         throw error
       }
     },
@@ -248,6 +253,15 @@ export function createKeyRepository({
         )
       } catch (error) {
         if (isConditionFailure(error)) throw new AppError('not_found', 'No such key.')
+        if (isTransactionConflict(error)) {
+          throw new AppError(
+            'conflict',
+            'The key was being changed at the same moment; try again.',
+            {
+              headers: { 'retry-after': '1' },
+            },
+          )
+        }
         throw error
       }
     },

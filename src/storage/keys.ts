@@ -10,6 +10,11 @@ export const itemKey = {
     pk: `ORG#${tenantId}`,
     sk: `KEYVER#${keyId}#${String(version).padStart(9, '0')}`,
   }),
+  kek: (tenantId: string, version: number) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `KEK#${String(version).padStart(9, '0')}`,
+  }),
+  kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),

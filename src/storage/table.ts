@@ -24,8 +24,11 @@ import {
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |
  * | API key, by name       | `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |
  * | key version (sealed)   | `ORG#<orgId>`         | `KEYVER#<keyId>#<000000001>`|                        |
+ * | tenant KEK version     | `ORG#<orgId>`         | `KEK#<000000002>`           |                        |
+ * | re-encryption job      | `ORG#<orgId>`         | `KEKJOB#<jobId>`            | `KEKJOBS` / `<orgId>#<jobId>` while open |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
+ * | idempotent response    | `IDEMP#<orgId>#<sha256>`| `IDEMP`                   |                        |
  *
  * A tenant's tokens and keys share the tenant's partition, so the hot read path fetches the
  * token record, the organization and the key record together in one BatchGetItem.

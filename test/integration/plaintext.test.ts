@@ -48,7 +48,7 @@ describe('plaintext never leaks', () => {
       )
     ).body.token
     const errors: string[] = []
-    const note = (res: { status: number; body: unknown }) => {
+    const note = <T extends { status: number; body: unknown }>(res: T): T => {
       if (res.status >= 400) errors.push(JSON.stringify(res.body))
       return res
     }

@@ -18,6 +18,11 @@ export interface Stack {
   logs: ReturnType<typeof captureLogs>
   /** Another app instance on the same table and KMS (for cross-instance behaviour). */
   another(env?: Record<string, string>): ReturnType<typeof createApp>
+  /** The same, with its services (its job runner is stopped by `close`). */
+  anotherInstance(env?: Record<string, string>): {
+    app: ReturnType<typeof createApp>
+    deps: ReturnType<typeof buildDeps>
+  }
   close(): Promise<void>
 }
 
@@ -36,6 +41,7 @@ export async function startStack(
     const config = loadConfig({
       KEYSTASH_DYNAMODB_ENDPOINT: table.endpoint,
       KEYSTASH_KMS_ENDPOINT: kms.url,
+      KEYSTASH_STS_ENDPOINT: kms.url,
       KEYSTASH_TABLE: table.tableName,
       AWS_REGION: 'us-east-1',
       KEYSTASH_KMS_KEY_ID: 'alias/keystash-platform',
@@ -48,8 +54,10 @@ export async function startStack(
       kms: new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
     }
     const deps = buildDeps(config, logs.logger, aws, options.clock ? { clock: options.clock } : {})
+    instances.push(deps)
     return { app: createApp(deps), deps, aws }
   }
+  const instances: ReturnType<typeof buildDeps>[] = []
   const first = build()
   await ensurePlatformKey(first.aws.kms, 'alias/keystash-platform')
   return {
@@ -58,7 +66,9 @@ export async function startStack(
     table,
     logs,
     another: (env) => build(env).app,
+    anotherInstance: (env) => build(env),
     close: async () => {
+      for (const deps of instances) await deps.reencryption.stop()
       await first.deps.lastUsed.settled()
       if (!options.kms) await kms.close()
     },

@@ -210,6 +210,13 @@ describe('assertSubset', () => {
         exceeded: ['expiresAt'],
       })
     })
+
+    it('lets a session (the person) mint beyond its own expiry; the server maximum bounds it', () => {
+      const later = new Date(expiresAt.getTime() + 90 * 86_400_000)
+      expect(() =>
+        assertSubset(session(), access({ scopes: ['keys:read'], expiresAt: later })),
+      ).not.toThrow()
+    })
   })
 
   it('names everything exceeded at once', () => {

@@ -1,10 +1,13 @@
 import { elapsedSecondsSince, LatencyRecorder } from './latency.ts'
-import type { Measurement } from './scenario.ts'
+import { observeWindow } from './probes.ts'
+import type { Measurement, WindowProbe } from './scenario.ts'
 
 export interface LoadOptions {
   concurrency: number
   seconds: number
   warmupSeconds: number
+  /** Observe the measured window (not the warm-up). */
+  probes?: WindowProbe[]
 }
 
 /**
@@ -14,12 +17,14 @@ export interface LoadOptions {
  */
 export async function runClosedLoop(
   operation: () => Promise<unknown>,
-  { concurrency, seconds, warmupSeconds }: LoadOptions,
+  { concurrency, seconds, warmupSeconds, probes = [] }: LoadOptions,
 ): Promise<Measurement> {
   await loop(operation, concurrency, warmupSeconds, new LatencyRecorder())
-  const recorder = new LatencyRecorder()
-  const elapsed = await loop(operation, concurrency, seconds, recorder)
-  return recorder.summarize(elapsed)
+  return observeWindow(probes, async () => {
+    const recorder = new LatencyRecorder()
+    const elapsed = await loop(operation, concurrency, seconds, recorder)
+    return recorder.summarize(elapsed)
+  })
 }
 
 async function loop(

@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 import type { LoadOptions } from './closed-loop.ts'
 import { elapsedSecondsSince, LatencyRecorder } from './latency.ts'
+import { observeWindow } from './probes.ts'
 import type { Measurement } from './scenario.ts'
 
 export interface HttpRequest {
@@ -20,9 +21,22 @@ export async function runHttpLoad(
   options: LoadOptions,
 ): Promise<Measurement> {
   await fire(request, options.concurrency, options.warmupSeconds, new LatencyRecorder())
-  const recorder = new LatencyRecorder()
-  const elapsed = await fire(request, options.concurrency, options.seconds, recorder)
-  return recorder.summarize(elapsed)
+  return observeWindow(options.probes ?? [], async () => {
+    const recorder = new LatencyRecorder()
+    const elapsed = await fire(request, options.concurrency, options.seconds, recorder)
+    return recorder.summarize(elapsed)
+  })
+}
+
+/**
+ * Load whose figures are thrown away: warms a fresh server's JIT (and the JVM's) before any
+ * measurement.
+ */
+export async function warmUp(
+  request: HttpRequest,
+  { concurrency, seconds }: { concurrency: number; seconds: number },
+): Promise<void> {
+  await fire(request, concurrency, seconds, new LatencyRecorder())
 }
 
 function fire(

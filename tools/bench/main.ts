@@ -1,8 +1,10 @@
 import { cpus, loadavg, totalmem } from 'node:os'
-import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local.ts'
+import { cpuProbe } from './probes.ts'
 import { type BenchReport, formatTable, type ResultRow, withRatios, writeReport } from './report.ts'
 import type { BenchContext } from './scenario.ts'
 import { allScenarios } from './scenarios/index.ts'
+import { createSharedServices } from './shared-services.ts'
+import { checkTargets, formatTargets } from './targets.ts'
 
 /**
  * `npm run bench`: measures every scenario at each concurrency level, prints a table with the
@@ -31,15 +33,14 @@ const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map((
 const wanted = process.env.BENCH_SCENARIOS?.split(',').map((name) => name.trim())
 const scenarios = allScenarios().filter((s) => s.baseline || !wanted || wanted.includes(s.name))
 
-let dynamodb: Promise<DynamoDbLocal> | undefined
+const services = createSharedServices(process.env)
 const context: BenchContext = {
   seconds,
   warmupSeconds,
   env: process.env,
-  dynamodbEndpoint: async () => {
-    dynamodb ??= startDynamoDbLocal()
-    return (await dynamodb).endpoint
-  },
+  dynamodbEndpoint: services.dynamodbEndpoint,
+  kms: services.kms,
+  cpuProbe: (processes = {}) => cpuProbe({ bench: process.pid, ...services.pids(), ...processes }),
 }
 
 const startedAt = new Date().toISOString()
@@ -70,7 +71,7 @@ try {
     }
   }
 } finally {
-  await (await dynamodb)?.stop()
+  await services.stop()
 }
 
 const report: BenchReport = {
@@ -89,7 +90,9 @@ const report: BenchReport = {
   },
   results: withRatios(rows),
 }
+report.targets = checkTargets(scenarios, report.results)
 console.log(`\n${formatTable(report.results)}\n`)
+if (report.targets.length > 0) console.log(`${formatTargets(report.targets)}\n`)
 console.log(
   `${seconds} s per measurement after ${warmupSeconds} s of warm-up; load average ${loadBefore[0]?.toFixed(2)} before, ${loadavg()[0]?.toFixed(2)} after`,
 )

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Baseline, Measurement } from './scenario.ts'
+import type { TargetResult } from './targets.ts'
 
 export interface ResultRow extends Measurement {
   scenario: string
@@ -18,6 +19,7 @@ export interface BenchReport {
   settings: { seconds: number; warmupSeconds: number; concurrencies: number[] }
   machine: Record<string, unknown>
   results: ResultRow[]
+  targets?: TargetResult[]
 }
 
 export function withRatios(rows: ResultRow[]): ResultRow[] {
@@ -34,6 +36,16 @@ export function withRatios(rows: ResultRow[]): ResultRow[] {
   })
 }
 
+// Share of a core per process, in this order: load generator, server, JVM, local KMS, and
+// everything else on the machine.
+const cpuRoles = [
+  { role: 'bench', title: 'bench' },
+  { role: 'server', title: 'srv' },
+  { role: 'dynamodb', title: 'jvm' },
+  { role: 'kms', title: 'kms' },
+  { role: 'other', title: 'other' },
+]
+
 const columns: { title: string; cell: (row: ResultRow) => string; left?: boolean }[] = [
   {
     title: 'scenario',
@@ -47,6 +59,8 @@ const columns: { title: string; cell: (row: ResultRow) => string; left?: boolean
   { title: 'errors', cell: (row) => String(row.errors) },
   { title: 'x of ceiling', cell: (row) => ratio(row.ofCeiling) },
   { title: 'x of floor', cell: (row) => ratio(row.ofFloor) },
+  { title: 'KMS dec/1k', cell: (row) => perThousand(row.kmsDecryptsPer1k) },
+  { title: `CPU % ${cpuRoles.map((role) => role.title).join('/')}`, cell: (row) => cpuCell(row) },
 ]
 
 export function formatTable(rows: ResultRow[]): string {
@@ -81,4 +95,19 @@ function milliseconds(value: number): string {
 function ratio(value: number | undefined): string {
   if (value === undefined) return '-'
   return `${value.toFixed(value < 0.1 ? 3 : 2)}x`
+}
+
+function perThousand(value: number | undefined): string {
+  if (value === undefined) return '-'
+  return Number.isFinite(value) ? value.toFixed(1) : '-'
+}
+
+function cpuCell(row: ResultRow): string {
+  if (!row.cpu) return '-'
+  return cpuRoles
+    .map(({ role }) => {
+      const share = row.cpu?.[role]
+      return share === undefined ? '-' : String(Math.round(share * 100))
+    })
+    .join('/')
 }

@@ -15,21 +15,26 @@ export interface ServerProcessOptions {
   /** Polled until it answers (any status) to tell that the server listens. */
   readyPath?: string
   readyTimeoutMs?: number
+  /** How the child is told where to listen; by default PORT and HOST. */
+  listenEnv?: (port: number, host: string) => NodeJS.ProcessEnv
 }
+
+const portAndHost = (port: number, host: string) => ({ PORT: String(port), HOST: host })
 
 /**
  * Runs a TypeScript HTTP server (tsx's loader in a plain `node`, so the pid is the server's own)
- * on a free port passed as PORT, the way `npm start` takes it. The load generator stays in
- * our process and the server gets its own event loop and core.
+ * on a free port passed as PORT (or as `listenEnv` says), the way `npm start` takes it. The
+ * load generator stays in our process and the server gets its own event loop and core.
  */
 export async function startServerProcess(
   entry: string,
-  { env, readyPath = '/', readyTimeoutMs = 20_000 }: ServerProcessOptions,
+  { env, readyPath = '/', readyTimeoutMs = 20_000, listenEnv = portAndHost }: ServerProcessOptions,
 ): Promise<ServerProcess> {
-  const port = await findFreePort('127.0.0.1')
-  const url = `http://127.0.0.1:${port}`
+  const host = '127.0.0.1'
+  const port = await findFreePort(host)
+  const url = `http://${host}:${port}`
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...env, ...listenEnv(port, host) },
     // Request logs on stdout would cost the server time and fill an undrained pipe.
     stdio: ['ignore', 'ignore', 'pipe'],
   })

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import type { CallFilter, CallLog } from './calls.ts'
 import type { Reply } from './dispatch.ts'
 import type { FaultController, FaultSpec } from './faults.ts'
 
@@ -13,12 +14,17 @@ import type { FaultController, FaultSpec } from './faults.ts'
  *                           {"type":"refuseConnections","durationMs":N} (listens again after N ms,
  *                           since nothing could reach this port to ask)
  *   DELETE /_local/faults   clear
+ *   GET    /_local/calls    {"count":N}: calls answered so far, filtered by any of the query
+ *                           parameters operation, keyId, region, caller, outcome (a benchmark
+ *                           in another process counts Decrypt calls this way)
  */
 export async function handleAdmin(request: {
   method: string
   path: string
+  query: URLSearchParams
   body: string
   faults: FaultController
+  calls: CallLog
   listener: { stop(except?: Socket): Promise<void>; start(): Promise<void> }
   res: ServerResponse
 }): Promise<Reply> {
@@ -29,6 +35,10 @@ export async function handleAdmin(request: {
     body: JSON.stringify(value),
   })
   if (path === '/_local/health' && method === 'GET') return json(200, { ok: true })
+  if (path === '/_local/calls') {
+    if (method !== 'GET') return json(405, { message: 'use GET' })
+    return json(200, { count: request.calls.count(callFilter(request.query)) })
+  }
   if (path !== '/_local/faults') return json(404, { message: `no such path ${path}` })
   if (method === 'GET') return json(200, { faults: faults.active })
   if (method === 'DELETE') {
@@ -59,4 +69,15 @@ export async function handleAdmin(request: {
   } catch (error) {
     return json(400, { message: error instanceof Error ? error.message : 'invalid fault' })
   }
+}
+
+const filterFields = ['operation', 'keyId', 'region', 'caller', 'outcome'] as const
+
+function callFilter(query: URLSearchParams): CallFilter {
+  const filter: CallFilter = {}
+  for (const field of filterFields) {
+    const value = query.get(field)
+    if (value !== null) filter[field] = value
+  }
+  return filter
 }

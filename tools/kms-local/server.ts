@@ -106,11 +106,14 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
     const body = await readBody(req)
     if (body === undefined)
       return send(res, { status: 413, contentType: 'text/plain', body: 'Request too large' })
-    const path = new URL(req.url ?? '/', 'http://local').pathname
+    const url = new URL(req.url ?? '/', 'http://local')
+    const path = url.pathname
     if (path.startsWith('/_local/')) {
+      const method = req.method ?? 'GET'
+      const query = url.searchParams
       return send(
         res,
-        await handleAdmin({ method: req.method ?? 'GET', path, body, faults, listener, res }),
+        await handleAdmin({ method, path, query, body, faults, calls, listener, res }),
       )
     }
     if (req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {

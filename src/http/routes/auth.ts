@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { outcomeOf } from '../../audit/events.ts'
+import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { AccountService } from '../../domain/accounts.ts'
+import { auditSuccess } from '../audit.ts'
 import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
@@ -74,9 +77,11 @@ const logout = createRoute({
 export function authRoutes({
   accounts,
   authenticator,
+  audit,
 }: {
   accounts: AccountService
   authenticator: Pick<Authenticator, 'authenticate'>
+  audit: Pick<AuditRecorder, 'record'>
 }) {
   const router = createRouter()
   router.use('/v1/auth/logout', requireAuth({ authenticator }))
@@ -84,15 +89,49 @@ export function authRoutes({
     .openapi(signup, async (c) => {
       const result = await accounts.signup(c.req.valid('json'))
       const { sessionId: _, ...body } = result
+      await auditSuccess(c, audit, {
+        action: 'auth.signup',
+        tenantId: result.organization.id,
+        actor: { type: 'user', id: result.user.id, name: result.user.email },
+        target: { type: 'org', id: result.organization.id, name: result.organization.name },
+      })
       return c.json(body, 201, noStore)
     })
     .openapi(login, async (c) => {
       const { address } = clientOf(c)
-      const { session } = await accounts.login({ ...c.req.valid('json'), address })
-      return c.json({ session }, 200, noStore)
+      const input = c.req.valid('json')
+      const result = await accounts.login(
+        { ...input, address },
+        {
+          // A failure is filed under the account's organization when the e-mail exists; an
+          // unknown e-mail belongs to no tenant and goes to the log only.
+          failed: (user, error) =>
+            audit.record({
+              tenantId: user?.tenantId ?? null,
+              action: 'auth.login',
+              actor: user
+                ? { type: 'user', id: user.userId, name: user.email }
+                : { type: 'anonymous', id: null },
+              outcome: outcomeOf(error),
+              requestId: c.get('requestId'),
+              client: clientOf(c),
+            }),
+        },
+      )
+      await auditSuccess(c, audit, {
+        action: 'auth.login',
+        tenantId: result.tenantId,
+        actor: { type: 'user', id: result.userId, name: result.email },
+        target: { type: 'user', id: result.userId, name: result.email },
+      })
+      return c.json({ session: result.session }, 200, noStore)
     })
     .openapi(logout, async (c) => {
       await accounts.logout(c.get('principal'))
+      await auditSuccess(c, audit, {
+        action: 'auth.logout',
+        target: { type: 'token', id: c.get('principal').tokenId },
+      })
       return c.body(null, 204)
     })
 }

@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import { describeKey, type KeyService } from '../../domain/keys.ts'
 import { providers } from '../../mock/fake-values.ts'
 import { keyRefItem } from '../../storage/keys-repo.ts'
+import { audited } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
@@ -89,8 +91,15 @@ export function keyRoutes(deps: {
   keyService: KeyService
   reveal: ValueReader
   authenticator: Pick<Authenticator, 'authenticate'>
+  audit: Pick<AuditRecorder, 'record'>
 }) {
-  const { keyService, reveal } = deps
+  const { keyService, reveal, audit } = deps
+  const keyTarget = (record: { keyId: string; name: string }) => ({
+    type: 'key' as const,
+    id: record.keyId,
+    name: record.name,
+  })
+  const refTarget = (ref: string) => ({ type: 'key' as const, id: ref })
   const auth = requireAuth({ authenticator: deps.authenticator })
   // The value read fetches the key record in the same round trip as the token's status.
   const authWithKey = requireAuth({
@@ -251,7 +260,18 @@ export function keyRoutes(deps: {
 
   return createRouter()
     .openapi(create, async (c) => {
-      const record = await keyService.create(c.get('principal'), c.req.valid('json'))
+      const input = c.req.valid('json')
+      const record = await audited(
+        c,
+        audit,
+        (created) => ({
+          action: 'key.create',
+          target: keyTarget(created),
+          details: { provider: created.provider, version: 1 },
+        }),
+        () => keyService.create(c.get('principal'), input),
+        { action: 'key.create', target: { type: 'key', id: input.name, name: input.name } },
+      )
       return c.json(describeKey(record), 201)
     })
     .openapi(list, async (c) => {
@@ -262,15 +282,42 @@ export function keyRoutes(deps: {
       c.json(describeKey(await keyService.get(c.get('principal'), c.req.valid('param').ref)), 200),
     )
     .openapi(update, async (c) => {
-      const record = await keyService.update(
-        c.get('principal'),
-        c.req.valid('param').ref,
-        c.req.valid('json'),
+      const { ref } = c.req.valid('param')
+      const changes = c.req.valid('json')
+      const record = await audited(
+        c,
+        audit,
+        (updated) => ({
+          action: 'key.update',
+          target: keyTarget(updated),
+          details: {
+            fields: Object.keys(changes).join(' '),
+            ...Object.fromEntries(
+              Object.entries(changes.mockOverrides ?? {}).map(([env, mode]) => [
+                `mockOverrides.${env}`,
+                mode ?? null,
+              ]),
+            ),
+          },
+        }),
+        () => keyService.update(c.get('principal'), ref, changes),
+        { action: 'key.update', target: refTarget(ref) },
       )
       return c.json(describeKey(record), 200)
     })
     .openapi(remove, async (c) => {
-      await keyService.delete(c.get('principal'), c.req.valid('param').ref)
+      const { ref } = c.req.valid('param')
+      await audited(
+        c,
+        audit,
+        (deleted) => ({
+          action: 'key.delete',
+          target: keyTarget(deleted),
+          details: { versions: deleted.currentVersion },
+        }),
+        () => keyService.delete(c.get('principal'), ref),
+        { action: 'key.delete', target: refTarget(ref) },
+      )
       return c.body(null, 204)
     })
     .openapi(readValue, async (c) => {
@@ -281,10 +328,30 @@ export function keyRoutes(deps: {
         ?.get(
           `${keyRefItem(c.get('principal').tenantId, ref).pk}|${keyRefItem(c.get('principal').tenantId, ref).sk}`,
         )
-      const revealed = await reveal(c.get('principal'), c.get('organization'), ref, {
-        ...(version !== undefined ? { version } : {}),
-        ...(prefetched ? { prefetched } : {}),
-      })
+      const revealed = await audited(
+        c,
+        audit,
+        (r) => ({
+          action: 'key.value.read',
+          target: keyTarget(r.record),
+          details: {
+            version: r.version,
+            environment: r.mode.environment,
+            mode: r.mode.effective,
+            modeSource: r.mode.source,
+          },
+        }),
+        () =>
+          reveal(c.get('principal'), c.get('organization'), ref, {
+            ...(version !== undefined ? { version } : {}),
+            ...(prefetched ? { prefetched } : {}),
+          }),
+        {
+          action: 'key.value.read',
+          target: refTarget(ref),
+          details: { ...(version !== undefined ? { version } : {}) },
+        },
+      )
       return c.json(
         {
           keyId: revealed.record.keyId,
@@ -299,10 +366,18 @@ export function keyRoutes(deps: {
       )
     })
     .openapi(putValue, async (c) => {
-      const record = await keyService.addVersion(
-        c.get('principal'),
-        c.req.valid('param').ref,
-        c.req.valid('json').value,
+      const { ref } = c.req.valid('param')
+      const { value } = c.req.valid('json')
+      const record = await audited(
+        c,
+        audit,
+        (updated) => ({
+          action: 'key.version.create',
+          target: keyTarget(updated),
+          details: { version: updated.currentVersion },
+        }),
+        () => keyService.addVersion(c.get('principal'), ref, value),
+        { action: 'key.version.create', target: refTarget(ref) },
       )
       return c.json(describeKey(record), 200)
     })

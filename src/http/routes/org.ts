@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { describeOrganization, type OrganizationService } from '../../domain/organizations.ts'
+import { audited } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
@@ -83,9 +85,11 @@ const remove = createRoute({
 export function orgRoutes({
   organizations,
   authenticator,
+  audit,
 }: {
   organizations: OrganizationService
   authenticator: Pick<Authenticator, 'authenticate'>
+  audit: Pick<AuditRecorder, 'record'>
 }) {
   const router = createRouter()
   router.use('/v1/org', requireAuth({ authenticator }))
@@ -94,11 +98,33 @@ export function orgRoutes({
       c.json(describeOrganization(await organizations.get(c.get('principal'))), 200),
     )
     .openapi(update, async (c) => {
-      const org = await organizations.update(c.get('principal'), c.req.valid('json'))
+      const changes = c.req.valid('json')
+      const org = await audited(
+        c,
+        audit,
+        (updated) => ({
+          action: 'org.update',
+          target: { type: 'org', id: updated.tenantId, name: updated.name },
+          details: {
+            ...(changes.name ? { name: changes.name } : {}),
+            ...Object.fromEntries(
+              Object.entries(changes.mockDefaults ?? {}).map(([env, mode]) => [
+                `mockDefaults.${env}`,
+                mode,
+              ]),
+            ),
+          },
+        }),
+        () => organizations.update(c.get('principal'), changes),
+        { action: 'org.update', target: { type: 'org', id: c.get('principal').tenantId } },
+      )
       return c.json(describeOrganization(org), 200)
     })
     .openapi(remove, async (c) => {
-      await organizations.delete(c.get('principal'))
+      const tenantId = c.get('principal').tenantId
+      await audited(c, audit, { action: 'org.delete', target: { type: 'org', id: tenantId } }, () =>
+        organizations.delete(c.get('principal')),
+      )
       return c.body(null, 204)
     })
 }

@@ -1,8 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
 import { keyRestrictionsSchema, scopeSchema } from '../../auth/scopes.ts'
 import { describeToken, type TokenService } from '../../domain/tokens.ts'
+import { audited, auditSuccess } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
@@ -119,10 +121,12 @@ export function tokenRoutes({
   tokens,
   authenticator,
   clock,
+  audit,
 }: {
   tokens: TokenService
   authenticator: Pick<Authenticator, 'authenticate'>
   clock: { now(): number }
+  audit: Pick<AuditRecorder, 'record'>
 }) {
   const router = createRouter()
   router.use('/v1/tokens', requireAuth({ authenticator }))
@@ -141,6 +145,16 @@ export function tokenRoutes({
         ...(body.keys ? { keys: body.keys } : {}),
         ...(body.environment ? { environment: body.environment } : {}),
       })
+      await auditSuccess(c, audit, {
+        action: 'token.create',
+        target: { type: 'token', id: record.tokenId, name: record.name ?? null },
+        details: {
+          scopes: record.scopes.join(' '),
+          environment: record.environment ?? null,
+          keys: record.keys?.join(' ') ?? null,
+          expiresAt: record.expiresAt,
+        },
+      })
       return c.json({ ...describeToken(record), token }, 201, { 'cache-control': 'no-store' })
     })
     .openapi(list, async (c) => {
@@ -152,7 +166,10 @@ export function tokenRoutes({
       return c.json(describeToken(record), 200)
     })
     .openapi(revoke, async (c) => {
-      await tokens.revoke(c.get('principal'), c.req.valid('param').id)
+      const { id } = c.req.valid('param')
+      await audited(c, audit, { action: 'token.revoke', target: { type: 'token', id } }, () =>
+        tokens.revoke(c.get('principal'), id),
+      )
       return c.body(null, 204)
     })
 }

@@ -19,7 +19,8 @@ export function createHonoHelloScenario(): Scenario {
     run(concurrency) {
       if (!context || !server) throw new Error('hono-hello: run() before setup()')
       const { seconds, warmupSeconds } = context
-      return runHttpLoad({ url: `${server.url}/` }, { concurrency, seconds, warmupSeconds })
+      const probes = [context.cpuProbe({ server: server.pid })]
+      return runHttpLoad({ url: `${server.url}/` }, { concurrency, seconds, warmupSeconds, probes })
     },
     async teardown() {
       await server?.stop()

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import type { ResultRow } from '../../tools/bench/report.ts'
+import type { Scenario, Target } from '../../tools/bench/scenario.ts'
+import { checkTargets, formatTargets } from '../../tools/bench/targets.ts'
+
+// The bench's verdicts on the targets, computed from the baselines of the same run.
+const row = (scenario: string, concurrency: number, rps: number, p99: number, extra = {}) =>
+  ({
+    scenario,
+    concurrency,
+    rps,
+    p50: p99 / 2,
+    p99,
+    requests: rps,
+    errors: 0,
+    ...extra,
+  }) as ResultRow
+
+const rows = [
+  row('hono-hello', 32, 20_000, 4, { baseline: 'ceiling' }),
+  row('dynamodb-getitem', 32, 1_000, 60, { baseline: 'floor' }),
+  row('dynamodb-getitem', 1, 400, 5, { baseline: 'floor' }),
+  row('value-read', 32, 850, 200),
+  row('value-read', 1, 300, 4),
+]
+const scenario = (targets: Target[]) =>
+  ({ name: 'value-read', description: '', targets }) as unknown as Scenario
+
+describe('checkTargets', () => {
+  it('compares req/s with the baseline at 32 concurrent by default', () => {
+    const [met, missed] = checkTargets(
+      [
+        scenario([
+          { metric: 'rps', of: 'floor', atLeast: 0.8 },
+          { metric: 'rps', of: 'ceiling', atLeast: 0.25 },
+        ]),
+      ],
+      rows,
+    )
+    expect(met).toMatchObject({ concurrency: 32, met: true })
+    expect(met?.ratio).toBeCloseTo(0.85)
+    expect(missed).toMatchObject({ goal: 'req/s >= 0.25x ceiling', met: false })
+    expect(missed?.ratio).toBeCloseTo(0.0425)
+  })
+
+  it('holds p99 to at most a multiple of the baseline’s p99', () => {
+    const [tooSlow, fine] = checkTargets(
+      [
+        scenario([
+          { metric: 'p99', of: 'floor', atMost: 3 },
+          { metric: 'p99', of: 'floor', atMost: 1, concurrency: 1 },
+        ]),
+      ],
+      rows,
+    )
+    expect(tooSlow).toMatchObject({ met: false })
+    expect(tooSlow?.ratio).toBeCloseTo(200 / 60)
+    expect(fine).toMatchObject({ concurrency: 1, met: true, ratio: 0.8 })
+  })
+
+  it('says "not measured" when the level or the baseline was not run', () => {
+    const results = checkTargets(
+      [scenario([{ metric: 'rps', of: 'ceiling', atLeast: 0.25, concurrency: 1 }])],
+      rows,
+    )
+    expect(results[0]?.met).toBeUndefined()
+    expect(formatTargets(results)).toContain('not measured at 1 concurrent')
+  })
+})
