@@ -18,7 +18,11 @@ import {
 import type { RecordCache } from '../storage/record-cache.ts'
 
 export const MAX_VALUE_BYTES = 16 * 1024
-const MAX_WRITE_ATTEMPTS = 8
+// Writers that lose a race retry under the next number after a short, growing, jittered pause,
+// so a burst of concurrent writers to one key spreads out instead of colliding again.
+const MAX_WRITE_ATTEMPTS = 16
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)))
 
 export interface KeyServiceDeps {
   keys: KeyRepository
@@ -202,6 +206,7 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
             throw error
           }
           forget(record)
+          await backoff(attempt)
           const fresh = await keys.get(principal.tenantId, record.keyId)
           if (!fresh) throw new AppError('not_found', 'No such key.')
           record = fresh
