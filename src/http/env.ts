@@ -2,11 +2,14 @@ import type { Principal } from '../auth/principal.ts'
 import type { Logger } from '../logger.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 
+export type RequestLogger = Pick<Logger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>
+
 /** What middleware puts on the Hono context for the handlers that follow. */
 export interface AppEnv {
   Variables: {
     requestId: string
-    log: Logger
+    /** The request's logger: every line carries the request id. */
+    log: RequestLogger
     /** Set by `requireAuth` on authenticated routes. */
     principal: Principal
     /** The principal's organization, read with the token's status. */

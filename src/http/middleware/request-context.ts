@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../../logger.ts'
-import type { AppEnv } from '../env.ts'
+import type { AppEnv, RequestLogger } from '../env.ts'
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/
 
@@ -22,7 +22,7 @@ export function requestContext({
   return createMiddleware<AppEnv>(async (c, next) => {
     const offered = c.req.header('x-request-id')
     const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : generateId()
-    const log = logger.child({ requestId })
+    const log = lazyChild(logger, requestId)
     c.set('requestId', requestId)
     c.set('log', log)
     const started = performance.now()
@@ -35,7 +35,48 @@ export function requestContext({
       status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
     }
-    if (status >= 500) log.error(line, 'request failed')
-    else log.info(line, 'request')
+    // Straight to the base logger: one line needs no child.
+    if (status >= 500) logger.error({ requestId, ...line }, 'request failed')
+    else logger.info({ requestId, ...line }, 'request')
   })
 }
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+
+/**
+ * A child logger made only when the request logs a line at an enabled level: pino prepares
+ * redaction for every child, which costs more than the rest of a cached read's middleware.
+ */
+class LazyRequestLogger {
+  #child: Logger | undefined
+  constructor(
+    private readonly logger: Logger,
+    private readonly requestId: string,
+  ) {}
+  #log(level: Level, args: unknown[]) {
+    if (!this.logger.isLevelEnabled(level)) return
+    this.#child ??= this.logger.child({ requestId: this.requestId })
+    ;(this.#child[level] as (...a: unknown[]) => void)(...args)
+  }
+  trace(...args: unknown[]) {
+    this.#log('trace', args)
+  }
+  debug(...args: unknown[]) {
+    this.#log('debug', args)
+  }
+  info(...args: unknown[]) {
+    this.#log('info', args)
+  }
+  warn(...args: unknown[]) {
+    this.#log('warn', args)
+  }
+  error(...args: unknown[]) {
+    this.#log('error', args)
+  }
+  fatal(...args: unknown[]) {
+    this.#log('fatal', args)
+  }
+}
+
+const lazyChild = (logger: Logger, requestId: string): RequestLogger =>
+  new LazyRequestLogger(logger, requestId) as unknown as RequestLogger
