@@ -12,8 +12,11 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(randomBytes(10))}`
 }
 
+const ID_SHAPE = /^([a-z]{3})_[0-9a-hjkmnp-tv-z]{26}$/
+
+/** Whether `value` is an id of this type (called on the read path: no regex built per call). */
 export function isId(prefix: IdPrefix, value: string): boolean {
-  return new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value)
+  return ID_SHAPE.exec(value)?.[1] === prefix
 }
 
 function encodeTime(ms: number): string {

@@ -36,3 +36,10 @@ export function problems(...statuses: number[]) {
     ]),
   )
 }
+
+/** Request and response content entries, and the bearer requirement, for route declarations. */
+export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } })
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { required: true, content: json(schema) },
+})
+export const bearer = [{ bearer: [] }]

@@ -24,8 +24,9 @@ export interface RequireAuthOptions {
  */
 export function requireAuth({ authenticator, prefetch }: RequireAuthOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const query = new URL(c.req.url).searchParams
-    if (QUERY_CREDENTIALS.some((name) => query.has(name))) {
+    const url = c.req.url
+    const query = url.includes('?') ? new URL(url).searchParams : undefined
+    if (query && QUERY_CREDENTIALS.some((name) => query.has(name))) {
       throw new AppError(
         'unauthorized',
         'Credentials are accepted only in the Authorization header, never in the query string.',

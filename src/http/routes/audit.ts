@@ -5,7 +5,7 @@ import type { Authenticator } from '../../auth/authenticate.ts'
 import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { problems } from '../schemas.ts'
+import { bearer, problems } from '../schemas.ts'
 
 const nullable = z.string().nullable()
 const AuditEventSchema = z
@@ -87,7 +87,6 @@ const ListQuery = Range.extend({
   cursor: z.string().max(2048).optional(),
 })
 
-const security = [{ bearer: [] }]
 const tags = ['audit']
 
 const list = createRoute({
@@ -95,7 +94,7 @@ const list = createRoute({
   path: '/v1/audit',
   tags,
   summary: 'List audit events, newest first (filter by time, action, actor, target)',
-  security,
+  security: bearer,
   request: { query: ListQuery },
   responses: {
     200: {
@@ -115,7 +114,7 @@ const exportRoute = createRoute({
   path: '/v1/audit/export',
   tags,
   summary: 'Export audit events as NDJSON, oldest first (one AuditEvent per line)',
-  security,
+  security: bearer,
   request: { query: Range.extend({ action: ActionFilter }) },
   responses: {
     200: {
@@ -131,7 +130,7 @@ const verify = createRoute({
   path: '/v1/audit/verify',
   tags,
   summary: 'Recompute the hash chains over a time range and report tampering',
-  security,
+  security: bearer,
   request: { query: Range },
   responses: {
     200: {

@@ -5,7 +5,7 @@ import type { EncryptionService } from '../../domain/encryption.ts'
 import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { problems } from '../schemas.ts'
+import { bearer, json, problems } from '../schemas.ts'
 
 const KekProvider = z.enum(['platform', 'aws-kms', 'raw'])
 const KeyArn = z
@@ -85,9 +85,6 @@ const EncryptionSchema = z
   })
   .openapi('Encryption')
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } })
-const security = [{ bearer: [] }]
-
 export function encryptionRoutes(deps: {
   encryption: EncryptionService
   authenticator: Pick<Authenticator, 'authenticate'>
@@ -100,7 +97,7 @@ export function encryptionRoutes(deps: {
     path: '/v1/org/encryption',
     tags: ['encryption'],
     summary: 'Describe the organization’s key-encryption key, versions and data-key cache TTL',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     responses: {
       200: { description: 'The encryption settings', content: json(EncryptionSchema) },
@@ -113,7 +110,7 @@ export function encryptionRoutes(deps: {
     path: '/v1/org/encryption',
     tags: ['encryption'],
     summary: 'Bring your own key: validate a new KEK, make it active, re-encrypt data keys to it',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: { body: { required: true, content: json(PutEncryptionBody) } },
     responses: {
@@ -127,7 +124,7 @@ export function encryptionRoutes(deps: {
     path: '/v1/org/encryption/jobs/{id}',
     tags: ['encryption'],
     summary: 'Progress of a re-encryption job',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: { params: z.object({ id: z.string().regex(/^job_[0-9a-z]{26}$/) }) },
     responses: {

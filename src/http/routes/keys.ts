@@ -8,7 +8,7 @@ import { keyRefItem } from '../../storage/keys-repo.ts'
 import { audited } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { problems } from '../schemas.ts'
+import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
 const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
 const Ref = z.object({
@@ -81,12 +81,6 @@ const VersionSchema = z
   })
   .openapi('KeyVersion')
 
-const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } })
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { required: true, content: json(schema) },
-})
-const security = [{ bearer: [] }]
-
 export function keyRoutes(deps: {
   keyService: KeyService
   reveal: ValueReader
@@ -115,9 +109,9 @@ export function keyRoutes(deps: {
     path: '/v1/keys',
     tags: ['keys'],
     summary: 'Store a new key (version 1)',
-    security,
+    security: bearer,
     middleware: [auth] as const,
-    request: body(
+    request: jsonBody(
       z.strictObject({
         name: Name,
         value: Value,
@@ -137,7 +131,7 @@ export function keyRoutes(deps: {
     path: '/v1/keys',
     tags: ['keys'],
     summary: 'List keys (metadata only), sorted by name',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: {
       query: z.object({
@@ -161,7 +155,7 @@ export function keyRoutes(deps: {
     path: '/v1/keys/{ref}',
     tags: ['keys'],
     summary: 'Describe a key (never its value)',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: { params: Ref },
     responses: {
@@ -175,11 +169,11 @@ export function keyRoutes(deps: {
     path: '/v1/keys/{ref}',
     tags: ['keys'],
     summary: 'Change a key’s metadata and mock-mode overrides (names are permanent)',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: {
       params: Ref,
-      ...body(
+      ...jsonBody(
         z.strictObject({
           description: Description.nullable().optional(),
           tags: Tags.optional(),
@@ -199,7 +193,7 @@ export function keyRoutes(deps: {
     path: '/v1/keys/{ref}',
     tags: ['keys'],
     summary: 'Delete a key and every version’s ciphertext',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: { params: Ref },
     responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
@@ -211,7 +205,7 @@ export function keyRoutes(deps: {
     tags: ['keys'],
     summary:
       'Reveal a key’s value (current or given version); mock or live per the token’s environment',
-    security,
+    security: bearer,
     middleware: [authWithKey] as const,
     request: {
       params: Ref,
@@ -232,9 +226,9 @@ export function keyRoutes(deps: {
     path: '/v1/keys/{ref}/value',
     tags: ['keys'],
     summary: 'Add a new version of the value (with a new data key)',
-    security,
+    security: bearer,
     middleware: [auth] as const,
-    request: { params: Ref, ...body(z.strictObject({ value: Value })) },
+    request: { params: Ref, ...jsonBody(z.strictObject({ value: Value })) },
     responses: {
       200: { description: 'The key, with its new current version', content: json(KeySchema) },
       ...problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
@@ -246,7 +240,7 @@ export function keyRoutes(deps: {
     path: '/v1/keys/{ref}/versions',
     tags: ['keys'],
     summary: 'List a key’s versions (never values)',
-    security,
+    security: bearer,
     middleware: [auth] as const,
     request: { params: Ref },
     responses: {
@@ -323,11 +317,8 @@ export function keyRoutes(deps: {
     .openapi(readValue, async (c) => {
       const { ref } = c.req.valid('param')
       const { version } = c.req.valid('query')
-      const prefetched = c
-        .get('prefetched')
-        ?.get(
-          `${keyRefItem(c.get('principal').tenantId, ref).pk}|${keyRefItem(c.get('principal').tenantId, ref).sk}`,
-        )
+      const item = keyRefItem(c.get('principal').tenantId, ref)
+      const prefetched = c.get('prefetched')?.get(`${item.pk}|${item.sk}`)
       const revealed = await audited(
         c,
         audit,

@@ -5,7 +5,7 @@ import { describeOrganization, type OrganizationService } from '../../domain/org
 import { audited } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { problems } from '../schemas.ts'
+import { bearer, problems } from '../schemas.ts'
 
 const MockSetting = z.enum(['mock', 'live'])
 export const OrganizationSchema = z
@@ -22,14 +22,12 @@ export const OrganizationSchema = z
   })
   .openapi('Organization')
 
-const security = [{ bearer: [] }]
-
 const get = createRoute({
   method: 'get',
   path: '/v1/org',
   tags: ['organization'],
   summary: 'Describe the caller’s organization',
-  security,
+  security: bearer,
   responses: {
     200: {
       description: 'The organization',
@@ -44,7 +42,7 @@ const update = createRoute({
   path: '/v1/org',
   tags: ['organization'],
   summary: 'Rename the organization or change its mock-mode defaults per environment',
-  security,
+  security: bearer,
   request: {
     body: {
       required: true,
@@ -78,7 +76,7 @@ const remove = createRoute({
   path: '/v1/org',
   tags: ['organization'],
   summary: 'Delete the caller’s organization: every token of it stops working at once',
-  security,
+  security: bearer,
   responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
 })
 

@@ -7,7 +7,7 @@ import { describeToken, type TokenService } from '../../domain/tokens.ts'
 import { audited, auditSuccess } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { problems } from '../schemas.ts'
+import { bearer, problems } from '../schemas.ts'
 
 const TokenSchema = z
   .object({
@@ -57,14 +57,12 @@ const Page = z.object({
   cursor: z.string().max(2048).optional(),
 })
 
-const security = [{ bearer: [] }]
-
 const create = createRoute({
   method: 'post',
   path: '/v1/tokens',
   tags: ['tokens'],
   summary: 'Create an access token (scopes, keys and lifetime within the caller’s own)',
-  security,
+  security: bearer,
   request: {
     body: { required: true, content: { 'application/json': { schema: CreateTokenBody } } },
   },
@@ -79,7 +77,7 @@ const list = createRoute({
   path: '/v1/tokens',
   tags: ['tokens'],
   summary: 'List access tokens (never their strings)',
-  security,
+  security: bearer,
   request: { query: Page },
   responses: {
     200: {
@@ -99,7 +97,7 @@ const get = createRoute({
   path: '/v1/tokens/{id}',
   tags: ['tokens'],
   summary: 'Describe an access token',
-  security,
+  security: bearer,
   request: { params: TokenId },
   responses: {
     200: { description: 'The token', content: { 'application/json': { schema: TokenSchema } } },
@@ -112,7 +110,7 @@ const revoke = createRoute({
   path: '/v1/tokens/{id}',
   tags: ['tokens'],
   summary: 'Revoke an access token (idempotent)',
-  security,
+  security: bearer,
   request: { params: TokenId },
   responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) },
 })
