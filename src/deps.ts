@@ -37,6 +37,7 @@ import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
+import { createOrgPurge } from './storage/org-purge.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
@@ -240,8 +241,10 @@ export function buildDeps(
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
     organizations: createOrganizationService({
       accounts,
+      purge: createOrgPurge({ doc, table }),
       clock,
       config,
+      logger,
       onChanged: () => statusCache.clear(),
     }),
     probes: {

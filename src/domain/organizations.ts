@@ -4,8 +4,16 @@ import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
 import { checkSettingAllowed } from '../mock/resolve-mode.ts'
 import type { AccountRepository, MockSetting, OrganizationRecord } from '../storage/accounts.ts'
+import type { OrgPurge } from '../storage/org-purge.ts'
+
+const PURGE_ATTEMPTS = 3
+/** How long a request authenticated just before the deletion may still take to write. */
+const SLOW_REQUEST_MARGIN_MS = 1000
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function describeOrganization(org: OrganizationRecord) {
   return {
@@ -20,13 +28,17 @@ export function describeOrganization(org: OrganizationRecord) {
 /** The caller's own organization (tenant); there is no way to name another one. */
 export function createOrganizationService({
   accounts,
+  purge,
   clock,
   config,
+  logger,
   onChanged,
 }: {
   accounts: AccountRepository
+  purge: Pick<OrgPurge, 'purgePartition'>
   clock: Clock
-  config: Pick<Config, 'mockGuardrails'>
+  config: Pick<Config, 'mockGuardrails' | 'cache'>
+  logger: Logger
   /** Drops cached token status (which carries the organization) on this instance. */
   onChanged: (tenantId: string) => void
 }) {
@@ -35,6 +47,45 @@ export function createOrganizationService({
     if (!org || org.deletedAt) throw new AppError('not_found', 'No such organization.')
     return org
   }
+
+  /**
+   * The owner cannot come back to finish an erasure: the authenticator and login refuse every
+   * token of an organization marked deleted. So the purge (idempotent) is retried here, a few
+   * times; one that still fails is logged with the tenant id, and running
+   * `createOrgPurge(...).purgePartition(tenantId)` again finishes it.
+   */
+  async function purgeWithRetries(tenantId: string): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await purge.purgePartition(tenantId)).deleted
+      } catch (error) {
+        const fields = { tenantId, attempt, error: (error as Error).message }
+        if (attempt >= PURGE_ATTEMPTS) {
+          logger.error(fields, 'organization deleted but its data not erased')
+          throw new AppError(
+            'storage_unavailable',
+            'The organization is deleted, but erasing its stored data did not finish. The server log names it so an operator can finish the erasure.',
+            { cause: error },
+          )
+        }
+        logger.warn(fields, 'erasing a deleted organization failed; retrying')
+        await sleep(200 * 2 ** attempt)
+      }
+    }
+  }
+
+  async function erase(tenantId: string, markedAt: number): Promise<void> {
+    let deleted = await purgeWithRetries(tenantId)
+    // Another instance may serve this tenant's token status from memory for the staleness
+    // bound after the mark, and let a request write a key after the first sweep went past it.
+    // A second sweep, once no such request can still be running, erases those late writes.
+    const settleMs = config.cache.recordStalenessMs + SLOW_REQUEST_MARGIN_MS
+    const wait = Math.min(settleMs, markedAt + settleMs - clock.now())
+    if (wait > 0) await sleep(wait)
+    deleted += await purgeWithRetries(tenantId)
+    logger.info({ tenantId, deleted }, 'deleted organization erased')
+  }
+
   return {
     async get(principal: Principal) {
       requireScope(principal, 'org:admin')
@@ -78,8 +129,10 @@ export function createOrganizationService({
     },
 
     /**
-     * Deleting an organization stops every one of its tokens at once. Only a logged-in owner
-     * can do it, not an access token, however broad.
+     * Deleting an organization stops every one of its tokens at once, then erases everything in
+     * its partition (keys, their sealed versions, KEK records, jobs, tokens) but the `ORG`
+     * tombstone; the audit trail is kept. Only a logged-in owner can do it, not an access
+     * token, however broad.
      */
     async delete(principal: Principal) {
       requireScope(principal, 'org:admin')
@@ -92,9 +145,17 @@ export function createOrganizationService({
           },
         )
       }
-      await load(principal)
-      await accounts.markOrganizationDeleted(principal.tenantId, new Date(clock.now()))
-      onChanged(principal.tenantId)
+      const org = await accounts.getOrganization(principal.tenantId)
+      if (!org) throw new AppError('not_found', 'No such organization.')
+      // The mark comes first: it is what makes every instance refuse the tenant at once. An
+      // organization already marked (a repeated delete let through by another instance's
+      // status cache) has its erasure finished instead of a 404.
+      const markedAt = org.deletedAt ? Date.parse(org.deletedAt) : clock.now()
+      if (!org.deletedAt) {
+        await accounts.markOrganizationDeleted(principal.tenantId, new Date(markedAt))
+        onChanged(principal.tenantId)
+      }
+      await erase(principal.tenantId, markedAt)
     },
   }
 }
