@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
 
@@ -9,7 +9,22 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
 export type IdPrefix = 'org' | 'usr' | 'tok' | 'key' | 'kek' | 'job' | 'evt' | 'sig'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${encodeRandom(randomBytes(10))}`
+  return `${prefix}_${encodeTime(now)}${encodeRandom(random10())}`
+}
+
+// The random part comes from a pool refilled 4 KiB at a time (as uuid and randomUUID do): one
+// call into the CSPRNG per 409 ids instead of one per id, which the audit trail's id per
+// request made visible. Ids are not secrets; the bytes are still the CSPRNG's, each used once.
+const POOL = Buffer.alloc(4096)
+let poolOffset = POOL.length
+
+function random10(): Buffer {
+  if (poolOffset + 10 > POOL.length) {
+    randomFillSync(POOL)
+    poolOffset = 0
+  }
+  poolOffset += 10
+  return POOL.subarray(poolOffset - 10, poolOffset)
 }
 
 const ID_SHAPE = /^([a-z]{3})_[0-9a-hjkmnp-tv-z]{26}$/

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import type { AuditEvent, UnsealedEvent } from './events.ts'
 
 /**
@@ -54,8 +54,9 @@ export function canonical(event: Omit<AuditEvent, 'hash'>): string {
   ])
 }
 
+// One-shot `crypto.hash` (Node >= 20.12): a third of the cost of a Hash object per event.
 export const hashEvent = (event: Omit<AuditEvent, 'hash'>): string =>
-  createHash('sha256').update(canonical(event), 'utf8').digest('hex')
+  hash('sha256', canonical(event), 'hex')
 
 /**
  * The sort key of an event: time first (so a tenant's partition reads in time order), then
@@ -102,8 +103,23 @@ export function createChains(instanceId = newInstanceId()) {
       chains.set(unsealed.tenantId, chain)
       opening = headOf(unsealed.tenantId, chain, unsealed.time)
     }
-    const body = { ...unsealed, chain: { id: chain.id, seq: chain.seq + 1, prev: chain.hash } }
-    const event: AuditEvent = { ...body, hash: hashEvent(body) }
+    // Built field by field: object spreads showed up at a few microseconds per event.
+    const { id, tenantId, time, action, actor, target, outcome, requestId, client } = unsealed
+    const event: AuditEvent = {
+      id,
+      tenantId,
+      time,
+      action,
+      actor,
+      target,
+      outcome,
+      requestId,
+      client,
+      details: unsealed.details,
+      chain: { id: chain.id, seq: chain.seq + 1, prev: chain.hash },
+      hash: '',
+    }
+    event.hash = hashEvent(event)
     chain.seq = event.chain.seq
     chain.hash = event.hash
     return { event, opening, head: headOf(unsealed.tenantId, chain, event.time) }

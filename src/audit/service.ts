@@ -3,14 +3,16 @@ import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
 import { AppError } from '../errors.ts'
 import { decodeCursor, encodeCursor } from '../storage/cursor.ts'
+import { BLOCK_SPAN_MS } from './blocks.ts'
 import type { ChainHead } from './chain.ts'
 import { type AuditEvent, actorOf, SUCCESS } from './events.ts'
-import { type AuditStore, auditPk, type EventQuery } from './store.ts'
+import { type AuditStore, auditPk, type BlockQuery } from './store.ts'
+import { newestFirst, oldestFirst, type Placed } from './timeline.ts'
 import { createVerifier, type VerifyReport } from './verify.ts'
 import type { AuditRecorder } from './writer.ts'
 
 export interface AuditLogDeps {
-  store: Pick<AuditStore, 'queryEvents' | 'readHeads'>
+  store: Pick<AuditStore, 'queryBlocks' | 'readHeads'>
   audit: Pick<AuditRecorder, 'record'>
   clock: Clock
   retentionDays: number
@@ -21,7 +23,15 @@ export interface TimeRange {
   to?: Date
 }
 
-export interface ListQuery extends TimeRange, NonNullable<EventQuery['filter']> {
+export interface EventFilter {
+  /** An action, or a family of them: `key.*`. */
+  action?: string | undefined
+  actorId?: string | undefined
+  targetType?: string | undefined
+  targetId?: string | undefined
+}
+
+export interface ListQuery extends TimeRange, EventFilter {
   limit: number
   cursor?: string
 }
@@ -31,9 +41,21 @@ export interface RequestFacts {
   client: { address?: string | undefined; userAgent?: string | undefined }
 }
 
-const EXPORT_PAGE = 200
-/** A filter may match little: one list call reads at most this many pages, then hands a cursor. */
-const MAX_PAGES_PER_LIST = 10
+const BLOCK_PAGE = 25
+/** A filter may match little: one list call reads about this many blocks, then hands a cursor. */
+const MAX_BLOCKS_PER_LIST = 200
+
+function matches(event: AuditEvent, filter: EventFilter): boolean {
+  const { action, actorId, targetType, targetId } = filter
+  if (action !== undefined) {
+    const family = action.endsWith('.*') ? action.slice(0, -1) : undefined
+    if (family ? !event.action?.startsWith(family) : event.action !== action) return false
+  }
+  if (actorId !== undefined && event.actor?.id !== actorId) return false
+  if (targetType !== undefined && event.target?.type !== targetType) return false
+  if (targetId !== undefined && event.target?.id !== targetId) return false
+  return true
+}
 
 /** Reading the audit trail: listing, NDJSON export and chain verification. */
 export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogDeps) {
@@ -45,20 +67,25 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
     const end = (to ?? new Date(now)).toISOString()
     if (start > end) throw new AppError('bad_request', '`from` must not be after `to`.')
     // `~` sorts after every character of a chain id, so events at `end` itself are included.
+    const lo = `EVT#${start}`
+    const hi = `EVT#${end}#~`
     return {
       start,
       end,
-      lo: `EVT#${start}`,
-      hi: `EVT#${end}#~`,
+      lo,
+      hi,
+      /** Where the blocks that may hold events of the range start: one block span earlier. */
+      blocksFrom: `EVT#${new Date(Date.parse(start) - BLOCK_SPAN_MS).toISOString()}`,
+      inRange: (key: string) => key >= lo && key <= hi,
       nowSeconds: Math.floor(now / 1000),
     }
   }
 
-  async function* pages(tenantId: string, query: EventQuery) {
+  async function* blocks(tenantId: string, query: BlockQuery) {
     let startKey = query.startKey
     do {
-      const page = await store.queryEvents(tenantId, { ...query, startKey })
-      yield page.items
+      const page = await store.queryBlocks(tenantId, { ...query, startKey })
+      yield page.blocks
       startKey = page.lastKey
     } while (startKey)
   }
@@ -68,35 +95,46 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
     async list(principal: Principal, query: ListQuery) {
       requireScope(principal, 'audit:read')
       const range = bounds(query)
-      const pk = auditPk(principal.tenantId)
-      let startKey: Record<string, unknown> | undefined = decodeCursor(query.cursor, {
-        pk,
+      const cursor = decodeCursor(query.cursor, {
+        pk: auditPk(principal.tenantId),
         skPrefix: 'EVT#',
       })
-      const sk = startKey?.sk
-      if (typeof sk === 'string' && (sk < range.lo || sk > range.hi)) {
+      if (cursor && !range.inRange(cursor.sk as string)) {
         throw new AppError('bad_request', 'The cursor is not valid for this time range.')
       }
-      const items: AuditEvent[] = []
-      const filter = {
-        action: query.action,
-        actorId: query.actorId,
-        targetType: query.targetType,
-        targetId: query.targetId,
+      // Events older than the cursor: the last one handed out, or where the reading stopped.
+      const before = cursor?.sk ?? `${range.hi}~`
+      const source = blocks(principal.tenantId, {
+        lo: range.blocksFrom,
+        hi: before,
+        nowSeconds: range.nowSeconds,
+        descending: true,
+        limit: BLOCK_PAGE,
+      })
+      const items: Placed[] = []
+      let read = 0
+      let next: string | null = null
+      for await (const { ready, frontier } of newestFirst(source)) {
+        for (const entry of ready) {
+          if (entry.key >= before || !range.inRange(entry.key) || !matches(entry.event, query))
+            continue
+          if (items.length === query.limit) {
+            next = (items[items.length - 1] as Placed).key
+            break
+          }
+          items.push(entry)
+        }
+        if (next !== null || frontier === '' || frontier < range.lo) break
+        if (++read >= MAX_BLOCKS_PER_LIST && frontier < before) {
+          next = frontier
+          break
+        }
       }
-      for (let read = 0; read < MAX_PAGES_PER_LIST; read++) {
-        const page = await store.queryEvents(principal.tenantId, {
-          ...range,
-          descending: true,
-          limit: query.limit - items.length,
-          startKey,
-          filter,
-        })
-        items.push(...page.items.map(({ event }) => event))
-        startKey = page.lastKey
-        if (!startKey || items.length >= query.limit) break
+      return {
+        items: items.map(({ event }) => event),
+        nextCursor:
+          next === null ? null : encodeCursor({ pk: auditPk(principal.tenantId), sk: next }),
       }
-      return { items, nextCursor: encodeCursor(startKey) }
     },
 
     /**
@@ -123,14 +161,24 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       })
       // Bounds again, after the event: an export up to now includes its own record.
       const range = bounds(query)
-      const filter = query.action === undefined ? {} : { action: query.action }
-      const exportQuery = { ...range, limit: EXPORT_PAGE, filter, consistent: true }
-      const iterator = pages(principal.tenantId, exportQuery)
-      const first = await iterator.next()
+      const filter = { action: query.action }
+      const source = blocks(principal.tenantId, {
+        lo: range.blocksFrom,
+        hi: range.hi,
+        nowSeconds: range.nowSeconds,
+        limit: BLOCK_PAGE,
+        consistent: true,
+      })
+      const steps = oldestFirst(source)
+      const pick = (ready: Placed[]) =>
+        ready.flatMap(({ event, key }) =>
+          range.inRange(key) && matches(event, filter) ? [event] : [],
+        )
+      const first = await steps.next()
       return (async function* () {
         if (first.done) return
-        yield first.value.map(({ event }) => event)
-        for await (const items of iterator) yield items.map(({ event }) => event)
+        yield pick(first.value.ready)
+        for await (const { ready } of steps) if (ready.length > 0) yield pick(ready)
       })()
     },
 
@@ -147,9 +195,14 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       const { tenantId } = principal
       const headsBefore = await store.readHeads(tenantId, range.nowSeconds)
       const verifier = createVerifier({ tenantId, from: range.start, to: range.end })
-      for await (const items of pages(tenantId, { ...range, limit: 500, consistent: true })) {
-        for (const { event, sortKey } of items) verifier.add(event, sortKey)
-      }
+      const source = blocks(tenantId, {
+        lo: range.blocksFrom,
+        hi: range.hi,
+        nowSeconds: range.nowSeconds,
+        limit: BLOCK_PAGE,
+        consistent: true,
+      })
+      for await (const page of source) for (const block of page) verifier.addBlock(block)
       const headsAfter = await store.readHeads(tenantId, range.nowSeconds)
       const report = verifier.finish(headsBefore, headsAfter)
       return { ...report, heads: headsAfter.sort((a, b) => a.chainId.localeCompare(b.chainId)) }

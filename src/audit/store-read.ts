@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { readBlock } from './blocks.ts'
 import type { ChainHead } from './chain.ts'
 import type { AuditEvent } from './events.ts'
 
@@ -20,7 +21,7 @@ const EVENT_FIELDS = [
   'hash',
 ] as const
 
-export interface EventQuery {
+export interface BlockQuery {
   lo: string
   hi: string
   nowSeconds: number
@@ -29,7 +30,6 @@ export interface EventQuery {
   consistent?: boolean
   limit: number
   startKey?: Record<string, unknown>
-  filter?: { action?: string; actorId?: string; targetType?: string; targetId?: string }
 }
 
 /** Reads of the audit partition; every read skips items whose `ttl` has passed. */
@@ -41,50 +41,29 @@ export function createAuditReader({
   table: string
 }) {
   return {
-    async queryEvents(tenantId: string, query: EventQuery) {
-      const names: Record<string, string> = { '#ttl': 'ttl' }
-      const values: Record<string, unknown> = {
-        ':pk': auditPk(tenantId),
-        ':lo': query.lo,
-        ':hi': query.hi,
-        ':now': query.nowSeconds,
-      }
-      const conditions = ['#ttl > :now']
-      const { action, actorId, targetType, targetId } = query.filter ?? {}
-      if (action !== undefined) {
-        names['#action'] = 'action'
-        values[':action'] = action.endsWith('.*') ? action.slice(0, -1) : action
-        conditions.push(
-          action.endsWith('.*') ? 'begins_with(#action, :action)' : '#action = :action',
-        )
-      }
-      const nested = (parent: string, child: string, key: string, value: string | undefined) => {
-        if (value === undefined) return
-        Object.assign(names, { [`#${parent}`]: parent, [`#${child}`]: child })
-        values[key] = value
-        conditions.push(`#${parent}.#${child} = ${key}`)
-      }
-      nested('actor', 'id', ':actorId', actorId)
-      nested('target', 'type', ':targetType', targetType)
-      nested('target', 'id', ':targetId', targetId)
+    /** Blocks whose first event's key lies in [lo, hi], decompressed, in key order. */
+    async queryBlocks(tenantId: string, query: BlockQuery) {
       const page = await doc.send(
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-          FilterExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          FilterExpression: '#ttl > :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':pk': auditPk(tenantId),
+            ':lo': query.lo,
+            ':hi': query.hi,
+            ':now': query.nowSeconds,
+          },
           ScanIndexForward: !query.descending,
           ConsistentRead: query.consistent ?? false,
           Limit: query.limit,
           ExclusiveStartKey: query.startKey,
         }),
       )
+      const items = page.Items ?? []
       return {
-        items: (page.Items ?? []).map((item) => ({
-          event: toEvent(item),
-          sortKey: String(item.sk),
-        })),
+        blocks: await Promise.all(items.map((item) => readBlock(String(item.sk), item.events))),
         lastKey: page.LastEvaluatedKey,
       }
     },
@@ -120,8 +99,9 @@ export function createAuditReader({
   }
 }
 
-/** An event as read back: exactly the hashed fields, nothing the table added. */
-export function toEvent(item: Record<string, unknown>): AuditEvent {
+/** An event as read back from a block: exactly the hashed fields, nothing else. */
+export function toEvent(entry: unknown): AuditEvent {
+  const item = entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : {}
   const out: Record<string, unknown> = {}
   for (const field of EVENT_FIELDS) out[field] = item[field] ?? null
   return out as unknown as AuditEvent

@@ -1,25 +1,23 @@
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb'
-import { type ChainHead, eventSortKey } from './chain.ts'
-import type { AuditEvent } from './events.ts'
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { compressBlock, type EncodedBlock } from './blocks.ts'
+import type { ChainHead } from './chain.ts'
 import { auditPk, createAuditReader } from './store-read.ts'
 
-export { auditPk, type EventQuery, toEvent } from './store-read.ts'
+export { auditPk, type BlockQuery, toEvent } from './store-read.ts'
 
 /**
  * Audit items live in the main table, in a partition of their own per tenant (`AUDIT#<org>`),
  * away from the tenant's hot `ORG#` partition that every key read touches:
  *
- * | item        | pk               | sk                                    |
- * |-------------|------------------|---------------------------------------|
- * | event       | `AUDIT#<orgId>`  | `EVT#<ISO time>#<chainId>#<seq:12>`   |
- * | chain head  | `AUDIT#<orgId>`  | `HEAD#<chainId>`                      |
+ * | item        | pk               | sk                                              |
+ * |-------------|------------------|-------------------------------------------------|
+ * | block       | `AUDIT#<orgId>`  | `EVT#<ISO time>#<chainId>#<seq:12>` (first event)|
+ * | chain head  | `AUDIT#<orgId>`  | `HEAD#<chainId>`                                |
  *
- * Both carry `ttl` (time + retention). DynamoDB Local never expires items and AWS may take
- * days, so readers also filter on `ttl` themselves.
+ * A block (blocks.ts) holds consecutive events of one chain in `events`, gzip-compressed
+ * JSON; `chainId`, `firstSeq`, `lastSeq`, `count` and `lastTime` are there for people reading
+ * the table, and nothing trusts them. Both kinds carry `ttl` (last time + retention).
+ * DynamoDB Local never expires items and AWS may take days, so readers also filter on time.
  */
 
 type Item = Record<string, unknown> & { pk: string; sk: string }
@@ -52,13 +50,23 @@ export function createAuditStore({
   sleep = (ms) => new Promise((done) => setTimeout(done, ms)),
 }: AuditStoreOptions) {
   const ttlOf = (time: string) => Math.floor(Date.parse(time) / 1000) + retentionDays * 86400
-  const eventItem = (event: AuditEvent): Item => ({
-    pk: auditPk(event.tenantId),
-    sk: eventSortKey(event),
-    type: 'audit-event',
-    ...event,
-    ttl: ttlOf(event.time),
-  })
+  async function blockItem(block: EncodedBlock): Promise<Item> {
+    const first = block.events[0]
+    const last = block.events[block.events.length - 1]
+    if (!first || !last) throw new Error('an empty audit block')
+    return {
+      pk: auditPk(block.tenantId),
+      sk: block.sortKey,
+      type: 'audit-block',
+      chainId: block.chainId,
+      firstSeq: first.chain.seq,
+      lastSeq: last.chain.seq,
+      count: block.events.length,
+      lastTime: last.time,
+      events: await compressBlock(block),
+      ttl: ttlOf(last.time),
+    }
+  }
   const headItem = (head: ChainHead): Item => ({
     pk: auditPk(head.tenantId),
     sk: `HEAD#${head.chainId}`,
@@ -68,11 +76,13 @@ export function createAuditStore({
   })
 
   /** BatchWriteItem, 25 at a time, retrying errors and UnprocessedItems with backoff. */
-  async function batchPut<T>(entries: T[], toItem: (entry: T) => Item): Promise<void> {
+  async function batchPut<T>(entries: T[], toItem: (entry: T) => Item | Promise<Item>) {
     for (let start = 0; start < entries.length; start += 25) {
-      const chunk = entries
-        .slice(start, start + 25)
-        .map((entry) => ({ entry, item: toItem(entry) }))
+      const chunk = await Promise.all(
+        entries
+          .slice(start, start + 25)
+          .map(async (entry) => ({ entry, item: await toItem(entry) })),
+      )
       let pending = chunk.map(({ item }) => item)
       let lastError: unknown
       for (let attempt = 0; pending.length > 0; attempt++) {
@@ -97,24 +107,17 @@ export function createAuditStore({
   }
 
   return {
-    /** Throws AuditWriteError listing the events not known to be written, in order. */
-    putEvents: (events: AuditEvent[]) => batchPut(events, eventItem),
+    /** Throws AuditWriteError listing the blocks not known to be written, in order. */
+    putBlocks: (blocks: EncodedBlock[]) => batchPut(blocks, blockItem),
     putHeads: (heads: ChainHead[]) => batchPut(heads, headItem),
 
-    /** Events and their chains' heads in one transaction (at most 100 items): all or none. */
-    async putAtomically(events: AuditEvent[], heads: ChainHead[]): Promise<void> {
+    /** One block, in one request, refused if its place is taken (strict mode's commit). */
+    async putBlock(block: EncodedBlock): Promise<void> {
       await doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...events.map((event) => ({
-              Put: {
-                TableName: table,
-                Item: eventItem(event),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            })),
-            ...heads.map((head) => ({ Put: { TableName: table, Item: headItem(head) } })),
-          ],
+        new PutCommand({
+          TableName: table,
+          Item: await blockItem(block),
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       )
     },

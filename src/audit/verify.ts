@@ -1,5 +1,7 @@
+import { parseSortKey, type StoredBlock } from './blocks.ts'
 import { type ChainHead, eventSortKey, GENESIS, hashEvent } from './chain.ts'
 import type { AuditEvent } from './events.ts'
+import { toEvent } from './store-read.ts'
 
 export type ProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered'
 
@@ -51,8 +53,9 @@ const MAX_PROBLEMS = 100
 const WINDOW = 32
 
 /**
- * Recomputes a tenant's chains over a time range, streaming: events arrive in table order
- * (time, chain, seq) and only a small state per chain is kept. `headsBefore` must be read
+ * Recomputes a tenant's chains over a time range, streaming: blocks arrive in table order
+ * (their first events' time, chain, seq), each chain's events in chain order, and only a small
+ * state per chain is kept. `headsBefore` must be read
  * before the events (so every event they cover was already written: a head ahead of the
  * surviving events means the newest were deleted); `headsAfter` after them (so a chain opened
  * meanwhile is not taken for a forged one).
@@ -118,7 +121,11 @@ export function createVerifier({
     advance(chainId, state, entries, true)
   }
 
-  function add(event: AuditEvent, sortKey?: string): void {
+  /**
+   * `sortKey`: the key of the block the event opens, which must not come after the event's.
+   * `previousKey`: the event stored before it in the same block, which must come before it.
+   */
+  function add(event: AuditEvent, sortKey?: string, previousKey?: string): void {
     checked++
     const { hash, ...body } = event
     if (typeof event.chain?.id !== 'string' || !Number.isInteger(event.chain.seq)) {
@@ -133,8 +140,12 @@ export function createVerifier({
     const entry: Entry = { id: event.id, seq, prev, hash, flagged: false }
     if (safeHash(body) !== hash) flag('modified', 'its content does not match its hash')
     if (event.tenantId !== tenantId) flag('inserted', 'it belongs to another tenant')
-    if (sortKey !== undefined && sortKey !== eventSortKey(event)) {
-      flag('reordered', 'it is stored in the place of another event')
+    // A block may sort before its first event (one deleted from its head: a gap, reported as
+    // such), never after it: that would move the event's place in the time line.
+    if (sortKey !== undefined && sortKey > eventSortKey(event)) {
+      flag('reordered', 'it is stored in the place of a later event')
+    } else if (previousKey !== undefined && eventSortKey(event) <= previousKey) {
+      flag('reordered', 'it is stored after a later event')
     }
     const state = chains.get(chainId)
     if (!state) {
@@ -160,6 +171,25 @@ export function createVerifier({
       state.ahead.set(seq, [...(state.ahead.get(seq) ?? []), entry])
       if (state.ahead.size > WINDOW) skipGap(chainId, state)
     }
+  }
+
+  /** The events of one block that fall in the range; an unreadable block is itself a finding. */
+  function addBlock(block: StoredBlock): void {
+    if (block.unreadable !== undefined) {
+      const { chainId, seq } = parseSortKey(block.sortKey)
+      const detail = `the block of events from position ${seq} cannot be read: ${block.unreadable}`
+      report('modified', chainId, Number.isInteger(seq) ? seq : null, null, detail)
+      return
+    }
+    let previousKey: string | undefined
+    block.events.forEach((entry, index) => {
+      const event = toEvent(entry)
+      const key = safeKey(event)
+      // A time that is not a string was tampered with: checked (and flagged), never skipped.
+      const outside = typeof event.time === 'string' && (event.time < from || event.time > to)
+      if (!outside) add(event, index === 0 ? block.sortKey : undefined, previousKey)
+      previousKey = key
+    })
   }
 
   function finish(headsBefore: ChainHead[], headsAfter: ChainHead[]): VerifyReport {
@@ -239,7 +269,15 @@ export function createVerifier({
     }
   }
 
-  return { add, finish }
+  return { add, addBlock, finish }
+}
+
+function safeKey(event: AuditEvent): string | undefined {
+  try {
+    return eventSortKey(event)
+  } catch {
+    return undefined
+  }
 }
 
 /** A tampered item may lack whole fields; it then simply does not match its hash. */

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../logger.ts'
+import { type EncodedBlock, toBlocks } from './blocks.ts'
 import { type ChainHead, type Chains, createChains } from './chain.ts'
 import {
   type AuditEvent,
@@ -15,7 +16,7 @@ import { type AuditStore, AuditWriteError } from './store.ts'
 
 export interface AuditRecorderOptions {
   mode: Config['audit']['mode']
-  store: Pick<AuditStore, 'putEvents' | 'putHeads' | 'putAtomically'>
+  store: Pick<AuditStore, 'putBlocks' | 'putHeads' | 'putBlock'>
   clock: Clock
   logger: Logger
   chains?: Chains
@@ -25,19 +26,23 @@ export interface AuditRecorderOptions {
   maxBuffered?: number
 }
 
-const STRICT_GROUP = 50 // events per transaction; with one head each, at most 100 items
+/** Strict mode: events committed in one group (a block per chain, written in parallel). */
+const STRICT_GROUP = 500
 
 /**
  * The one way to record an audit event: `await audit.record({...})`.
  *
- * - `buffered`: resolves at once; events wait in memory (in chain order) and are written in
- *   batches at most `flushIntervalMs` later, or by `flush()`/`close()` on shutdown. A crash
- *   loses what is buffered (up to 200 ms of events) plus the flush in flight; if DynamoDB is
- *   down, up to `maxBuffered` events wait (and are lost on a crash) before new ones are dropped.
- * - `strict`: resolves once the event is durably written, together with its chain head;
- *   rejects with AppError `audit_unavailable` otherwise, and the caller must then fail closed
- *   (reveal nothing). Events arriving while a write is in flight are committed together in
- *   the next transaction (group commit), which serialises appends to each chain.
+ * - `buffered`: resolves at once; events wait in memory (in chain order) and are written as
+ *   blocks (blocks.ts) at most `flushIntervalMs` later, or by `flush()`/`close()` on shutdown.
+ *   A crash loses what is buffered (up to 200 ms of events) plus the flush in flight; if
+ *   DynamoDB is down, up to `maxBuffered` events wait (and are lost on a crash) before new ones
+ *   are dropped.
+ * - `strict`: resolves once the block holding the event is durably written; rejects with
+ *   AppError `audit_unavailable` otherwise, and the caller must then fail closed (reveal
+ *   nothing). Events arriving while a write is in flight are committed together in the next
+ *   block (group commit), which serialises appends to each chain. The chain head that anchors
+ *   them follows within `flushIntervalMs`: until then verify counts them as unanchored, and a
+ *   crash in between leaves them so (the events themselves are stored).
  * - `off`: records nothing.
  *
  * An event without a tenant (unknown e-mail, unverifiable token) has no partition to go to:
@@ -59,7 +64,8 @@ export function createAuditRecorder({
 
   // buffered mode
   const waiting: UnsealedEvent[] = []
-  let unwritten: AuditEvent[] = [] // sealed but left unwritten by a failed flush: retried first
+  let unwritten: EncodedBlock[] = [] // sealed but left unwritten by a failed flush: retried first
+  let unwrittenEvents = 0
   const openings = new Map<string, ChainHead>()
   const heads = new Map<string, ChainHead>()
   let timer: NodeJS.Timeout | undefined
@@ -91,7 +97,7 @@ export function createAuditRecorder({
         kick()
       })
     }
-    if (waiting.length + unwritten.length >= maxBuffered) {
+    if (waiting.length + unwrittenEvents >= maxBuffered) {
       if (dropped++ % 1000 === 0) log.error({ dropped, action: input.action }, 'audit buffer full')
       return Promise.resolve()
     }
@@ -104,7 +110,7 @@ export function createAuditRecorder({
     if (timer) return
     timer = setTimeout(() => {
       timer = undefined
-      flush().catch((error: unknown) => {
+      writeQueued().catch((error: unknown) => {
         log.error({ error: (error as Error).message }, 'audit flush failed; will retry')
         schedule(Math.min(5000, flushIntervalMs * 2 ** ++failures))
       })
@@ -112,30 +118,39 @@ export function createAuditRecorder({
     timer.unref()
   }
 
+  function keepUnwritten(blocks: EncodedBlock[]): void {
+    unwritten = blocks
+    unwrittenEvents = blocks.reduce((sum, block) => sum + block.events.length, 0)
+  }
+
+  /** Buffered events as blocks, and the heads that anchor everything written (both modes). */
   async function writeAll(): Promise<void> {
     while (waiting.length > 0 || unwritten.length > 0 || heads.size > 0) {
-      const batch = unwritten
-      unwritten = []
-      for (const event of waiting.splice(0, 1000)) {
-        const sealed = chains.seal(event)
-        if (sealed.opening) openings.set(sealed.head.chainId, sealed.opening)
-        heads.set(sealed.head.chainId, sealed.head)
-        batch.push(sealed.event)
+      const sealed: AuditEvent[] = []
+      for (const event of waiting.splice(0, 5000)) {
+        const { event: stored, opening, head } = chains.seal(event)
+        if (opening) openings.set(head.chainId, opening)
+        heads.set(head.chainId, head)
+        sealed.push(stored)
       }
+      const blocks = [...unwritten, ...toBlocks(sealed)]
+      keepUnwritten([])
       // A chain's head exists before its first event: a chain without one is forged.
       if (openings.size > 0) {
         try {
           await store.putHeads([...openings.values()])
         } catch (error) {
-          unwritten = batch
+          keepUnwritten(blocks)
           throw error
         }
         openings.clear()
       }
       try {
-        await store.putEvents(batch)
+        await store.putBlocks(blocks)
       } catch (error) {
-        unwritten = error instanceof AuditWriteError ? (error.remaining as AuditEvent[]) : batch
+        keepUnwritten(
+          error instanceof AuditWriteError ? (error.remaining as EncodedBlock[]) : blocks,
+        )
         throw error
       }
       const written = [...heads.values()]
@@ -162,12 +177,13 @@ export function createAuditRecorder({
     while (queue.length > 0) {
       const group = queue.splice(0, STRICT_GROUP)
       const sealed = group.map(({ event }) => chains.seal(event))
-      const groupHeads = new Map(sealed.map(({ head }) => [head.chainId, head]))
       try {
-        await store.putAtomically(
-          sealed.map(({ event }) => event),
-          [...groupHeads.values()],
-        )
+        const opened = sealed.flatMap(({ opening }) => (opening ? [opening] : []))
+        if (opened.length > 0) await store.putHeads(opened)
+        const blocks = toBlocks(sealed.map(({ event }) => event))
+        await Promise.all(blocks.map((block) => store.putBlock(block)))
+        for (const { head } of sealed) heads.set(head.chainId, head)
+        schedule(closed ? 0 : flushIntervalMs)
         for (const { done } of group) done()
       } catch (error) {
         // The write may or may not have landed: each chain it touched ends here either way.
@@ -185,13 +201,15 @@ export function createAuditRecorder({
 
   /** Writes everything recorded so far; rejects if some of it could not be written. */
   async function flush(): Promise<void> {
-    if (mode === 'strict') {
-      while (draining) await draining
-      return
-    }
+    while (draining) await draining
+    await writeQueued()
+  }
+
+  /** One writeAll at a time. The timer does not wait for strict groups: heads may follow. */
+  function writeQueued(): Promise<void> {
     const run = tail.then(writeAll)
     tail = run.catch(() => {})
-    await run
+    return run
   }
 
   return {
@@ -207,7 +225,7 @@ export function createAuditRecorder({
     },
     /** Events recorded but not yet written (buffered mode). */
     get pending(): number {
-      return waiting.length + unwritten.length + queue.length
+      return waiting.length + unwrittenEvents + queue.length
     },
   }
 }

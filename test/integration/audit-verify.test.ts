@@ -1,11 +1,19 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventSortKey, hashEvent } from '../../src/audit/chain.ts'
 import type { AuditEvent } from '../../src/audit/events.ts'
 import { toEvent } from '../../src/audit/store.ts'
 import { newId } from '../../src/ids.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
-import { eventItems, manualClock, recordEvents } from './audit-helpers.ts'
+import {
+  blockItems,
+  eventItems,
+  eventsOf,
+  insertBlock,
+  manualClock,
+  recordEvents,
+  tamperBlock,
+} from './audit-helpers.ts'
 
 let stack: Stack
 let api: ReturnType<typeof client>
@@ -16,8 +24,6 @@ beforeAll(async () => {
   api = client(stack.app)
 })
 afterAll(() => stack?.close())
-
-const TableName = () => stack.table.tableName
 
 /** A fresh tenant with six events on one chain, and its items as stored. */
 async function tenantWithEvents() {
@@ -52,14 +58,12 @@ describe('GET /v1/audit/verify', () => {
   it('detects a modified field', async () => {
     const { owner, items } = await tenantWithEvents()
     const target = items[2] as Record<string, any>
-    await stack.table.doc.send(
-      new UpdateCommand({
-        TableName: TableName(),
-        Key: { pk: target.pk, sk: target.sk },
-        UpdateExpression: 'SET outcome.#code = :code, outcome.#result = :denied',
-        ExpressionAttributeNames: { '#code': 'code', '#result': 'result' },
-        ExpressionAttributeValues: { ':code': 'insufficient_scope', ':denied': 'denied' },
-      }),
+    await tamperBlock(stack, owner.tenantId, target.id, (events) =>
+      events.map((event) =>
+        event.id === target.id
+          ? { ...event, outcome: { result: 'denied', code: 'insufficient_scope' } }
+          : event,
+      ),
     )
     const report = await verify(owner.session)
     expect(report.ok).toBe(false)
@@ -70,22 +74,35 @@ describe('GET /v1/audit/verify', () => {
   it('detects a deleted event', async () => {
     const { owner, items } = await tenantWithEvents()
     const target = items[3] as Record<string, any>
-    await stack.table.doc.send(
-      new DeleteCommand({ TableName: TableName(), Key: { pk: target.pk, sk: target.sk } }),
+    await tamperBlock(stack, owner.tenantId, target.id, (events) =>
+      events.filter((event) => event.id !== target.id),
     )
     const report = await verify(owner.session)
     expect(report.firstProblem).toMatchObject({ kind: 'deleted', seq: 4 })
     expect(report.problems).toHaveLength(1)
   })
 
+  it('detects a deleted block', async () => {
+    const { owner, items } = await tenantWithEvents()
+    const target = items[3] as Record<string, any>
+    const holding = (await blockItems(stack, owner.tenantId)).find((item) =>
+      eventsOf(item).some((event) => event.id === target.id),
+    )
+    const seqs = eventsOf(holding ?? {}).map((event) => event.chain.seq)
+    await tamperBlock(stack, owner.tenantId, target.id, () => [])
+    const report = await verify(owner.session)
+    expect(report.firstProblem).toMatchObject({ kind: 'deleted', seq: seqs[0] })
+  })
+
   it('detects the deletion of the newest event (truncation) through the chain head', async () => {
     const { owner, items } = await tenantWithEvents()
-    const last = items[5] as Record<string, any>
-    await stack.table.doc.send(
-      new DeleteCommand({ TableName: TableName(), Key: { pk: last.pk, sk: last.sk } }),
+    const last = items[6] as Record<string, any>
+    await tamperBlock(stack, owner.tenantId, last.id, (events) =>
+      events.filter((event) => event.id !== last.id),
     )
     const report = await verify(owner.session)
-    expect(report.firstProblem).toMatchObject({ kind: 'deleted', seq: 6 })
+    expect(report.firstProblem).toMatchObject({ kind: 'deleted', seq: 7 })
+    expect(report.problems).toHaveLength(1)
   })
 
   it('detects an inserted forged event, even one whose hash was recomputed', async () => {
@@ -98,30 +115,66 @@ describe('GET /v1/audit/verify', () => {
       actor: { type: 'token' as const, id: 'tok_innocent', name: null, tokenId: null },
     }
     const forged: AuditEvent = { ...body, hash: hashEvent(body) }
-    await stack.table.doc.send(
-      new PutCommand({
-        TableName: TableName(),
-        Item: { ...items[2], ...forged, sk: eventSortKey(forged) },
-      }),
-    )
+    expect(eventSortKey(forged) < eventSortKey(original)).toBe(true)
+    await insertBlock(stack, owner.tenantId, [forged])
     const report = await verify(owner.session)
     expect(report.problems).toEqual([
       expect.objectContaining({ kind: 'inserted', eventId: forged.id, seq: 3 }),
     ])
   })
 
-  it('detects two events swapped', async () => {
-    const { owner, items } = await tenantWithEvents()
-    const [a, b] = [items[1] as Record<string, any>, items[2] as Record<string, any>]
-    await stack.table.doc.send(
-      new PutCommand({ TableName: TableName(), Item: { ...b, pk: a.pk, sk: a.sk } }),
+  it('detects events stored out of order', async () => {
+    const { owner } = await tenantWithEvents()
+    // Not the chain's first block: a chain that seems to start at seq 2 also looks truncated.
+    const block = (await blockItems(stack, owner.tenantId)).find(
+      (item) => eventsOf(item).length >= 2 && eventsOf(item)[0]?.chain.seq > 1,
     )
-    await stack.table.doc.send(
-      new PutCommand({ TableName: TableName(), Item: { ...a, pk: b.pk, sk: b.sk } }),
+    const [a, b] = eventsOf(block ?? {}) as [Record<string, any>, Record<string, any>]
+    await tamperBlock(stack, owner.tenantId, a.id, ([first, second, ...rest]) => [
+      second as Record<string, any>,
+      first as Record<string, any>,
+      ...rest,
+    ])
+    const report = await verify(owner.session)
+    expect(report.firstProblem).toMatchObject({ kind: 'reordered', eventId: a.id })
+    expect(report.problems.every((p: { kind: string }) => p.kind === 'reordered')).toBe(true)
+    expect(b.chain.seq).toBe(a.chain.seq + 1)
+  })
+
+  it('detects a block moved to a later place in the time line', async () => {
+    const { owner, items } = await tenantWithEvents()
+    const target = items[1] as Record<string, any>
+    const later = new Date(Date.parse((items[5] as Record<string, any>).time) + 1).toISOString()
+    await tamperBlock(
+      stack,
+      owner.tenantId,
+      target.id,
+      (events) => events,
+      (events) => `EVT#${later}#${events[0]?.chain.id}#${'9'.repeat(12)}`,
     )
     const report = await verify(owner.session)
-    expect(report.firstProblem).toMatchObject({ kind: 'reordered', eventId: b.id })
-    expect(report.problems.every((p: { kind: string }) => p.kind === 'reordered')).toBe(true)
+    expect(report.ok).toBe(false)
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'reordered' }))
+  })
+
+  it('names an unreadable block', async () => {
+    const { owner, items } = await tenantWithEvents()
+    const target = items[4] as Record<string, any>
+    const holding = (await blockItems(stack, owner.tenantId)).find((item) =>
+      eventsOf(item).some((event) => event.id === target.id),
+    ) as Record<string, any>
+    await stack.table.doc.send(
+      new PutCommand({
+        TableName: stack.table.tableName,
+        Item: { ...holding, events: Buffer.from('not gzip') },
+      }),
+    )
+    const report = await verify(owner.session)
+    expect(report.firstProblem).toMatchObject({
+      kind: 'modified',
+      seq: eventsOf(holding)[0]?.chain.seq,
+      detail: expect.stringContaining('cannot be read'),
+    })
   })
 
   it('verifies chains written concurrently by two instances', async () => {

@@ -172,10 +172,9 @@ describe('audit chain verification', () => {
     items[1] = { event: e3, sortKey: eventSortKey(e2) }
     items[2] = { event: e2, sortKey: eventSortKey(e3) }
     const report = verify(items, [head])
-    expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
-      ['reordered', 3],
-      ['reordered', 2],
-    ])
+    // e3 at e2's key sorts early, which a block whose first event was deleted also does; e2 at
+    // e3's key sorts after its own place, which nothing but tampering produces.
+    expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['reordered', 2]])
   })
 
   it('reports a swap across a distance as reordering only, not as deletions', () => {
@@ -185,7 +184,7 @@ describe('audit chain verification', () => {
     items[1] = { event: e5, sortKey: eventSortKey(e2) }
     items[4] = { event: e2, sortKey: eventSortKey(e5) }
     const report = verify(items, [head])
-    expect(report.problems.map((p) => p.kind)).toEqual(['reordered', 'reordered'])
+    expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['reordered', 2]])
   })
 
   it('reports an item stripped of fields as modified, without failing', () => {

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest'
+import { BLOCK_SPAN_MS, type EncodedBlock, readBlock, toBlocks } from '../../src/audit/blocks.ts'
 import { createChains } from '../../src/audit/chain.ts'
 import { type AuditEvent, normalise } from '../../src/audit/events.ts'
 import { AuditWriteError, createAuditStore, toEvent } from '../../src/audit/store.ts'
 
-function events(n: number): AuditEvent[] {
-  const chains = createChains('wstore')
+/** n events of one chain, `stepMs` apart. */
+function events(n: number, stepMs = 1000, tenantId = 'org_a'): AuditEvent[] {
+  const chains = createChains(tenantId === 'org_a' ? 'wstore' : 'wother')
   return Array.from({ length: n }, (_, i) => {
-    const time = new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString()
+    const time = new Date(Date.UTC(2030, 0, 1) + i * stepMs).toISOString()
     const input = {
-      tenantId: 'org_a',
+      tenantId,
       action: 'token.create' as const,
       actor: { type: 'user' as const, id: 'usr_1' },
       outcome: { result: 'success' as const },
@@ -41,7 +43,69 @@ function fakeDoc(script: Array<{ leftover?: number; error?: Error }>) {
 
 const noSleep = async () => {}
 
+describe('audit blocks', () => {
+  it('cut a chain where its span, count or size would pass the bounds', () => {
+    // 2.5 events per second: a block may span one second, so it holds three.
+    const blocks = toBlocks(events(10, 400))
+    expect(blocks.map((block) => block.events.length)).toEqual([3, 3, 3, 1])
+    for (const block of blocks) {
+      const times = block.events.map((event) => Date.parse(event.time))
+      expect(Math.max(...times) - Math.min(...times)).toBeLessThanOrEqual(BLOCK_SPAN_MS)
+      expect(block.sortKey).toMatch(/^EVT#2030-01-01T00:00:\d\d\.\d{3}Z#wstore-1#\d{12}$/)
+    }
+    // Events at the same instant: the size bound (under DynamoDB's 400 KB even uncompressed).
+    const many = toBlocks(events(2500, 0))
+    expect(many.length).toBeGreaterThan(2)
+    expect(many.flatMap((block) => block.events.map((e) => e.chain.seq))).toEqual(
+      Array.from({ length: 2500 }, (_, i) => i + 1),
+    )
+    for (const block of many) expect(block.json.length).toBeLessThanOrEqual(300_000)
+  })
+
+  it('keep chains apart and each chain in order', () => {
+    const mixed = [...events(3, 0, 'org_a'), ...events(2, 0, 'org_b')]
+    const blocks = toBlocks(mixed)
+    expect(blocks.map((block) => [block.tenantId, block.events.map((e) => e.chain.seq)])).toEqual([
+      ['org_a', [1, 2, 3]],
+      ['org_b', [1, 2]],
+    ])
+  })
+
+  it('round-trip through the stored bytes; a damaged block reads as unreadable', async () => {
+    const [block] = toBlocks(events(5, 10)) as [EncodedBlock]
+    const doc = fakeDoc([{}])
+    const store = createAuditStore({ doc, table: 't', retentionDays: 30, sleep: noSleep })
+    await store.putBlocks([block])
+    const [item] = doc.written as [Record<string, any>]
+    expect(item).toMatchObject({
+      pk: 'AUDIT#org_a',
+      sk: block.sortKey,
+      type: 'audit-block',
+      chainId: 'wstore-1',
+      firstSeq: 1,
+      lastSeq: 5,
+      count: 5,
+    })
+    const last = block.events[4] as AuditEvent
+    expect(item.ttl).toBe(Math.floor(Date.parse(last.time) / 1000) + 30 * 86400)
+    const read = await readBlock(item.sk, item.events)
+    expect(read.events.map(toEvent)).toEqual(block.events)
+    // Compressed: five similar events take far less than their JSON.
+    expect((item.events as Buffer).length).toBeLessThan(block.json.length / 2)
+    const damaged = Buffer.from(item.events)
+    damaged[damaged.length - 9] = (damaged[damaged.length - 9] ?? 0) ^ 0xff
+    expect(await readBlock(item.sk, damaged)).toMatchObject({
+      events: [],
+      unreadable: expect.any(String),
+    })
+    expect(await readBlock(item.sk, 'not bytes')).toMatchObject({ unreadable: expect.any(String) })
+  })
+})
+
 describe('audit store batch writes', () => {
+  /** 30 blocks of one event each (events a block span apart). */
+  const blocks = () => toBlocks(events(30, BLOCK_SPAN_MS + 1))
+
   it('writes in batches of 25 and retries UnprocessedItems and errors until all are in', async () => {
     const doc = fakeDoc([
       { leftover: 5 },
@@ -51,19 +115,14 @@ describe('audit store batch writes', () => {
       {},
     ])
     const store = createAuditStore({ doc, table: 't', retentionDays: 30, sleep: noSleep })
-    const all = events(30)
-    await store.putEvents(all)
+    const all = blocks()
+    expect(all).toHaveLength(30)
+    await store.putBlocks(all)
     expect(doc.requests).toEqual([25, 5, 5, 2, 5])
-    expect(doc.written.map((item) => item.id).sort()).toEqual(all.map((e) => e.id).sort())
-    const [item] = doc.written
-    expect(item).toMatchObject({ pk: 'AUDIT#org_a', type: 'audit-event' })
-    expect(String(item?.sk)).toMatch(/^EVT#2030-01-01T00:00:\d\d\.000Z#wstore-1#0000000000\d\d$/)
-    expect(item?.ttl).toBe(Math.floor(Date.parse(String(item?.time)) / 1000) + 30 * 86400)
-    // What the table adds never reaches the hashed event.
-    expect(toEvent(item ?? {})).toEqual(all.find((e) => e.id === item?.id))
+    expect(doc.written.map((item) => item.sk).sort()).toEqual(all.map((b) => b.sortKey).sort())
   })
 
-  it('reports the events it could not write, in order, after its attempts', async () => {
+  it('reports the blocks it could not write, in order, after its attempts', async () => {
     const doc = fakeDoc([{}, { leftover: 3 }, { leftover: 3 }, { leftover: 3 }])
     const store = createAuditStore({
       doc,
@@ -72,11 +131,11 @@ describe('audit store batch writes', () => {
       attempts: 3,
       sleep: noSleep,
     })
-    const all = events(60)
-    const error = await store.putEvents(all).catch((e: unknown) => e)
+    const all = toBlocks(events(60, BLOCK_SPAN_MS + 1))
+    const error = await store.putBlocks(all).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AuditWriteError)
-    const remaining = (error as AuditWriteError).remaining as AuditEvent[]
-    expect(remaining.map((e) => e.chain.seq)).toEqual([
+    const remaining = (error as AuditWriteError).remaining as EncodedBlock[]
+    expect(remaining.map((block) => block.events[0]?.chain.seq)).toEqual([
       26,
       27,
       28,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { EncodedBlock } from '../../src/audit/blocks.ts'
 import { type ChainHead, eventSortKey } from '../../src/audit/chain.ts'
 import type { AuditEvent, AuditInput } from '../../src/audit/events.ts'
 import { AuditWriteError } from '../../src/audit/store.ts'
@@ -12,22 +13,22 @@ function memoryStore() {
   const events = new Map<string, AuditEvent>()
   const heads = new Map<string, ChainHead>()
   const calls: string[] = []
-  const fail = { events: 0, heads: 0, atomic: 0, partial: false }
+  const fail = { blocks: 0, heads: 0, block: 0, partial: false }
   return {
     events,
     heads,
     calls,
     fail,
-    async putEvents(batch: AuditEvent[]) {
-      calls.push(`events:${batch.length}`)
-      if (fail.events > 0) {
-        fail.events--
+    async putBlocks(batch: EncodedBlock[]) {
+      calls.push(`blocks:${batch.map((block) => block.events.length).join(',')}`)
+      if (fail.blocks > 0) {
+        fail.blocks--
         // The first half landed; the rest is reported back, as BatchWriteItem leftovers are.
         const landed = fail.partial ? batch.slice(0, Math.floor(batch.length / 2)) : []
-        for (const event of landed) events.set(event.id, event)
+        for (const event of landed.flatMap((block) => block.events)) events.set(event.id, event)
         throw new AuditWriteError(batch.slice(landed.length), new Error('ProvisionedThroughput'))
       }
-      for (const event of batch) events.set(event.id, event)
+      for (const event of batch.flatMap((block) => block.events)) events.set(event.id, event)
     },
     async putHeads(batch: ChainHead[]) {
       calls.push(`heads:${batch.map((h) => h.seq).join(',')}`)
@@ -37,14 +38,14 @@ function memoryStore() {
       }
       for (const head of batch) heads.set(head.chainId, head)
     },
-    async putAtomically(batch: AuditEvent[], batchHeads: ChainHead[]) {
-      calls.push(`atomic:${batch.length}`)
-      if (fail.atomic > 0) {
-        fail.atomic--
+    async putBlock(block: EncodedBlock) {
+      calls.push(`block:${block.events.length}`)
+      if (fail.block > 0) {
+        fail.block--
         throw Object.assign(new Error('boom'), { name: 'InternalServerError' })
       }
-      for (const event of batch) events.set(event.id, event)
-      for (const head of batchHeads) heads.set(head.chainId, head)
+      // Stored as it would be read back: from the block's own JSON.
+      for (const event of JSON.parse(block.json) as AuditEvent[]) events.set(event.id, event)
     },
     /** Verifies what is stored, as the service would. */
     verify(tenantId = 'org_a') {
@@ -96,8 +97,8 @@ describe('buffered audit recorder', () => {
     await audit.close()
     expect(audit.pending).toBe(0)
     expect(store.events.size).toBe(61)
-    // Opening heads first, then the events, then the heads that cover them.
-    expect(store.calls).toEqual(['heads:0,0', 'events:61', 'heads:60,1'])
+    // Opening heads first, then a block per chain, then the heads that cover them.
+    expect(store.calls).toEqual(['heads:0,0', 'blocks:60,1', 'heads:60,1'])
     const seqs = [...store.events.values()].filter((e) => e.tenantId === 'org_a')
     expect(seqs.map((e) => e.details.version)).toEqual(seqs.map((e) => e.chain.seq))
     expect(store.verify('org_a').ok).toBe(true)
@@ -107,15 +108,18 @@ describe('buffered audit recorder', () => {
   it('keeps what a failed flush did not write, retries it first, and leaves no gap', async () => {
     const { audit, store } = recorder('buffered')
     for (let i = 1; i <= 10; i++) await audit.record(input(i))
-    store.fail.events = 1
+    for (let i = 1; i <= 4; i++) await audit.record(input(i, 'org_b'))
+    store.fail.blocks = 1
     store.fail.partial = true
     await expect(audit.flush()).rejects.toThrow(AuditWriteError)
-    expect(store.events.size).toBe(5)
-    expect(audit.pending).toBe(5)
+    // org_a's block landed, org_b's did not.
+    expect(store.events.size).toBe(10)
+    expect(audit.pending).toBe(4)
     for (let i = 11; i <= 12; i++) await audit.record(input(i))
     await audit.flush()
-    expect(store.events.size).toBe(12)
+    expect(store.events.size).toBe(16)
     expect(store.verify()).toMatchObject({ ok: true, chains: [{ lastSeq: 12, unanchored: 0 }] })
+    expect(store.verify('org_b')).toMatchObject({ ok: true, chains: [{ lastSeq: 4 }] })
   })
 
   it('retries a head that could not be written', async () => {
@@ -138,7 +142,7 @@ describe('buffered audit recorder', () => {
     expect(store.events.size).toBe(0)
     expect(audit.pending).toBe(3)
     await audit.flush()
-    expect(store.calls).toEqual(['heads:0', 'heads:0', 'events:3', 'heads:3'])
+    expect(store.calls).toEqual(['heads:0', 'heads:0', 'blocks:3', 'heads:3'])
     expect(store.verify()).toMatchObject({ ok: true, chains: [{ lastSeq: 3 }] })
   })
 
@@ -175,11 +179,38 @@ describe('buffered audit recorder', () => {
 })
 
 describe('strict audit recorder', () => {
-  it('resolves once the event and its head are written together', async () => {
+  it('resolves once the block holding the event is written; the head follows', async () => {
     const { audit, store } = recorder('strict')
     await audit.record(input(1))
     expect(store.events.size).toBe(1)
+    // The opening head went first; the head covering the event follows on flush or timer.
+    expect(store.calls).toEqual(['heads:0', 'block:1'])
+    expect(store.verify()).toMatchObject({ ok: true, chains: [{ lastSeq: 1, unanchored: 1 }] })
+    await audit.flush()
     expect([...store.heads.values()][0]?.seq).toBe(1)
+    expect(store.verify()).toMatchObject({ ok: true, chains: [{ lastSeq: 1, unanchored: 0 }] })
+  })
+
+  it('writes the heads by itself within the interval, even under constant load', async () => {
+    const store = memoryStore()
+    const audit = createAuditRecorder({
+      mode: 'strict',
+      store,
+      clock,
+      logger: captureLogs().logger,
+      flushIntervalMs: 5,
+    })
+    let running = true
+    const load = (async () => {
+      for (let i = 1; running; i++) {
+        // Two records in flight at every moment, yielding to timers between commits as I/O would.
+        await Promise.all([audit.record(input(i)), audit.record(input(i))])
+        await new Promise(setImmediate)
+      }
+    })()
+    await expect.poll(() => [...store.heads.values()][0]?.seq ?? 0).toBeGreaterThan(1)
+    running = false
+    await load
   })
 
   it('commits events that arrive during a write together, in order', async () => {
@@ -193,7 +224,7 @@ describe('strict audit recorder', () => {
   it('fails closed with audit_unavailable, then continues on a fresh chain', async () => {
     const { audit, store, logs } = recorder('strict')
     await audit.record(input(1))
-    store.fail.atomic = 1
+    store.fail.block = 1
     const refused = await audit.record(input(2)).catch((error: unknown) => error)
     expect(isAppError(refused) && refused.code).toBe('audit_unavailable')
     await audit.record(input(3))
