@@ -32,6 +32,7 @@ import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
+import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 
 export interface AppDeps {
@@ -52,6 +53,8 @@ export interface AppDeps {
   identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
   idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>
+  /** Told of every request, so background jobs give way to traffic. */
+  foreground?: Pick<ForegroundGauge, 'mark'>
 }
 
 /** The HTTP application. It does no I/O of its own: tests call `app.request()` on it. */
@@ -59,7 +62,12 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>()
   registerSecuritySchemes(app)
 
-  app.use(requestContext({ logger: deps.logger }))
+  app.use(
+    requestContext({
+      logger: deps.logger,
+      ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
+    }),
+  )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', xFrameOptions: 'DENY' }))
   app.use(

@@ -20,6 +20,7 @@ import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
@@ -142,6 +143,8 @@ export function buildDeps(
   })
   const kekJobs = createKekJobStore({ doc, table })
   const leaseMs = 30_000
+  const foreground = createForegroundGauge()
+  const rate = config.reencryption.recordsPerSecond
   const reencryption = createJobRunner({
     jobs: kekJobs,
     run: createReencryption({
@@ -153,10 +156,13 @@ export function buildDeps(
       logger,
       audit,
       options: {
-        recordsPerSecond: config.reencryption.recordsPerSecond,
+        recordsPerSecond: rate,
+        // While requests keep the event loop busy, a tenth of the rate: reads come first.
+        busyRecordsPerSecond: Math.max(1, Math.floor(rate / 10)),
+        yieldTo: foreground.busy,
         parallel: 8,
         // A page takes about a second at the configured rate, well inside the lease.
-        batchSize: Math.max(1, Math.min(25, config.reencryption.recordsPerSecond)),
+        batchSize: Math.max(1, Math.min(25, rate)),
         // A key record read before it was re-wrapped may be served from memory for the
         // staleness bound, plus however long a slow request takes to unwrap it.
         graceMs: kekStalenessMs(config.cache.recordStalenessMs) + 2000,
@@ -198,14 +204,18 @@ export function buildDeps(
     config,
     clock,
   })
-  const reveal = createValueReader({
+  const readValue = createValueReader({
     keyService,
     keys: keyRepository,
     cipher,
     mockSecret: createMockSecretSource({ doc, table, configured: config.mockSecret }),
     config,
     lastUsed,
-  })
+  }) // Value reads made in-process (the SDK's embedded use, the bench) count as traffic too.
+  const reveal: typeof readValue = (...args) => {
+    foreground.mark()
+    return readValue(...args)
+  }
 
   return {
     config,
@@ -238,6 +248,8 @@ export function buildDeps(
     reencryption,
     keyService,
     reveal,
+    /** Whether the process is busy serving; background jobs give way while it is. */
+    foreground,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
     organizations: createOrganizationService({
       accounts,

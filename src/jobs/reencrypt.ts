@@ -23,6 +23,10 @@ import { rewrapRecord } from './rewrap-record.ts'
  */
 export interface ReencryptionOptions {
   recordsPerSecond: number
+  /** The rate while the process is busy serving (see foreground.ts). */
+  busyRecordsPerSecond?: number
+  /** Whether to give way to foreground work right now. */
+  yieldTo?: () => boolean
   parallel: number
   batchSize: number
   graceMs: number
@@ -106,7 +110,10 @@ export function createReencryption(deps: ReencryptionDeps) {
     const failures = new Map<string, JobFailure>(
       job.failures.map((f) => [`${f.keyId}#${f.version}`, f]),
     )
-    const limit = createRateLimiter(options.recordsPerSecond)
+    const limit = createRateLimiter(options.recordsPerSecond, undefined, {
+      ...(options.yieldTo ? { yieldTo: options.yieldTo } : {}),
+      floorPerSecond: options.busyRecordsPerSecond ?? options.recordsPerSecond,
+    })
 
     const moveOne = async (keyId: string, version: number) => {
       const id = `${keyId}#${version}`

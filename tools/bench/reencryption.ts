@@ -24,7 +24,7 @@ export interface ReencryptionBenchOptions {
   dynamodbEndpoint: string
   kmsUrl: string
   keys: number
-  /** The job's rate limit; high by default so that the job's own speed is what is measured. */
+  /** The job's rate limit (KEYSTASH_REENCRYPT_RATE); the server's default when absent. */
   recordsPerSecond?: number
 }
 
@@ -47,7 +47,9 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
     KEYSTASH_DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
     KEYSTASH_KMS_ENDPOINT: options.kmsUrl,
     KEYSTASH_AUDIT_MODE: 'off',
-    KEYSTASH_REENCRYPT_RATE: String(options.recordsPerSecond ?? 100_000),
+    ...(options.recordsPerSecond
+      ? { KEYSTASH_REENCRYPT_RATE: String(options.recordsPerSecond) }
+      : {}),
   })
   const aws: AwsClients = { dynamodb, doc: DynamoDBDocumentClient.from(dynamodb), kms }
   const deps = buildDeps(config, createLogger({ level: 'warn' }), aws)
@@ -72,8 +74,9 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
   }
 
   let reads = 0
-  const readOne = async () => {
-    const name = names[reads++ % names.length] ?? ''
+  /** Reads the keys of `working` in turn: a few hot keys, or every key (all cold). */
+  const reader = (working: string[]) => async () => {
+    const name = working[reads++ % working.length] ?? ''
     const { value } = await deps.reveal(principal, undefined, name)
     if (value !== `v-${name}`) throw new Error('a read returned another value')
   }
@@ -109,18 +112,25 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
       }
     },
 
-    /** Value reads through the domain (no HTTP), `during: true` with a job running throughout. */
+    /**
+     * Value reads through the domain (no HTTP), `during: true` with a job running throughout.
+     * `hotKeys`: the reads cycle over that many keys, as an application reading its own few
+     * keys does; absent, over every key, so each read is a cold one (a miss in every cache).
+     */
     async reads(load: {
       concurrency: number
       seconds: number
       warmupSeconds: number
       during: boolean
-    }): Promise<Measurement> {
-      if (load.during) await startRotation()
-      const measurement = await runClosedLoop(readOne, load)
+      hotKeys?: number
+    }): Promise<Measurement & { jobRecords: number }> {
+      const jobId = load.during ? await startRotation() : undefined
+      const working = load.hotKeys ? names.slice(0, load.hotKeys) : names
+      const measurement = await runClosedLoop(reader(working), load)
+      const jobRecords = jobId ? (await deps.encryption.job(principal, jobId)).done : 0
       // A job still running is stopped; the next rotation supersedes it.
       await deps.reencryption.stop()
-      return measurement
+      return { ...measurement, jobRecords }
     },
 
     async close(): Promise<void> {

@@ -7,6 +7,8 @@ const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/
 export interface RequestContextOptions {
   logger: Logger
   generateId?: () => string
+  /** Told of every request, so background jobs can give way to traffic (jobs/foreground.ts). */
+  onRequest?: () => void
 }
 
 /**
@@ -18,8 +20,10 @@ export interface RequestContextOptions {
 export function requestContext({
   logger,
   generateId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
+  onRequest,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
+    onRequest?.()
     const offered = c.req.header('x-request-id')
     const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : generateId()
     const log = lazyChild(logger, requestId)
