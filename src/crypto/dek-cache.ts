@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * The data-key cache (DESIGN.md section 4), the only place key material is held between
@@ -205,9 +205,10 @@ export function createDekCache({
 
 export type DekCache = ReturnType<typeof createDekCache>
 
+/** SHA-256 over (length-prefixed tenant id, wrapped DEK), one-shot: this runs on every read. */
 function cacheKey(tenantId: string, wrapped: Uint8Array): string {
   const tenant = Buffer.from(tenantId, 'utf8')
-  const length = Buffer.alloc(4)
+  const length = Buffer.allocUnsafe(4)
   length.writeUInt32BE(tenant.length)
-  return createHash('sha256').update(length).update(tenant).update(wrapped).digest('base64')
+  return hash('sha256', Buffer.concat([length, tenant, wrapped]), 'base64')
 }

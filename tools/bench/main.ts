@@ -11,7 +11,8 @@ import { checkTargets, formatTargets } from './targets.ts'
  * ratios to the two baselines of the same run, and writes it as JSON to bench-results/.
  *
  * BENCH_SECONDS (5) per measurement, BENCH_WARMUP_SECONDS (1) before each, BENCH_CONCURRENCY
- * ("1,32"), BENCH_SCENARIOS (comma-separated names; the baselines always run).
+ * ("1,32"), BENCH_SCENARIOS (comma-separated names; the baselines always run), BENCH_CPU_PROF
+ * (a directory: the servers write CPU profiles there).
  */
 
 // The AWS SDK's "Node 22 needed from 2027" warning would land in the middle of the progress.

@@ -33,7 +33,10 @@ export async function startServerProcess(
   const host = '127.0.0.1'
   const port = await findFreePort(host)
   const url = `http://${host}:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF
+  const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', entry], {
     env: { ...env, ...listenEnv(port, host) },
     // Request logs on stdout would cost the server time and fill an undrained pipe.
     stdio: ['ignore', 'ignore', 'pipe'],
