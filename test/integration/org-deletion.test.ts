@@ -20,41 +20,35 @@ afterAll(() => stack?.close())
 type Item = Record<string, any>
 type Api = ReturnType<typeof client>
 
-async function partition(pk: string): Promise<Item[]> {
+/** Every item a Query (one partition) or a Scan (the whole table) returns, page after page. */
+async function readAll(command: (ExclusiveStartKey?: Item) => QueryCommand | ScanCommand) {
   const items: Item[] = []
   let ExclusiveStartKey: Item | undefined
   do {
-    const page = await stack.table.doc.send(
-      new QueryCommand({
-        TableName: stack.table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: true,
-        ExclusiveStartKey,
-      }),
-    )
+    const page = await stack.table.doc.send(command(ExclusiveStartKey) as QueryCommand)
     items.push(...(page.Items ?? []))
     ExclusiveStartKey = page.LastEvaluatedKey
   } while (ExclusiveStartKey)
   return items
 }
 
-async function scanTable(): Promise<Item[]> {
-  const items: Item[] = []
-  let ExclusiveStartKey: Item | undefined
-  do {
-    const page = await stack.table.doc.send(
-      new ScanCommand({
-        TableName: stack.table.tableName,
+const TableName = () => stack.table.tableName
+const partition = (pk: string) =>
+  readAll(
+    (ExclusiveStartKey) =>
+      new QueryCommand({
+        TableName: TableName(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
         ConsistentRead: true,
         ExclusiveStartKey,
       }),
-    )
-    items.push(...(page.Items ?? []))
-    ExclusiveStartKey = page.LastEvaluatedKey
-  } while (ExclusiveStartKey)
-  return items
-}
+  )
+const scanTable = () =>
+  readAll(
+    (ExclusiveStartKey) =>
+      new ScanCommand({ TableName: TableName(), ConsistentRead: true, ExclusiveStartKey }),
+  )
 
 /** Every binary value in an item (ciphertexts, IVs, wrapped data keys and material), base64. */
 function binaries(value: unknown, out = new Set<string>()): Set<string> {
