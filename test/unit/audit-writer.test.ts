@@ -122,6 +122,40 @@ describe('buffered audit recorder', () => {
     expect(store.verify('org_b')).toMatchObject({ ok: true, chains: [{ lastSeq: 4 }] })
   })
 
+  it('writes in a flush what was waiting when it began; later events wait for the next', async () => {
+    const store = memoryStore()
+    let release: () => void = () => {}
+    let reached: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const writing = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    const putBlocks = store.putBlocks
+    const held = {
+      ...store,
+      async putBlocks(batch: EncodedBlock[]) {
+        reached()
+        await gate
+        return putBlocks(batch)
+      },
+    }
+    const { audit } = recorder('buffered', held as typeof store)
+    for (let i = 1; i <= 10; i++) await audit.record(input(i))
+    const flushing = audit.flush()
+    await writing
+    // Recorded while the flush is writing: not part of it.
+    for (let i = 11; i <= 15; i++) await audit.record(input(i))
+    release()
+    await flushing
+    expect(store.events.size).toBe(10)
+    expect(audit.pending).toBe(5)
+    expect(store.calls).toEqual(['heads:0', 'blocks:10', 'heads:10'])
+    await audit.flush()
+    expect(store.events.size).toBe(15)
+  })
+
   it('retries a head that could not be written', async () => {
     const { audit, store } = recorder('buffered')
     await audit.record(input(1))
