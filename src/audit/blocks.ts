@@ -1,5 +1,5 @@
 import { promisify } from 'node:util'
-import { gunzip, gzip } from 'node:zlib'
+import { gunzip, gzip, gzipSync } from 'node:zlib'
 import { eventSortKey } from './chain.ts'
 import type { AuditEvent } from './events.ts'
 
@@ -79,9 +79,15 @@ export function toBlocks(events: AuditEvent[]): EncodedBlock[] {
   return done
 }
 
-/** The stored bytes of a block (gzip runs on libuv's thread pool, off the event loop). */
-export const compressBlock = (block: EncodedBlock): Promise<Buffer> =>
-  gzipAsync(Buffer.from(block.json, 'utf8'), { level: 1 })
+/**
+ * The stored bytes of a block. Large ones (buffered flushes) are compressed on libuv's thread
+ * pool, off the event loop; small ones (strict group commits, a few dozen events) at once,
+ * where the trip to the pool and back would cost the waiting requests more than the work.
+ */
+export async function compressBlock(block: EncodedBlock): Promise<Buffer> {
+  const bytes = Buffer.from(block.json, 'utf8')
+  return bytes.length < 64 * 1024 ? gzipSync(bytes, { level: 1 }) : gzipAsync(bytes, { level: 1 })
+}
 
 /** A block as read back: its events, or why they could not be read (a tampered item). */
 export interface StoredBlock {
