@@ -17,8 +17,8 @@ import type { AuditEvent, UnsealedEvent } from './events.ts'
  * the hash of its predecessor (GENESIS for seq 1). Its hash is SHA-256 over `canonical(event)`
  * below, which covers every field in a fixed order, including the position and `prev`, so
  * anyone holding an export can recompute it. A deleted event leaves a gap in seq, an inserted
- * one a duplicate position or a broken link, a moved one an item whose key disagrees with its
- * content, a modified one a hash mismatch.
+ * one a duplicate position or a broken link, a moved one a block (blocks.ts) stored after its
+ * first event's place or an event stored after a later one, a modified one a hash mismatch.
  *
  * A head item per chain records its last (seq, hash), written after the events it covers, so
  * deleting the newest events (truncation) shows as a head ahead of the surviving chain. It

@@ -125,9 +125,19 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
       hotKeys?: number
     }): Promise<Measurement & { jobRecords: number }> {
       const jobId = load.during ? await startRotation() : undefined
+      // Measured once the job is moving records, not while it waits out the staleness bound
+      // and counts what it has to move.
+      const movedSoFar = async () =>
+        jobId ? (await deps.encryption.job(principal, jobId)).done : 0
+      const started = performance.now()
+      while (jobId && (await movedSoFar()) === 0) {
+        if (performance.now() - started > 60_000) throw new Error('the job moved nothing in 60 s')
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      const before = await movedSoFar()
       const working = load.hotKeys ? names.slice(0, load.hotKeys) : names
       const measurement = await runClosedLoop(reader(working), load)
-      const jobRecords = jobId ? (await deps.encryption.job(principal, jobId)).done : 0
+      const jobRecords = (await movedSoFar()) - before
       // A job still running is stopped; the next rotation supersedes it.
       await deps.reencryption.stop()
       return { ...measurement, jobRecords }
