@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { ResultRow } from '../../tools/bench/report.ts'
 import type { Scenario, Target } from '../../tools/bench/scenario.ts'
-import { checkTargets, formatTargets } from '../../tools/bench/targets.ts'
+import {
+  checkTargets,
+  formatSummaries,
+  formatTargets,
+  summariseRounds,
+} from '../../tools/bench/targets.ts'
 
 // The bench's verdicts on the targets, computed from the baselines of the same run.
 const row = (scenario: string, concurrency: number, rps: number, p99: number, extra = {}) =>
@@ -65,5 +70,22 @@ describe('checkTargets', () => {
     )
     expect(results[0]?.met).toBeUndefined()
     expect(formatTargets(results)).toContain('not measured at 1 concurrent')
+  })
+})
+
+describe('summariseRounds', () => {
+  it('judges each target on the median of its rounds and shows the spread', () => {
+    const targets = scenario([
+      { metric: 'rps', of: 'floor', atLeast: 0.8 },
+      { metric: 'p99', of: 'floor', atMost: 3 },
+    ])
+    const round = (rps: number, p99: number) =>
+      checkTargets([targets], [rows[0], rows[1], row('value-read', 32, rps, p99)] as ResultRow[])
+    // rps ratios 0.7, 0.9, 0.85 (median 0.85: met); p99 ratios 2, 4, 3.5 (median 3.5: missed)
+    const [rps, p99] = summariseRounds([round(700, 120), round(900, 240), round(850, 210)])
+    expect(rps).toMatchObject({ median: 0.85, met: true })
+    expect(rps?.ratios.map((r) => r.toFixed(2))).toEqual(['0.70', '0.90', '0.85'])
+    expect(p99).toMatchObject({ median: 3.5, met: false })
+    expect(formatSummaries([rps, p99] as never)).toContain('median 0.85x (0.70, 0.90, 0.85): met')
   })
 })

@@ -4,15 +4,17 @@ import { type BenchReport, formatTable, type ResultRow, withRatios, writeReport 
 import type { BenchContext } from './scenario.ts'
 import { allScenarios } from './scenarios/index.ts'
 import { createSharedServices } from './shared-services.ts'
-import { checkTargets, formatTargets } from './targets.ts'
+import { checkTargets, formatSummaries, formatTargets, summariseRounds } from './targets.ts'
 
 /**
  * `npm run bench`: measures every scenario at each concurrency level, prints a table with the
  * ratios to the two baselines of the same run, and writes it as JSON to bench-results/.
  *
  * BENCH_SECONDS (5) per measurement, BENCH_WARMUP_SECONDS (1) before each, BENCH_CONCURRENCY
- * ("1,32"), BENCH_SCENARIOS (comma-separated names; the baselines always run), BENCH_CPU_PROF
- * (a directory: the servers write CPU profiles there).
+ * ("1,32"), BENCH_SCENARIOS (comma-separated names; the baselines always run), BENCH_ROUNDS (1:
+ * how many times to run the whole selection, each round with its own baselines; the targets
+ * are then judged on the median ratio), BENCH_CPU_PROF (a directory: the servers write CPU
+ * profiles there).
  */
 
 // The AWS SDK's "Node 22 needed from 2027" warning would land in the middle of the progress.
@@ -31,6 +33,8 @@ const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map((
     throw new Error(`BENCH_CONCURRENCY: bad level "${value}"`)
   return level
 })
+const rounds = positiveNumber('BENCH_ROUNDS', 1)
+if (!Number.isInteger(rounds)) throw new Error('BENCH_ROUNDS must be a whole number')
 const wanted = process.env.BENCH_SCENARIOS?.split(',').map((name) => name.trim())
 const scenarios = allScenarios().filter((s) => s.baseline || !wanted || wanted.includes(s.name))
 
@@ -51,25 +55,31 @@ if ((loadBefore[0] ?? 0) > cpus().length / 2) {
     `warning: load average ${loadBefore[0]?.toFixed(2)}: other work will skew the figures`,
   )
 }
-const rows: ResultRow[] = []
+const perRound: ResultRow[][] = []
 try {
-  for (const scenario of scenarios) {
-    console.error(`${scenario.name}: ${scenario.description}`)
-    await scenario.setup(context)
-    try {
-      for (const concurrency of concurrencies) {
-        const measurement = await scenario.run(concurrency)
-        console.error(`  ${concurrency} concurrent: ${Math.round(measurement.rps)} req/s`)
-        rows.push({
-          scenario: scenario.name,
-          baseline: scenario.baseline,
-          concurrency,
-          ...measurement,
-        })
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.error(`round ${round} of ${rounds}`)
+    const rows: ResultRow[] = []
+    for (const scenario of scenarios) {
+      console.error(`${scenario.name}: ${scenario.description}`)
+      await scenario.setup(context)
+      try {
+        for (const concurrency of concurrencies) {
+          const measurement = await scenario.run(concurrency)
+          console.error(`  ${concurrency} concurrent: ${Math.round(measurement.rps)} req/s`)
+          rows.push({
+            scenario: scenario.name,
+            baseline: scenario.baseline,
+            concurrency,
+            ...(rounds > 1 ? { round } : {}),
+            ...measurement,
+          })
+        }
+      } finally {
+        await scenario.teardown()
       }
-    } finally {
-      await scenario.teardown()
     }
+    perRound.push(withRatios(rows))
   }
 } finally {
   await services.stop()
@@ -89,11 +99,15 @@ const report: BenchReport = {
     loadAverage1mBefore: loadBefore[0],
     loadAverage1mAfter: loadavg()[0],
   },
-  results: withRatios(rows),
+  results: perRound.flat(),
 }
-report.targets = checkTargets(scenarios, report.results)
-console.log(`\n${formatTable(report.results)}\n`)
-if (report.targets.length > 0) console.log(`${formatTargets(report.targets)}\n`)
+const verdicts = perRound.map((rows) => checkTargets(scenarios, rows))
+report.targets = verdicts.flat()
+for (const rows of perRound) console.log(`\n${formatTable(rows)}`)
+if (rounds > 1) report.summaries = summariseRounds(verdicts)
+if (report.summaries) console.log(`\n${formatSummaries(report.summaries)}`)
+else if (report.targets.length > 0) console.log(`\n${formatTargets(report.targets)}`)
+console.log('')
 console.log(
   `${seconds} s per measurement after ${warmupSeconds} s of warm-up; load average ${loadBefore[0]?.toFixed(2)} before, ${loadavg()[0]?.toFixed(2)} after`,
 )

@@ -1,12 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Baseline, Measurement } from './scenario.ts'
-import type { TargetResult } from './targets.ts'
+import type { TargetResult, TargetSummary } from './targets.ts'
 
 export interface ResultRow extends Measurement {
   scenario: string
   baseline?: Baseline
   concurrency: number
+  /** Which round of BENCH_ROUNDS measured it (absent when there is one). */
+  round?: number
   /** rps / the ceiling's rps at the same concurrency. */
   ofCeiling?: number
   /** rps / the floor's rps at the same concurrency. */
@@ -20,6 +22,8 @@ export interface BenchReport {
   machine: Record<string, unknown>
   results: ResultRow[]
   targets?: TargetResult[]
+  /** With BENCH_ROUNDS > 1: each target's ratios over the rounds and their median. */
+  summaries?: TargetSummary[]
 }
 
 export function withRatios(rows: ResultRow[]): ResultRow[] {
