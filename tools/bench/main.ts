@@ -105,7 +105,7 @@ const verdicts = perRound.map((rows) => checkTargets(scenarios, rows))
 report.targets = verdicts.flat()
 for (const rows of perRound) console.log(`\n${formatTable(rows)}`)
 if (rounds > 1) report.summaries = summariseRounds(verdicts)
-if (report.summaries) console.log(`\n${formatSummaries(report.summaries)}`)
+if (report.summaries?.length) console.log(`\n${formatSummaries(report.summaries)}`)
 else if (report.targets.length > 0) console.log(`\n${formatTargets(report.targets)}`)
 console.log('')
 console.log(
