@@ -204,18 +204,14 @@ export function buildDeps(
     config,
     clock,
   })
-  const readValue = createValueReader({
+  const reveal = createValueReader({
     keyService,
     keys: keyRepository,
     cipher,
     mockSecret: createMockSecretSource({ doc, table, configured: config.mockSecret }),
     config,
     lastUsed,
-  }) // Value reads made in-process (the SDK's embedded use, the bench) count as traffic too.
-  const reveal: typeof readValue = (...args) => {
-    foreground.mark()
-    return readValue(...args)
-  }
+  })
 
   return {
     config,

@@ -81,6 +81,16 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
     }
   }
 
+  /** Every block that may hold events of the range, oldest first, strongly consistent. */
+  const rangeBlocks = (tenantId: string, range: ReturnType<typeof bounds>) =>
+    blocks(tenantId, {
+      lo: range.blocksFrom,
+      hi: range.hi,
+      nowSeconds: range.nowSeconds,
+      limit: BLOCK_PAGE,
+      consistent: true,
+    })
+
   async function* blocks(tenantId: string, query: BlockQuery) {
     let startKey = query.startKey
     do {
@@ -162,14 +172,7 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       // Bounds again, after the event: an export up to now includes its own record.
       const range = bounds(query)
       const filter = { action: query.action }
-      const source = blocks(principal.tenantId, {
-        lo: range.blocksFrom,
-        hi: range.hi,
-        nowSeconds: range.nowSeconds,
-        limit: BLOCK_PAGE,
-        consistent: true,
-      })
-      const steps = oldestFirst(source)
+      const steps = oldestFirst(rangeBlocks(principal.tenantId, range))
       const pick = (ready: Placed[]) =>
         ready.flatMap(({ event, key }) =>
           range.inRange(key) && matches(event, filter) ? [event] : [],
@@ -195,14 +198,9 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       const { tenantId } = principal
       const headsBefore = await store.readHeads(tenantId, range.nowSeconds)
       const verifier = createVerifier({ tenantId, from: range.start, to: range.end })
-      const source = blocks(tenantId, {
-        lo: range.blocksFrom,
-        hi: range.hi,
-        nowSeconds: range.nowSeconds,
-        limit: BLOCK_PAGE,
-        consistent: true,
-      })
-      for await (const page of source) for (const block of page) verifier.addBlock(block)
+      for await (const page of rangeBlocks(tenantId, range)) {
+        for (const block of page) verifier.addBlock(block)
+      }
       const headsAfter = await store.readHeads(tenantId, range.nowSeconds)
       const report = verifier.finish(headsBefore, headsAfter)
       return { ...report, heads: headsAfter.sort((a, b) => a.chainId.localeCompare(b.chainId)) }

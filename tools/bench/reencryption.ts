@@ -80,6 +80,8 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
     // would otherwise resolve in microtasks only and starve the job's timers and I/O, which
     // then measures reads next to a job that cannot run.
     await new Promise(setImmediate)
+    // Served over HTTP, requestContext would tell the gauge; called directly, we do.
+    deps.foreground.mark()
     const name = working[reads++ % working.length] ?? ''
     const { value } = await deps.reveal(principal, undefined, name)
     if (value !== `v-${name}`) throw new Error('a read returned another value')
