@@ -172,10 +172,18 @@ const scanners: Scanner[] = [
 
 // A live-looking value each scanner must flag, so a broken rule above cannot pass vacuously.
 const liveLooking: Record<string, () => string> = {
-  'gitleaks openai-api-key': () => `sk-proj-${rand(BASE64URL, 74)}T3BlbkFJ${rand(BASE64URL, 74)}`,
+  // The rule ends in \b, so its key must end in a word character, as real keys do.
+  'gitleaks openai-api-key': () =>
+    `sk-proj-${rand(BASE64URL, 74)}T3BlbkFJ${rand(BASE64URL, 73)}${rand(ALNUM, 1)}`,
   'gitleaks anthropic-api-key': () => `sk-ant-api03-${rand(BASE64URL, 93)}AA`,
-  'gitleaks aws-access-token': () => `AKIA${rand(BASE32, 16)}`,
-  'gitleaks aws-secret-access-key': () => rand(`${ALNUM}+/`, 40),
+  // Distinct characters: a random draw with repeats can fall under the rule's entropy bar.
+  'gitleaks aws-access-token': () =>
+    `AKIA${[...BASE32]
+      .sort(() => Math.random() - 0.5)
+      .slice(0, 16)
+      .join('')}`,
+  // The rule starts with \b, so the secret must start with a word character.
+  'gitleaks aws-secret-access-key': () => rand(ALNUM, 1) + rand(`${ALNUM}+/`, 39),
   'gitleaks github-pat': () => githubToken(rand(ALNUM, 30)),
   'gitleaks github-fine-grained-pat': () => `github_pat_${rand(ALNUM, 22)}_${rand(ALNUM, 59)}`,
   'gitleaks twilio-api-key': () => `SK${rand(HEX, 32)}`,
@@ -204,8 +212,12 @@ describe('provider fakes', () => {
   })
 
   it('every scanner rule flags a live-looking value', () => {
+    // Many draws each: a rule that misses only some random values would otherwise flake.
     for (const scanner of scanners) {
-      expect(scanner.flags(liveLooking[scanner.id]?.() ?? ''), scanner.id).toBe(true)
+      for (let i = 0; i < 200; i++) {
+        const value = liveLooking[scanner.id]?.() ?? ''
+        expect(scanner.flags(value), scanner.id).toBe(true)
+      }
     }
   })
 
