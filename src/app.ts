@@ -1,6 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { methodNotAllowed } from 'hono/method-not-allowed'
-import { secureHeaders } from 'hono/secure-headers'
 import type { AuditLog } from './audit/service.ts'
 import type { TokenIdentifier } from './audit/token-identity.ts'
 import type { AuditRecorder } from './audit/writer.ts'
@@ -23,6 +22,7 @@ import { type IdempotencyOptions, idempotency } from './http/middleware/idempote
 import { requestContext } from './http/middleware/request-context.ts'
 import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
 import { asAppError, problemResponse } from './http/problem.ts'
+import { responseHeaders } from './http/response-headers.ts'
 import { auditRoutes } from './http/routes/audit.ts'
 import { authRoutes } from './http/routes/auth.ts'
 import { docsRoutes } from './http/routes/docs.ts'
@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', xFrameOptions: 'DENY' }))
+  app.use(responseHeaders())
   app.use(
     methodNotAllowed({
       app,

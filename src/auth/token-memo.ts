@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Principal } from './principal.ts'
 
 /**
@@ -24,8 +24,7 @@ export interface VerifiedTokenMemo {
   readonly size: number
 }
 
-export const hashToken = (token: string): string =>
-  createHash('sha256').update(token, 'utf8').digest('base64url')
+export const hashToken = (token: string): string => hash('sha256', token, 'base64url')
 
 export function createVerifiedTokenMemo(options: { maxEntries?: number } = {}): VerifiedTokenMemo {
   const maxEntries = options.maxEntries ?? 10_000

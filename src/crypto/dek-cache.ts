@@ -113,6 +113,17 @@ export function createDekCache({
     }
   }
 
+  // Warm reads pass the same wrapped-key buffer each time (the record cache hands out one
+  // record object), so its hash is worked out once per buffer and tenant.
+  const keys = new WeakMap<Uint8Array, { tenantId: string; key: string }>()
+  const keyFor = (tenantId: string, wrapped: Uint8Array): string => {
+    const known = keys.get(wrapped)
+    if (known !== undefined && known.tenantId === tenantId) return known.key
+    const key = cacheKey(tenantId, wrapped)
+    keys.set(wrapped, { tenantId, key })
+    return key
+  }
+
   const epochOf = (tenantId: string): string => `${epoch}/${tenantEpochs.get(tenantId) ?? 0}`
 
   // Every waiter copies the flight's buffer; the last one to copy zeroes it.
@@ -138,7 +149,7 @@ export function createDekCache({
      */
     async getDek(lookup: DekLookup, unwrap: () => Promise<Buffer>): Promise<Buffer> {
       const ttlMs = ttlMsFor(lookup)
-      const key = cacheKey(lookup.tenantId, lookup.wrapped)
+      const key = keyFor(lookup.tenantId, lookup.wrapped)
 
       const entry = entries.get(key)
       if (entry) {

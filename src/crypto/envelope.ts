@@ -89,7 +89,19 @@ export interface OpenInput extends ValuePlace {
  * on (KEK disabled, access denied, KMS throttled or unavailable, ...) pass through unchanged.
  */
 export async function openValue({ record, unwrap, ...place }: OpenInput): Promise<Buffer> {
-  const aad = valueAad(FORMAT_VERSION, place)
+  return openWithAad(record, valueAad(FORMAT_VERSION, place), place, unwrap)
+}
+
+/**
+ * `openValue` with the place's AAD (`valueAad(FORMAT_VERSION, place)`) worked out by the
+ * caller, which may keep it: the AAD is a function of the place alone.
+ */
+export async function openWithAad(
+  record: unknown,
+  aad: Buffer,
+  place: ValuePlace,
+  unwrap: UnwrapDataKey,
+): Promise<Buffer> {
   const sealed = parseSealedRecord(record)
 
   let dek: Buffer

@@ -1,7 +1,7 @@
 import type { KekRef, KeyProvider } from '../kms/key-provider.ts'
 import type { DekCache } from './dek-cache.ts'
-import { openValue, sealValue } from './envelope.ts'
-import type { SealedRecord, ValuePlace } from './record.ts'
+import { openWithAad, sealValue, type UnwrapDataKey } from './envelope.ts'
+import { FORMAT_VERSION, type SealedRecord, type ValuePlace, valueAad } from './record.ts'
 
 /** Which KEK a tenant writes with, and which provider opens a record wrapped by a given KEK. */
 export interface KekResolver {
@@ -21,6 +21,34 @@ export function platformOnlyResolver(platform: KeyProvider): KekResolver {
  * and the data-key cache in front of every unwrap.
  */
 export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCache: DekCache }) {
+  const unwrap: UnwrapDataKey = ({ wrapped, kek, context }) => {
+    const ttlSeconds = keks.cacheTtlSeconds?.(context.tenantId)
+    return dekCache.getDek(
+      ttlSeconds === undefined
+        ? { tenantId: context.tenantId, wrapped }
+        : { tenantId: context.tenantId, wrapped, ttlSeconds },
+      async () => (await keks.forRecord(context.tenantId, kek)).unwrapDataKey(wrapped, context),
+    )
+  }
+
+  // Warm reads get the same record object back from the record cache: its AAD is built once.
+  // The AAD depends on the place alone, so an entry is used only for the place it was built for.
+  const aads = new WeakMap<object, { place: ValuePlace; aad: Buffer }>()
+  const aadFor = (place: ValuePlace, record: SealedRecord): Buffer => {
+    const known = aads.get(record)
+    if (
+      known !== undefined &&
+      known.place.tenantId === place.tenantId &&
+      known.place.keyId === place.keyId &&
+      known.place.version === place.version
+    ) {
+      return known.aad
+    }
+    const aad = valueAad(FORMAT_VERSION, place)
+    aads.set(record, { place: { ...place }, aad })
+    return aad
+  }
+
   return {
     async seal(place: ValuePlace, plaintext: Uint8Array): Promise<SealedRecord> {
       const provider = await keks.active(place.tenantId)
@@ -29,21 +57,11 @@ export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCa
 
     /** The caller owns the returned buffer and should zero it once the response is built. */
     async open(place: ValuePlace, record: SealedRecord): Promise<Buffer> {
-      return openValue({
-        record,
-        ...place,
-        unwrap: async ({ wrapped, kek, context }) => {
-          const ttlSeconds = keks.cacheTtlSeconds?.(place.tenantId)
-          return dekCache.getDek(
-            {
-              tenantId: place.tenantId,
-              wrapped,
-              ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-            },
-            async () => (await keks.forRecord(place.tenantId, kek)).unwrapDataKey(wrapped, context),
-          )
-        },
-      })
+      const aad =
+        typeof record === 'object' && record !== null
+          ? aadFor(place, record)
+          : valueAad(FORMAT_VERSION, place)
+      return openWithAad(record, aad, place, unwrap)
     },
   }
 }

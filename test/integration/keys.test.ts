@@ -1,5 +1,6 @@
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SECURITY_HEADERS } from '../../src/http/response-headers.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
 
 let stack: Stack
@@ -38,6 +39,11 @@ describe('storing and reading keys', () => {
     expect(read.status).toBe(200)
     expect(read.body.value).toBe(value)
     expect(read.headers.get('cache-control')).toBe('no-store')
+    // The hot path builds its own headers: the same security headers as every other answer.
+    for (const [name, header] of Object.entries(SECURITY_HEADERS)) {
+      expect(read.headers.get(name)).toBe(header)
+    }
+    expect(read.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
   })
 
   it('refuses 16 KiB + 1 byte and an empty value, storing nothing', async () => {

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app.ts'
 import { createAwsClients } from '../../src/aws.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildDeps } from '../../src/deps.ts'
+import { SECURITY_HEADERS } from '../../src/http/response-headers.ts'
 import { captureLogs } from '../support/log-capture.ts'
 
 function build(probes: Record<string, () => Promise<void>> = {}) {
@@ -62,6 +63,17 @@ describe('HTTP skeleton', () => {
       headers: { 'x-request-id': 'bad id <script>' },
     })
     expect(replaced.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
+  })
+
+  it('sends the security headers and the request id on every response', async () => {
+    const { app } = build()
+    for (const res of [await app.request('/healthz'), await app.request('/nope')]) {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        expect(res.headers.get(name)).toBe(value)
+      }
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
+      expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
+    }
   })
 
   it('answers unknown routes with a problem+json 404', async () => {

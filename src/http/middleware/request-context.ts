@@ -13,7 +13,7 @@ export interface RequestContextOptions {
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when it is well-formed, else a new
- * one), echoes it, and writes one access-log line when the response is ready. The line has
+ * one), which responseHeaders echoes, and writes one access-log line when the response is ready. The line has
  * the path but never the query string, which is the one place a careless client might put a
  * secret.
  */
@@ -31,8 +31,8 @@ export function requestContext({
     c.set('log', log)
     const started = performance.now()
     await next()
-    c.res.headers.set('x-request-id', requestId)
     const status = c.res.status
+    if (!logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return
     const line = {
       method: c.req.method,
       path: c.req.path,

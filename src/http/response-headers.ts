@@ -1,0 +1,62 @@
+import type { Context, TypedResponse } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { JSONParsed, JSONValue } from 'hono/utils/types'
+import type { AppEnv } from './env.ts'
+
+/**
+ * Sent with every response: the set Hono's `secureHeaders()` sends by default, with
+ * `Cross-Origin-Resource-Policy: same-origin` and `X-Frame-Options: DENY`. Nothing here is
+ * worth a browser caching or framing.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'DENY',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+})
+
+// Responses built by `jsonResponse`, which already carry every header `responseHeaders` adds.
+const complete = new WeakSet<Response>()
+
+/**
+ * A JSON response with every header it will be sent with, in one plain record. The Node
+ * adapter writes such a record straight to the socket; a response whose headers are touched
+ * after it is built goes through a WHATWG `Headers` object instead, which costs a value read
+ * about a tenth of its time. For hot routes; `c.json()` is fine everywhere else.
+ */
+export function jsonResponse<T extends JSONValue | object, S extends ContentfulStatusCode>(
+  c: Context<AppEnv>,
+  body: T,
+  status: S,
+  headers: Record<string, string> = {},
+): Response & TypedResponse<JSONParsed<T>, S, 'json'> {
+  const record: Record<string, string> = Object.assign(
+    { 'content-type': 'application/json', 'x-request-id': c.get('requestId') },
+    SECURITY_HEADERS,
+    headers,
+  )
+  const response = new Response(JSON.stringify(body), { status, headers: record })
+  complete.add(response)
+  return response as Response & TypedResponse<JSONParsed<T>, S, 'json'>
+}
+
+/** Adds the security headers and `X-Request-Id` to every response that lacks them. */
+export function responseHeaders() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    await next()
+    if (complete.has(c.res)) return
+    const headers = c.res.headers
+    for (const name in SECURITY_HEADERS) {
+      if (!headers.has(name)) headers.set(name, SECURITY_HEADERS[name] as string)
+    }
+    headers.set('x-request-id', c.get('requestId'))
+  })
+}
