@@ -97,6 +97,7 @@ const envSchema = z.object({
     ['buffered', 'strict', 'off'] as const,
     'buffered',
   ),
+  KEYSTASH_AUDIT_WRITER: oneOf('KEYSTASH_AUDIT_WRITER', ['thread', 'inline'] as const, 'thread'),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
@@ -140,7 +141,12 @@ export interface Config {
   limits: { maxBodyBytes: number }
   mockGuardrails: Record<Environment, Guardrail>
   mockSecret: string | undefined
-  audit: { mode: 'buffered' | 'strict' | 'off'; retentionDays: number }
+  audit: {
+    mode: 'buffered' | 'strict' | 'off'
+    /** `thread`: audit writes run on a worker thread (audit/off-thread.ts); `inline`: not. */
+    writer: 'thread' | 'inline'
+    retentionDays: number
+  }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
 }
@@ -213,7 +219,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       production: e.KEYSTASH_MOCK_PRODUCTION,
     },
     mockSecret: e.KEYSTASH_MOCK_SECRET,
-    audit: { mode: e.KEYSTASH_AUDIT_MODE, retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS },
+    audit: {
+      mode: e.KEYSTASH_AUDIT_MODE,
+      writer: e.KEYSTASH_AUDIT_WRITER,
+      retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
+    },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
   }
   return deepFreeze(config)

@@ -1,5 +1,6 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeKeyCommand } from '@aws-sdk/client-kms'
+import { createOffThreadAuditRecorder } from './audit/off-thread.ts'
 import { createAuditLog } from './audit/service.ts'
 import { createAuditStore } from './audit/store.ts'
 import { createTokenIdentifier } from './audit/token-identity.ts'
@@ -107,7 +108,10 @@ export function buildDeps(
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
-  const audit = createAuditRecorder({ mode: config.audit.mode, store: auditStore, clock, logger })
+  const audit =
+    config.audit.writer === 'thread' && config.audit.mode !== 'off'
+      ? createOffThreadAuditRecorder({ config, clock, logger })
+      : createAuditRecorder({ mode: config.audit.mode, store: auditStore, clock, logger })
   const auditLog = createAuditLog({
     store: auditStore,
     audit,

@@ -45,6 +45,9 @@ export async function startStack(
       KEYSTASH_TABLE: table.tableName,
       AWS_REGION: 'us-east-1',
       KEYSTASH_KMS_KEY_ID: 'alias/keystash-platform',
+      // On the request thread, so that tests can inject faults into its SDK client and do not
+      // start a thread per stack; audit-thread.test.ts covers the thread.
+      KEYSTASH_AUDIT_WRITER: 'inline',
       ...options.env,
       ...env,
     })

@@ -1,0 +1,79 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { createAwsClients } from '../aws.ts'
+import type { Config } from '../config.ts'
+import { isAppError } from '../errors.ts'
+import { createLogger } from '../logger.ts'
+import type { AuditInput } from './events.ts'
+import type { ThreadReply, ThreadRequest } from './off-thread.ts'
+import { createAuditStore } from './store.ts'
+import { createAuditRecorder } from './writer.ts'
+
+/**
+ * The audit writer's thread (see off-thread.ts): the recorder of writer.ts, unchanged, fed by
+ * messages. Each event keeps the time the request thread gave it.
+ */
+const config = workerData.config as Config
+const port = parentPort
+if (!port) throw new Error('audit-thread.ts runs as a worker thread')
+
+let now = Date.now()
+const aws = createAwsClients(config)
+const recorder = createAuditRecorder({
+  mode: config.audit.mode,
+  store: createAuditStore({
+    doc: aws.doc,
+    table: config.aws.table,
+    retentionDays: config.audit.retentionDays,
+  }),
+  clock: { now: () => now },
+  logger: createLogger({ level: config.logLevel }),
+})
+
+// Strict outcomes go back in batches, one message per event-loop turn.
+let done: number[] = []
+let failed: Array<[number, string]> = []
+let replying = false
+const reply = (message: ThreadReply) => port.postMessage(message)
+const settleSoon = () => {
+  if (replying) return
+  replying = true
+  setImmediate(settle)
+}
+const settle = () => {
+  replying = false
+  if (done.length > 0 || failed.length > 0) reply({ type: 'settled', done, failed })
+  done = []
+  failed = []
+}
+
+port.on('message', (message: ThreadRequest) => {
+  switch (message.type) {
+    case 'events':
+      for (const [input, at, ticket] of message.events) {
+        now = at
+        const written = recorder.record(input as AuditInput)
+        if (ticket === undefined) continue
+        written.then(
+          () => {
+            done.push(ticket)
+            settleSoon()
+          },
+          (error: unknown) => {
+            failed.push([ticket, isAppError(error) ? error.code : 'internal'])
+            settleSoon()
+          },
+        )
+      }
+      return
+    case 'flush':
+    case 'close': {
+      const finished = message.type === 'flush' ? recorder.flush() : recorder.close()
+      finished.then(
+        () => reply({ type: 'finished', ref: message.ref }),
+        (error: unknown) =>
+          reply({ type: 'finished', ref: message.ref, error: (error as Error).message }),
+      )
+      return
+    }
+  }
+})

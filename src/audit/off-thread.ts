@@ -1,0 +1,209 @@
+import { Worker } from 'node:worker_threads'
+import type { Clock } from '../auth/clock.ts'
+import type { Config } from '../config.ts'
+import { AppError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { AuditInput } from './events.ts'
+import type { AuditRecorder } from './writer.ts'
+
+/** One event: what was recorded, when (ms), and in strict mode the ticket its outcome answers. */
+type Posted = [input: AuditInput, at: number, ticket?: number]
+
+export type ThreadRequest =
+  | { type: 'events'; events: Posted[] }
+  | { type: 'flush' | 'close'; ref: number }
+
+export type ThreadReply =
+  | { type: 'settled'; done: number[]; failed: Array<[ticket: number, code: string]> }
+  | { type: 'finished'; ref: number; error?: string }
+
+export interface OffThreadOptions {
+  config: Readonly<Config>
+  clock: Clock
+  logger: Logger
+  /** Buffered mode: how long events gather before they are handed to the thread. */
+  handOffMs?: number
+}
+
+// The thread loads our TypeScript through tsx's API: tsx's `--import` hook does not reach
+// worker threads (github.com/privatenumber/tsx/issues/354).
+const THREAD = `import('tsx/esm/api').then(({ register }) => {
+  register()
+  return import(${JSON.stringify(new URL('./audit-thread.ts', import.meta.url).href)})
+})`
+
+const RESTART_AFTER_MS = 1000
+const MAX_HELD = 10_000
+
+const unavailable = (cause?: unknown) =>
+  new AppError(
+    'audit_unavailable',
+    'The audit log could not be written, so the request was not carried out.',
+    cause === undefined ? {} : { cause },
+  )
+
+/**
+ * The audit recorder of writer.ts, run on a worker thread of its own. The request thread only
+ * stamps each event with its time and hands it over; sealing the chains, compressing blocks
+ * and the DynamoDB writes happen on the other thread, so they no longer take time from
+ * requests (the way pino runs its transports).
+ *
+ * The modes keep their meaning. `buffered`: events are handed over every `handOffMs` (5 ms),
+ * which adds that much to what a crash can lose. `strict`: `record` resolves once the thread
+ * has written the event and rejects with `audit_unavailable` if it could not, or if the thread
+ * is gone; the next event starts a new thread (and so a new chain).
+ */
+export function createOffThreadAuditRecorder({
+  config,
+  clock,
+  logger,
+  handOffMs = 5,
+}: OffThreadOptions): Pick<AuditRecorder, 'mode' | 'record' | 'flush' | 'close' | 'pending'> {
+  const mode = config.audit.mode
+  const log = logger.child({ component: 'audit' })
+  let thread: Worker | undefined
+  let outbox: Posted[] = []
+  let timer: NodeJS.Timeout | undefined
+  let scheduled = false
+  let next = 1
+  let startedAt = Number.NEGATIVE_INFINITY
+  // Strict tickets and flush/close references, by number.
+  const waiters = new Map<number, { resolve: () => void; reject: (error: Error) => void }>()
+
+  function start(): Worker {
+    const started = new Worker(THREAD, { eval: true, workerData: { config }, execArgv: [] })
+    started.on('message', (reply: ThreadReply) => {
+      if (reply.type === 'settled') {
+        for (const ticket of reply.done) settle(ticket)
+        for (const [ticket, code] of reply.failed) settle(ticket, unavailable(code))
+      } else {
+        settle(reply.ref, reply.error === undefined ? undefined : new Error(reply.error))
+      }
+    })
+    started.on('error', (error) => log.error({ error: error.message }, 'audit thread failed'))
+    started.on('exit', () => {
+      if (thread !== started) return
+      thread = undefined
+      // Whatever it had not confirmed is not known to be written.
+      for (const ticket of [...waiters.keys()]) settle(ticket, unavailable())
+    })
+    return started
+  }
+
+  function settle(ticket: number, error?: Error): void {
+    const waiter = waiters.get(ticket)
+    if (!waiter) return
+    waiters.delete(ticket)
+    if (error) waiter.reject(error)
+    else waiter.resolve()
+  }
+
+  function send(message: ThreadRequest): void {
+    if (!thread) {
+      thread = start()
+      startedAt = performance.now()
+    }
+    thread.postMessage(message)
+  }
+
+  function handOver(): void {
+    clearTimeout(timer)
+    scheduled = false
+    if (outbox.length === 0) return
+    const wait = thread ? 0 : startedAt + RESTART_AFTER_MS - performance.now()
+    if (wait > 0) {
+      holdBack(wait)
+      return
+    }
+    const events = outbox
+    outbox = []
+    try {
+      send({ type: 'events', events })
+    } catch (error) {
+      // An input that cannot be copied to the thread (a bug in its caller) costs only itself.
+      if (events.length > 1) for (const event of events) sendOne(event)
+      else refuse(events[0] as Posted, error)
+    }
+  }
+
+  /**
+   * The thread stopped less than RESTART_AFTER_MS after it started (a thread that cannot start
+   * would otherwise be restarted for every event): strict events fail closed at once, buffered
+   * ones wait for the restart, as many as the recorder itself would buffer.
+   */
+  function holdBack(wait: number): void {
+    const kept: Posted[] = []
+    for (const event of outbox) {
+      if (event[2] === undefined) kept.push(event)
+      else settle(event[2], unavailable())
+    }
+    const excess = kept.length - MAX_HELD
+    if (excess > 0) {
+      kept.splice(0, excess)
+      log.error({ dropped: excess }, 'audit events dropped: the audit thread is restarting')
+    }
+    outbox = kept
+    if (outbox.length === 0) return
+    scheduled = true
+    timer = setTimeout(handOver, wait)
+  }
+
+  function sendOne(event: Posted): void {
+    try {
+      send({ type: 'events', events: [event] })
+    } catch (error) {
+      refuse(event, error)
+    }
+  }
+
+  function refuse([input, , ticket]: Posted, error: unknown): void {
+    log.error({ action: input.action, error: (error as Error).message }, 'audit event refused')
+    if (ticket !== undefined) settle(ticket, unavailable(error))
+  }
+
+  function ask(type: 'flush' | 'close'): Promise<void> {
+    handOver()
+    if (!thread) return Promise.resolve()
+    const ref = next++
+    return new Promise<void>((resolve, reject) => {
+      waiters.set(ref, { resolve, reject })
+      send({ type, ref })
+    })
+  }
+
+  return {
+    mode,
+    record(input: AuditInput): Promise<void> {
+      if (mode === 'off') return Promise.resolve()
+      const at = clock.now()
+      if (mode === 'buffered') {
+        outbox.push([input, at])
+        if (!scheduled) {
+          scheduled = true
+          timer = setTimeout(handOver, handOffMs)
+        }
+        return Promise.resolve()
+      }
+      const ticket = next++
+      return new Promise<void>((resolve, reject) => {
+        waiters.set(ticket, { resolve, reject })
+        outbox.push([input, at, ticket])
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(handOver)
+        }
+      })
+    },
+    flush: () => ask('flush'),
+    async close(): Promise<void> {
+      await ask('close')
+      const closing = thread
+      thread = undefined
+      await closing?.terminate()
+    },
+    /** Events not yet handed to the thread. */
+    get pending(): number {
+      return outbox.length
+    },
+  }
+}
