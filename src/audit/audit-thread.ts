@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { createAwsClients } from '../aws.ts'
 import type { Config } from '../config.ts'
@@ -15,6 +17,8 @@ import { createAuditRecorder } from './writer.ts'
 const config = workerData.config as Config
 const port = parentPort
 if (!port) throw new Error('audit-thread.ts runs as a worker thread')
+
+lowerOwnPriority()
 
 let now = Date.now()
 const aws = createAwsClients(config)
@@ -77,3 +81,16 @@ port.on('message', (message: ThreadRequest) => {
     }
   }
 })
+
+/**
+ * Requests come first: on Linux a thread has its own nice value, so this thread yields the
+ * CPU to the request thread whenever both want it. Elsewhere it runs at normal priority.
+ */
+function lowerOwnPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10)
+  } catch {
+    // Not Linux, or no /proc: the thread keeps the process's priority.
+  }
+}
