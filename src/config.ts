@@ -97,7 +97,9 @@ const envSchema = z.object({
     ['buffered', 'strict', 'off'] as const,
     'buffered',
   ),
-  KEYSTASH_AUDIT_WRITER: oneOf('KEYSTASH_AUDIT_WRITER', ['thread', 'inline'] as const, 'thread'),
+  KEYSTASH_AUDIT_WRITER: z
+    .enum(['thread', 'inline'], { error: 'KEYSTASH_AUDIT_WRITER must be one of: thread, inline' })
+    .optional(),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
@@ -143,7 +145,10 @@ export interface Config {
   mockSecret: string | undefined
   audit: {
     mode: 'buffered' | 'strict' | 'off'
-    /** `thread`: audit writes run on a worker thread (audit/off-thread.ts); `inline`: not. */
+    /**
+     * `thread`: audit writes run on a worker thread (audit/off-thread.ts); `inline`: on the
+     * request thread. By default `thread` in buffered mode, `inline` in strict mode.
+     */
     writer: 'thread' | 'inline'
     retentionDays: number
   }
@@ -221,7 +226,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     mockSecret: e.KEYSTASH_MOCK_SECRET,
     audit: {
       mode: e.KEYSTASH_AUDIT_MODE,
-      writer: e.KEYSTASH_AUDIT_WRITER,
+      // Strict requests wait for their write: a hand-off between threads only adds latency.
+      writer: e.KEYSTASH_AUDIT_WRITER ?? (e.KEYSTASH_AUDIT_MODE === 'strict' ? 'inline' : 'thread'),
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },

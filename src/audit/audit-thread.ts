@@ -18,7 +18,8 @@ const config = workerData.config as Config
 const port = parentPort
 if (!port) throw new Error('audit-thread.ts runs as a worker thread')
 
-lowerOwnPriority()
+// In strict mode requests wait for this thread: it must not be the one that waits.
+if (config.audit.mode === 'buffered') lowerOwnPriority()
 
 let now = Date.now()
 const aws = createAwsClients(config)
@@ -83,8 +84,9 @@ port.on('message', (message: ThreadRequest) => {
 })
 
 /**
- * Requests come first: on Linux a thread has its own nice value, so this thread yields the
- * CPU to the request thread whenever both want it. Elsewhere it runs at normal priority.
+ * Requests come first: on Linux a thread has its own nice value, so in buffered mode this
+ * thread yields the CPU to the request thread whenever both want it. Elsewhere it runs at
+ * normal priority.
  */
 function lowerOwnPriority(): void {
   try {

@@ -25,6 +25,15 @@ describe('configuration', () => {
     expect(config.aws).toMatchObject({ table: 'keystash-prod', region: 'eu-west-1' })
   })
 
+  it('writes the audit trail on its own thread in buffered mode, inline in strict mode', () => {
+    expect(loadConfig({}).audit).toMatchObject({ mode: 'buffered', writer: 'thread' })
+    expect(loadConfig({ KEYSTASH_AUDIT_MODE: 'strict' }).audit.writer).toBe('inline')
+    expect(
+      loadConfig({ KEYSTASH_AUDIT_MODE: 'strict', KEYSTASH_AUDIT_WRITER: 'thread' }).audit.writer,
+    ).toBe('thread')
+    expect(() => loadConfig({ KEYSTASH_AUDIT_WRITER: 'fork' })).toThrow(/KEYSTASH_AUDIT_WRITER/)
+  })
+
   it('refuses half a production configuration, naming what is missing', () => {
     expect(() => loadConfig({ KEYSTASH_TABLE: 'keystash-prod' })).toThrow(
       /KEYSTASH_TABLE, AWS_REGION and KEYSTASH_KMS_KEY_ID/,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createDekCache } from '../../src/crypto/dek-cache.ts'
 import { openValue, sealValue, type UnwrapDataKey, unwrapWith } from '../../src/crypto/envelope.ts'
 import { type SealedRecord, valueAad } from '../../src/crypto/record.ts'
+import { createValueCipher, platformOnlyResolver } from '../../src/crypto/value-cipher.ts'
 import { AppError, type ErrorCode } from '../../src/errors.ts'
 import { createMemoryKeyProvider } from '../../src/kms/memory.ts'
 
@@ -205,5 +206,47 @@ describe('sealValue / openValue', () => {
     expect(warm.every((value) => value.toString() === 'hot key')).toBe(true)
     expect(provider.calls.unwrapDataKey).toBe(1)
     expect(cache.stats()).toMatchObject({ hits: 100, misses: 100, kmsCalls: 1, size: 1 })
+  })
+})
+
+describe('the value cipher (AAD and data-key cache key kept per record object)', () => {
+  it('opens the same record object only at the place it was sealed for, however often', async () => {
+    const { provider, record } = await sealed(Buffer.from('kept'))
+    const cipher = createValueCipher({
+      keks: platformOnlyResolver(provider),
+      dekCache: createDekCache({ ttlSeconds: 300, maxEntries: 100 }),
+    })
+    // Warm the per-record AAD with the right place, then ask for others with the same object.
+    expect((await cipher.open(place, record)).toString()).toBe('kept')
+    for (const moved of [
+      { ...place, version: 2 },
+      { ...place, keyId: 'key_2' },
+      { ...place, tenantId: 'org_b' },
+    ]) {
+      expectOpaque(await failure(cipher.open(moved, record)))
+    }
+    expect((await cipher.open(place, record)).toString()).toBe('kept')
+  })
+
+  it('never serves one tenant’s data key to another for the same wrapped-key buffer', async () => {
+    const { record } = await sealed(Buffer.from('tenant a'))
+    const dekCache = createDekCache({ ttlSeconds: 300, maxEntries: 100 })
+    const unwraps: string[] = []
+    const first = await dekCache.getDek(
+      { tenantId: 'org_a', wrapped: record.wrappedDek },
+      async () => {
+        unwraps.push('org_a')
+        return Buffer.alloc(32, 1)
+      },
+    )
+    const second = await dekCache.getDek(
+      { tenantId: 'org_b', wrapped: record.wrappedDek },
+      async () => {
+        unwraps.push('org_b')
+        return Buffer.alloc(32, 2)
+      },
+    )
+    expect(unwraps).toEqual(['org_a', 'org_b'])
+    expect(first.equals(second)).toBe(false)
   })
 })
