@@ -13,9 +13,9 @@ export interface RequestContextOptions {
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when it is well-formed, else a new
- * one), which responseHeaders echoes, and writes one access-log line when the response is ready. The line has
- * the path but never the query string, which is the one place a careless client might put a
- * secret.
+ * one; `responseHeaders` echoes it), and writes one access-log line when the response is
+ * ready. The line has the path but never the query string, which is the one place a careless
+ * client might put a secret.
  */
 export function requestContext({
   logger,
