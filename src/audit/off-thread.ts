@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Clock } from '../auth/clock.ts'
 import type { Config } from '../config.ts'
@@ -25,10 +26,11 @@ export interface OffThreadOptions {
   handOffMs?: number
 }
 
-// The thread loads our TypeScript through tsx's API: tsx's `--import` hook does not reach
-// worker threads (github.com/privatenumber/tsx/issues/354).
+// The thread loads our TypeScript through tsx's API, with the package's own tsconfig as
+// bin/keystash.js does: tsx's `--import` hook does not reach worker threads
+// (github.com/privatenumber/tsx/issues/354).
 const THREAD = `import('tsx/esm/api').then(({ register }) => {
-  register()
+  register({ tsconfig: ${JSON.stringify(fileURLToPath(new URL('../../tsconfig.json', import.meta.url)))} })
   return import(${JSON.stringify(new URL('./audit-thread.ts', import.meta.url).href)})
 })`
 
