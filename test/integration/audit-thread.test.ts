@@ -122,3 +122,25 @@ describe('the audit thread, strict mode, when DynamoDB refuses the writes', () =
     }
   })
 })
+
+describe('the audit thread, when it stops', () => {
+  it('fails the strict events it had not confirmed closed, and is not restarted for every event', async () => {
+    const logs = captureLogs()
+    const recorder = createOffThreadAuditRecorder({
+      // No AWS settings at all: the thread throws as it starts.
+      config: { audit: { mode: 'strict', writer: 'thread', retentionDays: 1 } } as never,
+      clock: systemClock,
+      logger: logs.logger,
+    })
+    try {
+      const first = await recorder.record(event('org_thread', 1)).catch((error: unknown) => error)
+      expect(first).toMatchObject({ code: 'audit_unavailable' })
+      // Within the restart delay an event is refused at once, without starting another thread.
+      const second = await recorder.record(event('org_thread', 2)).catch((error: unknown) => error)
+      expect(second).toMatchObject({ code: 'audit_unavailable' })
+      expect(logs.lines().filter((line) => line.msg === 'audit thread failed')).toHaveLength(1)
+    } finally {
+      await recorder.close()
+    }
+  })
+})
