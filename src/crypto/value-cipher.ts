@@ -56,7 +56,7 @@ export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCa
     },
 
     /** The caller owns the returned buffer and should zero it once the response is built. */
-    async open(place: ValuePlace, record: SealedRecord): Promise<Buffer> {
+    open(place: ValuePlace, record: SealedRecord): Promise<Buffer> {
       const aad =
         typeof record === 'object' && record !== null
           ? aadFor(place, record)

@@ -49,7 +49,11 @@ export function createValueReader({
     requireScope(principal, 'keys:read')
     const record = await keyService.load(principal, ref, options.prefetched)
     const versionNumber = options.version ?? record.currentVersion
-    const stored = await versionOf(record, versionNumber)
+    // The current version is in the key record: no await (this is the hot path).
+    const stored =
+      versionNumber === record.currentVersion
+        ? record.current
+        : await olderVersion(record, versionNumber)
 
     // A person's session reads what production would; applications say where they run.
     const environment = principal.environment ?? 'production'
@@ -83,8 +87,7 @@ export function createValueReader({
     return { record, version: versionNumber, value, mode }
   }
 
-  async function versionOf(record: KeyRecord, version: number): Promise<StoredVersion> {
-    if (version === record.currentVersion) return record.current
+  async function olderVersion(record: KeyRecord, version: number): Promise<StoredVersion> {
     const stored =
       version >= 1 && version < record.currentVersion
         ? await keys.getVersion(record.tenantId, record.keyId, version)
