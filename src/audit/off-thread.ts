@@ -199,6 +199,13 @@ export function createOffThreadAuditRecorder({
     flush: () => ask('flush'),
     async close(): Promise<void> {
       await ask('close')
+      // Events still held back for a restart have no thread to go to any more.
+      clearTimeout(timer)
+      scheduled = false
+      if (outbox.length > 0) {
+        log.error({ dropped: outbox.length }, 'audit events dropped: no audit thread at close')
+        outbox = []
+      }
       const closing = thread
       thread = undefined
       await closing?.terminate()

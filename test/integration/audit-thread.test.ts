@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createOffThreadAuditRecorder } from '../../src/audit/off-thread.ts'
 import { systemClock } from '../../src/auth/clock.ts'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
@@ -124,6 +124,34 @@ describe('the audit thread, strict mode, when DynamoDB refuses the writes', () =
 })
 
 describe('the audit thread, when it stops', () => {
+  it('holds buffered events back for a restart instead of starting a thread per event', async () => {
+    const logs = captureLogs()
+    const recorder = createOffThreadAuditRecorder({
+      // No AWS settings at all: the thread throws as it starts.
+      config: { audit: { mode: 'buffered', writer: 'thread', retentionDays: 1 } } as never,
+      clock: systemClock,
+      logger: logs.logger,
+      handOffMs: 1,
+    })
+    const failures = () => logs.lines().filter((line) => line.msg === 'audit thread failed')
+    try {
+      await recorder.record(event('org_thread', 1))
+      await vi.waitFor(() => expect(failures()).toHaveLength(1))
+      await recorder.record(event('org_thread', 2))
+      await recorder.record(event('org_thread', 3))
+      // Handed over (1 ms) into the hold-back: kept, not sent to a new thread.
+      await vi.waitFor(() => expect(recorder.pending).toBe(2))
+      expect(failures()).toHaveLength(1)
+      // Closing drops them, says so, and leaves no timer to start a thread later.
+      await recorder.close()
+      expect(recorder.pending).toBe(0)
+      const dropped = logs.lines().filter((line) => String(line.msg).includes('dropped'))
+      expect(dropped.map((line) => line.dropped)).toEqual([2])
+    } finally {
+      await recorder.close()
+    }
+  })
+
   it('fails the strict events it had not confirmed closed, and is not restarted for every event', async () => {
     const logs = captureLogs()
     const recorder = createOffThreadAuditRecorder({
