@@ -22,7 +22,6 @@ import { type IdempotencyOptions, idempotency } from './http/middleware/idempote
 import { requestContext } from './http/middleware/request-context.ts'
 import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
 import { asAppError, problemResponse } from './http/problem.ts'
-import { responseHeaders } from './http/response-headers.ts'
 import { auditRoutes } from './http/routes/audit.ts'
 import { authRoutes } from './http/routes/auth.ts'
 import { docsRoutes } from './http/routes/docs.ts'
@@ -69,7 +68,6 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(responseHeaders())
   app.use(
     methodNotAllowed({
       app,

@@ -37,6 +37,10 @@ const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const { ring, verify, readStatus, statusCache, lastUsed, clock } = deps
+  const checked = new WeakMap<
+    object,
+    { claims: Principal; expiresAtMs: number; principal: Principal }
+  >()
 
   async function authenticate(
     token: string,
@@ -62,7 +66,17 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         extra: { tokenId: record.tokenId },
       })
     }
-    if (Date.parse(record.expiresAt) <= clock.now()) {
+    // Worked out once per cached status record (and verified token), not on every request.
+    let known = checked.get(record)
+    if (known === undefined || known.claims !== claims) {
+      known = {
+        claims,
+        expiresAtMs: Date.parse(record.expiresAt),
+        principal: { ...claims, ...(record.name ? { name: record.name } : {}) },
+      }
+      checked.set(record, known)
+    }
+    if (known.expiresAtMs <= clock.now()) {
       throw new AppError('token_expired', 'The token has expired.', {
         headers: { 'www-authenticate': bearerChallenge },
       })
@@ -73,8 +87,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       })
     }
     lastUsed.touch(itemKey.token(record.tenantId, record.tokenId))
-    const principal: Principal = { ...claims, ...(record.name ? { name: record.name } : {}) }
-    return { principal, organization: status.organization, prefetched }
+    return { principal: known.principal, organization: status.organization, prefetched }
   }
 
   /** Forget a token's cached status on this instance (after it was revoked here). */

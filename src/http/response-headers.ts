@@ -1,5 +1,4 @@
 import type { Context, TypedResponse } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { JSONParsed, JSONValue } from 'hono/utils/types'
 import type { AppEnv } from './env.ts'
@@ -23,7 +22,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'x-xss-protection': '0',
 })
 
-// Responses built by `jsonResponse`, which already carry every header `responseHeaders` adds.
+// Responses built by `jsonResponse`, which already carry every header `completeHeaders` adds.
 const complete = new WeakSet<Response>()
 
 /**
@@ -48,15 +47,15 @@ export function jsonResponse<T extends JSONValue | object, S extends ContentfulS
   return response as Response & TypedResponse<JSONParsed<T>, S, 'json'>
 }
 
-/** Adds the security headers and `X-Request-Id` to every response that lacks them. */
-export function responseHeaders() {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    await next()
-    if (complete.has(c.res)) return
-    const headers = c.res.headers
-    for (const name in SECURITY_HEADERS) {
-      if (!headers.has(name)) headers.set(name, SECURITY_HEADERS[name] as string)
-    }
-    headers.set('x-request-id', c.get('requestId'))
-  })
+/**
+ * Gives the response the security headers it lacks and `X-Request-Id`, unless `jsonResponse`
+ * built it with them. Called by requestContext once the response is ready.
+ */
+export function completeHeaders(c: Context<AppEnv>): void {
+  if (complete.has(c.res)) return
+  const headers = c.res.headers
+  for (const name in SECURITY_HEADERS) {
+    if (!headers.has(name)) headers.set(name, SECURITY_HEADERS[name] as string)
+  }
+  headers.set('x-request-id', c.get('requestId'))
 }

@@ -68,8 +68,9 @@ export function idempotency({
   }
 
   return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.req.method !== 'POST') return next()
     const key = c.req.header('idempotency-key')
-    if (c.req.method !== 'POST' || key === undefined) return next()
+    if (key === undefined) return next()
     if (!KEY_FORMAT.test(key)) {
       throw new AppError(
         'bad_request',

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../../logger.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
+import { completeHeaders } from '../response-headers.ts'
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/
 
@@ -13,9 +14,9 @@ export interface RequestContextOptions {
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when it is well-formed, else a new
- * one; `responseHeaders` echoes it), and writes one access-log line when the response is
- * ready. The line has the path but never the query string, which is the one place a careless
- * client might put a secret.
+ * one), and once the response is ready, echoes it with the security headers
+ * (response-headers.ts) and writes one access-log line. The line has the path but never the
+ * query string, which is the one place a careless client might put a secret.
  */
 export function requestContext({
   logger,
@@ -31,6 +32,7 @@ export function requestContext({
     c.set('log', log)
     const started = performance.now()
     await next()
+    completeHeaders(c)
     const status = c.res.status
     if (!logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return
     const line = {
