@@ -123,17 +123,22 @@ describe('the audit thread, strict mode, when DynamoDB refuses the writes', () =
   })
 })
 
+/** A recorder whose thread throws as it starts: its configuration has no AWS settings at all. */
+function threadThatCannotStart(mode: 'buffered' | 'strict') {
+  const logs = captureLogs()
+  const recorder = createOffThreadAuditRecorder({
+    config: { audit: { mode, writer: 'thread', retentionDays: 1 } } as never,
+    clock: systemClock,
+    logger: logs.logger,
+    handOffMs: 1,
+  })
+  const failures = () => logs.lines().filter((line) => line.msg === 'audit thread failed')
+  return { logs, recorder, failures }
+}
+
 describe('the audit thread, when it stops', () => {
   it('holds buffered events back for a restart instead of starting a thread per event', async () => {
-    const logs = captureLogs()
-    const recorder = createOffThreadAuditRecorder({
-      // No AWS settings at all: the thread throws as it starts.
-      config: { audit: { mode: 'buffered', writer: 'thread', retentionDays: 1 } } as never,
-      clock: systemClock,
-      logger: logs.logger,
-      handOffMs: 1,
-    })
-    const failures = () => logs.lines().filter((line) => line.msg === 'audit thread failed')
+    const { logs, recorder, failures } = threadThatCannotStart('buffered')
     try {
       await recorder.record(event('org_thread', 1))
       await vi.waitFor(() => expect(failures()).toHaveLength(1))
@@ -153,20 +158,14 @@ describe('the audit thread, when it stops', () => {
   })
 
   it('fails the strict events it had not confirmed closed, and is not restarted for every event', async () => {
-    const logs = captureLogs()
-    const recorder = createOffThreadAuditRecorder({
-      // No AWS settings at all: the thread throws as it starts.
-      config: { audit: { mode: 'strict', writer: 'thread', retentionDays: 1 } } as never,
-      clock: systemClock,
-      logger: logs.logger,
-    })
+    const { recorder, failures } = threadThatCannotStart('strict')
     try {
       const first = await recorder.record(event('org_thread', 1)).catch((error: unknown) => error)
       expect(first).toMatchObject({ code: 'audit_unavailable' })
       // Within the restart delay an event is refused at once, without starting another thread.
       const second = await recorder.record(event('org_thread', 2)).catch((error: unknown) => error)
       expect(second).toMatchObject({ code: 'audit_unavailable' })
-      expect(logs.lines().filter((line) => line.msg === 'audit thread failed')).toHaveLength(1)
+      expect(failures()).toHaveLength(1)
     } finally {
       await recorder.close()
     }
