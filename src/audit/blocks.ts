@@ -10,8 +10,9 @@ import type { AuditEvent } from './events.ts'
  * Why not an item per event: at thousands of reads a second, an item per event costs a write
  * unit per kilobyte per event and the marshalling of a dozen attributes each. A flush writes a
  * block per chain instead (a few items where there were hundreds), about eight times smaller
- * once compressed (value-read events: 770 bytes of JSON, 90 gzipped). Queries filter in memory after decompressing; reads of the audit trail are
- * rare and bounded by time, so that is the right side to pay on.
+ * once compressed (value-read events: 770 bytes of JSON, 90 gzipped). Queries filter in memory
+ * after decompressing; reads of the audit trail are rare and bounded by time, so that is the
+ * right side to pay on.
  *
  * Bounds that readers rely on: a block spans at most BLOCK_SPAN_MS from its first event to its
  * last, so events in a time range are found in the blocks whose key lies in

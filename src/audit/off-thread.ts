@@ -2,10 +2,9 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Clock } from '../auth/clock.ts'
 import type { Config } from '../config.ts'
-import { AppError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { AuditInput } from './events.ts'
-import type { AuditRecorder } from './writer.ts'
+import { type AuditRecorder, auditUnavailable } from './writer.ts'
 
 /** One event: what was recorded, when (ms), and in strict mode the ticket its outcome answers. */
 type Posted = [input: AuditInput, at: number, ticket?: number]
@@ -36,13 +35,6 @@ const THREAD = `import('tsx/esm/api').then(({ register }) => {
 
 const RESTART_AFTER_MS = 1000
 const MAX_HELD = 10_000
-
-const unavailable = (cause?: unknown) =>
-  new AppError(
-    'audit_unavailable',
-    'The audit log could not be written, so the request was not carried out.',
-    cause === undefined ? {} : { cause },
-  )
 
 /**
  * The audit recorder of writer.ts, run on a worker thread of its own. The request thread only
@@ -77,7 +69,7 @@ export function createOffThreadAuditRecorder({
     started.on('message', (reply: ThreadReply) => {
       if (reply.type === 'settled') {
         for (const ticket of reply.done) settle(ticket)
-        for (const [ticket, code] of reply.failed) settle(ticket, unavailable(code))
+        for (const [ticket, code] of reply.failed) settle(ticket, auditUnavailable(code))
       } else {
         settle(reply.ref, reply.error === undefined ? undefined : new Error(reply.error))
       }
@@ -87,7 +79,7 @@ export function createOffThreadAuditRecorder({
       if (thread !== started) return
       thread = undefined
       // Whatever it had not confirmed is not known to be written.
-      for (const ticket of [...waiters.keys()]) settle(ticket, unavailable())
+      for (const ticket of [...waiters.keys()]) settle(ticket, auditUnavailable())
     })
     return started
   }
@@ -137,7 +129,7 @@ export function createOffThreadAuditRecorder({
     const kept: Posted[] = []
     for (const event of outbox) {
       if (event[2] === undefined) kept.push(event)
-      else settle(event[2], unavailable())
+      else settle(event[2], auditUnavailable())
     }
     const excess = kept.length - MAX_HELD
     if (excess > 0) {
@@ -160,7 +152,7 @@ export function createOffThreadAuditRecorder({
 
   function refuse([input, , ticket]: Posted, error: unknown): void {
     log.error({ action: input.action, error: (error as Error).message }, 'audit event refused')
-    if (ticket !== undefined) settle(ticket, unavailable(error))
+    if (ticket !== undefined) settle(ticket, auditUnavailable(error))
   }
 
   function ask(type: 'flush' | 'close'): Promise<void> {

@@ -26,6 +26,14 @@ export interface AuditRecorderOptions {
   maxBuffered?: number
 }
 
+/** What a strict-mode request gets when its event cannot be written: it must fail closed. */
+export const auditUnavailable = (cause?: unknown): AppError =>
+  new AppError(
+    'audit_unavailable',
+    'The audit log could not be written, so the request was not carried out.',
+    cause === undefined ? {} : { cause },
+  )
+
 /** Strict mode: events committed in one group (a block per chain, written in parallel). */
 const STRICT_GROUP = 500
 
@@ -196,11 +204,7 @@ export function createAuditRecorder({
         // The write may or may not have landed: each chain it touched ends here either way.
         for (const { event } of group) chains.rotate(event.tenantId)
         log.error({ error: (error as Error)?.name, events: group.length }, 'audit write failed')
-        const refusal = new AppError(
-          'audit_unavailable',
-          'The audit log could not be written, so the request was not carried out.',
-          { cause: error },
-        )
+        const refusal = auditUnavailable(error)
         for (const { done } of group) done(refusal)
       }
     }

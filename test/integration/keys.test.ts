@@ -91,6 +91,17 @@ describe('storing and reading keys', () => {
       version: 1,
     })
     expect((await api.get('/v1/keys/stripe/value?version=3', reader)).status).toBe(404)
+    // The value route validates its own input (routes/keys.ts): the same 422 as every route.
+    for (const path of [
+      '/v1/keys/stripe/value?version=0',
+      '/v1/keys/stripe/value?version=two',
+      '/v1/keys/bad%20name/value',
+    ]) {
+      const refused = await api.get(path, reader)
+      expect([refused.status, refused.body.code]).toEqual([422, 'validation_failed'])
+      expect(refused.body.errors[0].field).toMatch(/^(version|ref)$/)
+    }
+    expect((await api.get('/v1/keys/stripe/value?version=0')).status).toBe(401)
     const versions = (await api.get('/v1/keys/stripe/versions', reader)).body.items
     expect(versions.map((v: { version: number }) => v.version)).toEqual([1, 2])
     expect(JSON.stringify(versions)).not.toContain('secret')
