@@ -74,13 +74,19 @@ export function createOffThreadAuditRecorder({
         settle(reply.ref, reply.error === undefined ? undefined : new Error(reply.error))
       }
     })
-    started.on('error', (error) => log.error({ error: error.message }, 'audit thread failed'))
-    started.on('exit', () => {
+    // An uncaught error ends the thread: it is gone from then on, not only once it has exited,
+    // so nothing more is handed to it in between.
+    const gone = () => {
       if (thread !== started) return
       thread = undefined
       // Whatever it had not confirmed is not known to be written.
       for (const ticket of [...waiters.keys()]) settle(ticket, auditUnavailable())
+    }
+    started.on('error', (error) => {
+      gone()
+      log.error({ error: error.message }, 'audit thread failed')
     })
+    started.on('exit', gone)
     return started
   }
 
