@@ -1,8 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { methodNotAllowed } from 'hono/method-not-allowed'
 import type { AuditLog } from './audit/service.ts'
 import type { TokenIdentifier } from './audit/token-identity.ts'
-import type { AuditRecorder } from './audit/writer.ts'
 import type { Authenticator } from './auth/authenticate.ts'
 import type { Clock } from './auth/clock.ts'
 import type { SigningKeyRing } from './auth/signing-keys.ts'
@@ -14,6 +12,8 @@ import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { TokenService } from './domain/tokens.ts'
 import { AppError } from './errors.ts'
+import { allowedMethods } from './http/allowed-methods.ts'
+import type { RequestAudit } from './http/audit.ts'
 import type { AppEnv } from './http/env.ts'
 import { loggableError } from './http/log-error.ts'
 import { auditRejections } from './http/middleware/audit-rejections.ts'
@@ -47,7 +47,7 @@ export interface AppDeps {
   keyService: KeyService
   reveal: ValueReader
   encryption: EncryptionService
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
   auditLog: AuditLog
   identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
@@ -68,19 +68,6 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(
-    methodNotAllowed({
-      app,
-      onMethodNotAllowed: (c, methods) =>
-        problemResponse(
-          c,
-          new AppError('method_not_allowed', `${c.req.method} is not allowed here.`, {
-            extra: { allow: methods },
-            headers: { allow: methods.join(', ') },
-          }),
-        ),
-    }),
-  )
   app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
   if (deps.idempotency) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
@@ -97,7 +84,20 @@ export function createApp(deps: AppDeps) {
   app.route('/', docsRoutes())
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 
-  app.notFound((c) => problemResponse(c, new AppError('not_found', 'No such route.')))
+  const allowed = allowedMethods(app)
+  app.notFound((c) => {
+    const methods = allowed(c.req.path)
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return problemResponse(c, new AppError('not_found', 'No such route.'))
+    }
+    return problemResponse(
+      c,
+      new AppError('method_not_allowed', `${c.req.method} is not allowed here.`, {
+        extra: { allow: methods },
+        headers: { allow: methods.join(', ') },
+      }),
+    )
+  })
   app.onError((error, c) => {
     const appError = asAppError(error)
     if (appError.code === 'internal')

@@ -89,6 +89,19 @@ describe('HTTP skeleton', () => {
     expect(body.allow).toContain('GET')
   })
 
+  it('works out Allow for routes with parameters, and only for paths that exist', async () => {
+    const { app } = build()
+    const res = await app.request('/v1/keys/openai-prod/value', { method: 'DELETE' })
+    const body = await expectProblem(res, 405, 'method_not_allowed')
+    expect([...(body.allow as string[])].sort()).toEqual(['GET', 'HEAD', 'PUT'])
+    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'PUT'])
+    await expectProblem(
+      await app.request('/v1/keys/openai-prod/values', { method: 'DELETE' }),
+      404,
+      'not_found',
+    )
+  })
+
   it('refuses bodies over the limit with 413, declared or streamed', async () => {
     const { app } = build()
     const big = JSON.stringify({ value: 'x'.repeat(64 * 1024) })

@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { outcomeOf } from '../../audit/events.ts'
-import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { AccountService } from '../../domain/accounts.ts'
-import { auditSuccess } from '../audit.ts'
+import { auditSuccess, type RequestAudit } from '../audit.ts'
 import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
@@ -81,7 +80,7 @@ export function authRoutes({
 }: {
   accounts: AccountService
   authenticator: Pick<Authenticator, 'authenticate'>
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
 }) {
   const router = createRouter()
   router.use('/v1/auth/logout', requireAuth({ authenticator }))

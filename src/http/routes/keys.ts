@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import { describeKey, type KeyService } from '../../domain/keys.ts'
 import { providers } from '../../mock/fake-values.ts'
 import { keyRefItem } from '../../storage/keys-repo.ts'
-import { audited } from '../audit.ts'
+import { audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { jsonResponse } from '../response-headers.ts'
 import { createRouter, parseInput } from '../router.ts'
@@ -87,7 +86,7 @@ export function keyRoutes(deps: {
   keyService: KeyService
   reveal: ValueReader
   authenticator: Pick<Authenticator, 'authenticate'>
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
 }) {
   const { keyService, reveal, audit } = deps
   const keyTarget = (record: { keyId: string; name: string }) => ({

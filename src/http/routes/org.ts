@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { describeOrganization, type OrganizationService } from '../../domain/organizations.ts'
-import { audited } from '../audit.ts'
+import { audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { bearer, problems } from '../schemas.ts'
@@ -87,7 +86,7 @@ export function orgRoutes({
 }: {
   organizations: OrganizationService
   authenticator: Pick<Authenticator, 'authenticate'>
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
 }) {
   const router = createRouter()
   router.use('/v1/org', requireAuth({ authenticator }))

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
 import { keyRestrictionsSchema, scopeSchema } from '../../auth/scopes.ts'
 import { describeToken, type TokenService } from '../../domain/tokens.ts'
-import { audited, auditSuccess } from '../audit.ts'
+import { audited, auditSuccess, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { bearer, problems } from '../schemas.ts'
@@ -124,7 +123,7 @@ export function tokenRoutes({
   tokens: TokenService
   authenticator: Pick<Authenticator, 'authenticate'>
   clock: { now(): number }
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
 }) {
   const router = createRouter()
   router.use('/v1/tokens', requireAuth({ authenticator }))
