@@ -9,22 +9,28 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
 export type IdPrefix = 'org' | 'usr' | 'tok' | 'key' | 'kek' | 'job' | 'evt' | 'sig'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${encodeRandom(random10())}`
+  return `${prefix}_${encodeTime(now)}${encodeRandom(pooled(10))}`
 }
 
-// The random part comes from a pool refilled 4 KiB at a time (as uuid and randomUUID do): one
-// call into the CSPRNG per 409 ids instead of one per id, which the audit trail's id per
-// request made visible. Ids are not secrets; the bytes are still the CSPRNG's, each used once.
+/** A request's id: `req_` and 32 hex digits (128 random bits), unrelated to time. */
+export function newRequestId(): string {
+  return `req_${pooled(16).toString('hex')}`
+}
+
+// Random bytes come from a pool refilled 4 KiB at a time (as uuid and randomUUID do): one
+// call into the CSPRNG per few hundred ids instead of one per id, which the audit trail's id
+// per request made visible. Ids are not secrets; the bytes are still the CSPRNG's, each used
+// once.
 const POOL = Buffer.alloc(4096)
 let poolOffset = POOL.length
 
-function random10(): Buffer {
-  if (poolOffset + 10 > POOL.length) {
+function pooled(size: number): Buffer {
+  if (poolOffset + size > POOL.length) {
     randomFillSync(POOL)
     poolOffset = 0
   }
-  poolOffset += 10
-  return POOL.subarray(poolOffset - 10, poolOffset)
+  poolOffset += size
+  return POOL.subarray(poolOffset - size, poolOffset)
 }
 
 const ID_SHAPE = /^([a-z]{3})_[0-9a-hjkmnp-tv-z]{26}$/

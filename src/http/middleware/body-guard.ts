@@ -1,3 +1,4 @@
+import type { Context, Next } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { AppError } from '../../errors.ts'
 import type { AppEnv } from '../env.ts'
@@ -19,8 +20,12 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions) {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
     throw new TypeError('bodyGuard: maxBytes must be a positive integer')
   }
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (!METHODS_WITH_BODY.has(c.req.method)) return next()
+  // Requests without a body pass through without an async step of their own.
+  return createMiddleware<AppEnv>((c, next) =>
+    METHODS_WITH_BODY.has(c.req.method) ? guard(c, next) : next(),
+  )
+
+  async function guard(c: Context<AppEnv>, next: Next) {
     const declared = c.req.header('content-length')
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes)
     const body = c.req.raw.body
@@ -44,7 +49,7 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions) {
     // Hono's validators read the cached promise instead of the (consumed) stream.
     c.req.bodyCache.json = Promise.resolve(parsed)
     return next()
-  })
+  }
 }
 
 function tooLarge(maxBytes: number): AppError {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Context } from 'hono'
+import type { Context, Next } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { Principal } from '../../auth/principal.ts'
@@ -67,8 +67,10 @@ export function idempotency({
     }
   }
 
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.req.method !== 'POST') return next()
+  // Only POSTs carry a key: anything else passes through without an async step of its own.
+  return createMiddleware<AppEnv>((c, next) => (c.req.method === 'POST' ? onPost(c, next) : next()))
+
+  async function onPost(c: Context<AppEnv>, next: Next) {
     const key = c.req.header('idempotency-key')
     if (key === undefined) return next()
     if (!KEY_FORMAT.test(key)) {
@@ -115,7 +117,7 @@ export function idempotency({
       throw error
     }
     await remember(c, scope, outcome.owner)
-  })
+  }
 
   async function replay(scope: IdempotencyScope, stored: StoredResponse) {
     const body =

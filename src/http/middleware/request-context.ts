@@ -1,4 +1,5 @@
 import { createMiddleware } from 'hono/factory'
+import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
@@ -20,7 +21,7 @@ export interface RequestContextOptions {
  */
 export function requestContext({
   logger,
-  generateId = () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
+  generateId = newRequestId,
   onRequest,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
