@@ -68,8 +68,9 @@ export function keystashScenario(options: KeystashScenarioOptions): Scenario {
   }
 }
 
-/** `A=1 B=2`, or "default configuration". */
+/** `A=1 B=2`, or "default configuration, audit trail off". */
 export function describeSettings(env: Record<string, string> = {}): string {
   const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`)
-  return settings.length > 0 ? settings.join(' ') : 'default configuration'
+  // Every bench server runs with the audit trail off unless its settings turn it on.
+  return settings.length > 0 ? settings.join(' ') : 'default configuration, audit trail off'
 }
