@@ -39,6 +39,17 @@ describe('storing and reading keys', () => {
     expect(read.status).toBe(200)
     expect(read.body.value).toBe(value)
     expect(read.headers.get('cache-control')).toBe('no-store')
+    // The documented KeyValue shape and Keystash-Mode header (openapi.yaml).
+    expect(Object.keys(read.body).sort()).toEqual([
+      'keyId',
+      'mode',
+      'name',
+      'provider',
+      'value',
+      'version',
+    ])
+    expect(['mock', 'live']).toContain(read.headers.get('keystash-mode'))
+    expect(read.headers.get('keystash-mode')).toBe(read.body.mode.effective)
     // The hot path builds its own headers: the same security headers as every other answer.
     for (const [name, header] of Object.entries(SECURITY_HEADERS)) {
       expect(read.headers.get(name)).toBe(header)

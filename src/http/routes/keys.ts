@@ -344,19 +344,20 @@ export function keyRoutes(deps: {
         details: { ...(version !== undefined ? { version } : {}) },
       },
     )
-    return jsonResponse(
-      c,
-      {
-        keyId: revealed.record.keyId,
-        name: revealed.record.name,
-        provider: revealed.record.provider,
-        version: revealed.version,
-        value: revealed.value,
-        mode: revealed.mode,
-      },
-      200,
-      { 'cache-control': 'no-store', 'keystash-mode': revealed.mode.effective },
-    )
+    // Typed by the documented schema: this route is not declared with `.openapi()`, so nothing
+    // else ties its body to the contract at compile time.
+    const body: z.input<typeof KeyValueSchema> = {
+      keyId: revealed.record.keyId,
+      name: revealed.record.name,
+      provider: revealed.record.provider,
+      version: revealed.version,
+      value: revealed.value,
+      mode: revealed.mode,
+    }
+    return jsonResponse(c, body, 200, {
+      'cache-control': 'no-store',
+      'keystash-mode': revealed.mode.effective,
+    })
   })
 
   return router
