@@ -4,6 +4,7 @@ import type { AuditInput } from '../../src/audit/events.ts'
 import { AppError } from '../../src/errors.ts'
 import { audited, auditSuccess, type RequestAudit } from '../../src/http/audit.ts'
 import type { AppEnv } from '../../src/http/env.ts'
+import { auditRejections } from '../../src/http/middleware/audit-rejections.ts'
 
 function recorder(mode: RequestAudit['mode']) {
   const events: AuditInput[] = []
@@ -83,5 +84,39 @@ describe('request audit helpers', () => {
         outcome: { result: 'denied', code: 'not_found' },
       }),
     ])
+  })
+})
+
+describe('auditRejections', () => {
+  async function reject(mode: RequestAudit['mode']) {
+    const { audit, events } = recorder(mode)
+    const identify = vi.fn(async () => ({ tenantId: 'org_1', tokenId: 'tok_1' }))
+    const app = new Hono<AppEnv>()
+    app.use(auditRejections({ audit, identify }))
+    app.get('/', () => {
+      throw new AppError('token_revoked', 'The token has been revoked.')
+    })
+    app.onError((error, c) => c.json({}, (error as AppError).status as 401))
+    const res = await app.request('/', { headers: { authorization: 'Bearer a.b.c' } })
+    expect(res.status).toBe(401)
+    return { events, identify }
+  }
+
+  it('records a rejected token use, identifying the token', async () => {
+    const { events, identify } = await reject('buffered')
+    expect(identify).toHaveBeenCalledWith('a.b.c')
+    expect(events).toEqual([
+      expect.objectContaining({
+        action: 'token.rejected',
+        tenantId: 'org_1',
+        outcome: { result: 'denied', code: 'token_revoked' },
+      }),
+    ])
+  })
+
+  it('with the audit trail off, neither identifies the token nor builds an event', async () => {
+    const { events, identify } = await reject('off')
+    expect(identify).not.toHaveBeenCalled()
+    expect(events).toEqual([])
   })
 })

@@ -1,9 +1,9 @@
 import { createMiddleware } from 'hono/factory'
 import { type AuditActor, actorOf } from '../../audit/events.ts'
 import type { TokenIdentifier } from '../../audit/token-identity.ts'
-import type { AuditRecorder } from '../../audit/writer.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { isAppError } from '../../errors.ts'
+import type { RequestAudit } from '../audit.ts'
 import { clientOf } from '../client.ts'
 import type { AppEnv } from '../env.ts'
 
@@ -12,7 +12,7 @@ const BEARER = /^Bearer +(\S+)$/i
 const NOT_TOKEN_USES = new Set(['invalid_credentials', 'signup_disabled'])
 
 export interface AuditRejectionsOptions {
-  audit: Pick<AuditRecorder, 'record'>
+  audit: RequestAudit
   identify: TokenIdentifier
 }
 
@@ -32,7 +32,8 @@ export function auditRejections({ audit, identify }: AuditRejectionsOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     await next()
     const status = c.res.status
-    if (status !== 401 && status !== 403) return
+    // With the audit trail off there is nothing to record, and no token to identify for it.
+    if ((status !== 401 && status !== 403) || audit.mode === 'off') return
     const code = isAppError(c.error) ? c.error.code : `http_${status}`
     if (NOT_TOKEN_USES.has(code)) return
     const principal = c.var.principal as Principal | undefined
