@@ -6,7 +6,7 @@ import type { LastUsedTracker } from '../storage/last-used.ts'
 import type { RecordCache } from '../storage/record-cache.ts'
 import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
 import type { Clock } from './clock.ts'
-import { type VerifyTokenOptions, verifyToken } from './jwt.ts'
+import { recallVerifiedToken, type VerifyTokenOptions, verifyToken } from './jwt.ts'
 import type { Principal } from './principal.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
@@ -54,6 +54,23 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       prefetched = read.extra
       return read.status
     })
+    return { ...admit(claims, status), prefetched }
+  }
+
+  /**
+   * `authenticate` with what this instance already holds: a token it verified before and a
+   * status read within the staleness bound. Undefined when either would need I/O; the same
+   * errors as `authenticate` when the token may not be used.
+   */
+  function authenticateCached(token: string): Omit<Authenticated, 'prefetched'> | undefined {
+    const claims = recallVerifiedToken(ring, token, verify)
+    if (claims === undefined) return undefined
+    const status = statusCache.peek(`${claims.tenantId}|${claims.tokenId}`)
+    return status === undefined ? undefined : admit(claims, status)
+  }
+
+  /** The checks on a verified token's status, the same whether the status was read or remembered. */
+  function admit(claims: Principal, status: TokenStatus): Omit<Authenticated, 'prefetched'> {
     const record = status.token
     if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', 'The token is not known.', {
@@ -87,7 +104,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       })
     }
     lastUsed.touch(itemKey.token(record.tenantId, record.tokenId))
-    return { principal: known.principal, organization: status.organization, prefetched }
+    return { principal: known.principal, organization: status.organization }
   }
 
   /** Forget a token's cached status on this instance (after it was revoked here). */
@@ -95,7 +112,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     statusCache.invalidate(`${tenantId}|${tokenId}`)
   }
 
-  return { authenticate, forget }
+  return { authenticate, authenticateCached, forget }
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>

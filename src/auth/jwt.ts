@@ -93,27 +93,12 @@ export async function verifyToken(
   token: string,
   options: VerifyTokenOptions,
 ): Promise<Principal> {
+  const remembered = recallVerifiedToken(ring, token, options)
+  if (remembered !== undefined) return remembered
   const { issuer, audience, memo } = options
-  const tolerance = options.clockToleranceSeconds ?? 30
-  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
-    throw new Error('clockToleranceSeconds must be a whole number between 0 and 300')
-  }
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid('it is malformed')
+  const tolerance = toleranceOf(options)
   const nowMs = ring.clock.now()
   const now = Math.floor(nowMs / 1000)
-
-  const tokenHash = memo === undefined ? undefined : hashToken(token)
-  if (memo !== undefined && tokenHash !== undefined) {
-    const hit = memo.get(tokenHash)
-    if (hit !== undefined && hit.issuer === issuer && hit.audience === audience) {
-      if (hit.exp <= now - tolerance) {
-        memo.delete(tokenHash)
-        throw expired()
-      }
-      if (ring.hasPublicKey(hit.kid)) return hit.principal
-      memo.delete(tokenHash)
-    }
-  }
 
   const resolveKey: JWTVerifyGetKey = async (header) => {
     const key = typeof header.kid === 'string' ? await ring.publicKey(header.kid) : undefined
@@ -155,10 +140,43 @@ export async function verifyToken(
     ...(claims.env === undefined ? {} : { environment: claims.env }),
     expiresAt: new Date(claims.exp * 1000),
   })
-  if (memo !== undefined && tokenHash !== undefined) {
-    memo.set(tokenHash, { principal, kid: verified.kid, issuer, audience, exp: claims.exp })
-  }
+  memo?.set(hashToken(token), { principal, kid: verified.kid, issuer, audience, exp: claims.exp })
   return principal
+}
+
+/**
+ * The principal of a token this instance already verified (`options.memo`), with no I/O and
+ * no signature check: the memo's entry must match the issuer and audience, the token must not
+ * have expired, and its signing key must still be published. Undefined when the token has to
+ * be verified; `token_expired` or `invalid_token` as `verifyToken` would answer.
+ */
+export function recallVerifiedToken(
+  ring: Pick<SigningKeyRing, 'hasPublicKey' | 'clock'>,
+  token: string,
+  options: VerifyTokenOptions,
+): Principal | undefined {
+  const { issuer, audience, memo } = options
+  const tolerance = toleranceOf(options)
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid('it is malformed')
+  if (memo === undefined) return undefined
+  const tokenHash = hashToken(token)
+  const hit = memo.get(tokenHash)
+  if (hit === undefined || hit.issuer !== issuer || hit.audience !== audience) return undefined
+  if (hit.exp <= Math.floor(ring.clock.now() / 1000) - tolerance) {
+    memo.delete(tokenHash)
+    throw expired()
+  }
+  if (ring.hasPublicKey(hit.kid)) return hit.principal
+  memo.delete(tokenHash)
+  return undefined
+}
+
+function toleranceOf(options: VerifyTokenOptions): number {
+  const tolerance = options.clockToleranceSeconds ?? 30
+  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
+    throw new Error('clockToleranceSeconds must be a whole number between 0 and 300')
+  }
+  return tolerance
 }
 
 /** Scopes this version does not know are dropped: an older server grants less, never more. */

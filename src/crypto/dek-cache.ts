@@ -141,7 +141,30 @@ export function createDekCache({
     return copy
   }
 
+  /** A copy of the entry's DEK while it is within both TTLs; an expired entry is dropped. */
+  const copyOfFresh = (key: string, ttlMs: number): Buffer | undefined => {
+    const entry = entries.get(key)
+    if (!entry) return undefined
+    if (now() - entry.loadedAt < Math.min(ttlMs, entry.ttlMs)) {
+      stats.hits++
+      entries.delete(key)
+      entries.set(key, entry)
+      return Buffer.from(entry.dek)
+    }
+    drop(key, entry)
+    stats.expirations++
+    return undefined
+  }
+
   return {
+    /**
+     * A copy of the DEK for `lookup.wrapped` when the cache holds it (counted as a hit), else
+     * undefined: never calls KMS, never waits. For the synchronous read path.
+     */
+    peek(lookup: DekLookup): Buffer | undefined {
+      return copyOfFresh(keyFor(lookup.tenantId, lookup.wrapped), ttlMsFor(lookup))
+    },
+
     /**
      * Returns a copy of the DEK for `lookup.wrapped`, calling `unwrap` only on a miss. The
      * cache keeps the buffer `unwrap` returns and zeroes it on eviction or expiry. A failed
@@ -150,18 +173,8 @@ export function createDekCache({
     async getDek(lookup: DekLookup, unwrap: () => Promise<Buffer>): Promise<Buffer> {
       const ttlMs = ttlMsFor(lookup)
       const key = keyFor(lookup.tenantId, lookup.wrapped)
-
-      const entry = entries.get(key)
-      if (entry) {
-        if (now() - entry.loadedAt < Math.min(ttlMs, entry.ttlMs)) {
-          stats.hits++
-          entries.delete(key)
-          entries.set(key, entry)
-          return Buffer.from(entry.dek)
-        }
-        drop(key, entry)
-        stats.expirations++
-      }
+      const cached = copyOfFresh(key, ttlMs)
+      if (cached) return cached
       stats.misses++
       if (now() - lastSweep >= SWEEP_INTERVAL_MS) sweepExpired()
 

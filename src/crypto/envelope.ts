@@ -113,6 +113,14 @@ export async function openWithAad(
     throw decryptionFailed(isAppError(error) ? undefined : error)
   }
 
+  return openWithDataKey(sealed, aad, dek)
+}
+
+/**
+ * Opens a parsed record with its DEK, already unwrapped (from the data-key cache). Takes the
+ * DEK over: it is zeroed here, whatever happens.
+ */
+export function openWithDataKey(sealed: SealedRecord, aad: Buffer, dek: Buffer): Buffer {
   try {
     if (dek.length !== DATA_KEY_BYTES) throw decryptionFailed()
     return decrypt(dek, sealed, aad)

@@ -1,7 +1,13 @@
 import type { KekRef, KeyProvider } from '../kms/key-provider.ts'
-import type { DekCache } from './dek-cache.ts'
-import { openWithAad, sealValue, type UnwrapDataKey } from './envelope.ts'
-import { FORMAT_VERSION, type SealedRecord, type ValuePlace, valueAad } from './record.ts'
+import type { DekCache, DekLookup } from './dek-cache.ts'
+import { openWithAad, openWithDataKey, sealValue, type UnwrapDataKey } from './envelope.ts'
+import {
+  FORMAT_VERSION,
+  parseSealedRecord,
+  type SealedRecord,
+  type ValuePlace,
+  valueAad,
+} from './record.ts'
 
 /** Which KEK a tenant writes with, and which provider opens a record wrapped by a given KEK. */
 export interface KekResolver {
@@ -21,15 +27,14 @@ export function platformOnlyResolver(platform: KeyProvider): KekResolver {
  * and the data-key cache in front of every unwrap.
  */
 export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCache: DekCache }) {
-  const unwrap: UnwrapDataKey = ({ wrapped, kek, context }) => {
-    const ttlSeconds = keks.cacheTtlSeconds?.(context.tenantId)
-    return dekCache.getDek(
-      ttlSeconds === undefined
-        ? { tenantId: context.tenantId, wrapped }
-        : { tenantId: context.tenantId, wrapped, ttlSeconds },
-      async () => (await keks.forRecord(context.tenantId, kek)).unwrapDataKey(wrapped, context),
-    )
+  const lookup = (tenantId: string, wrapped: Uint8Array): DekLookup => {
+    const ttlSeconds = keks.cacheTtlSeconds?.(tenantId)
+    return ttlSeconds === undefined ? { tenantId, wrapped } : { tenantId, wrapped, ttlSeconds }
   }
+  const unwrap: UnwrapDataKey = ({ wrapped, kek, context }) =>
+    dekCache.getDek(lookup(context.tenantId, wrapped), async () =>
+      (await keks.forRecord(context.tenantId, kek)).unwrapDataKey(wrapped, context),
+    )
 
   // Warm reads get the same record object back from the record cache: its AAD is built once.
   // The AAD depends on the place alone, so an entry is used only for the place it was built for.
@@ -62,6 +67,17 @@ export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCa
           ? aadFor(place, record)
           : valueAad(FORMAT_VERSION, place)
       return openWithAad(record, aad, place, unwrap)
+    },
+
+    /**
+     * `open` when the record's DEK is in the data-key cache: synchronous, no KMS call.
+     * Undefined when the DEK would have to be unwrapped; the same opaque error as `open` for a
+     * record that does not open.
+     */
+    openCached(place: ValuePlace, record: SealedRecord): Buffer | undefined {
+      const sealed = parseSealedRecord(record)
+      const dek = dekCache.peek(lookup(place.tenantId, sealed.wrappedDek))
+      return dek === undefined ? undefined : openWithDataKey(sealed, aadFor(place, record), dek)
     },
   }
 }

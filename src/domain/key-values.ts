@@ -19,7 +19,7 @@ export interface RevealedValue {
 }
 
 export interface ValueReaderDeps {
-  keyService: Pick<KeyService, 'load'>
+  keyService: Pick<KeyService, 'load' | 'peek'>
   keys: Pick<KeyRepository, 'getVersion'>
   cipher: ValueCipher
   mockSecret: { get(): Promise<string> }
@@ -40,7 +40,7 @@ export function createValueReader({
   config,
   lastUsed,
 }: ValueReaderDeps) {
-  return async function reveal(
+  async function reveal(
     principal: Principal,
     organization: OrganizationRecord | undefined,
     ref: string,
@@ -54,15 +54,7 @@ export function createValueReader({
       versionNumber === record.currentVersion
         ? record.current
         : await olderVersion(record, versionNumber)
-
-    // A person's session reads what production would; applications say where they run.
-    const environment = principal.environment ?? 'production'
-    const mode = resolveMode({
-      environment,
-      guardrails: config.mockGuardrails,
-      keyOverrides: record.mockOverrides,
-      tenantDefaults: organization?.mockDefaults,
-    })
+    const mode = modeFor(principal, organization, record)
 
     let value: string
     if (mode.effective === 'mock') {
@@ -75,16 +67,65 @@ export function createValueReader({
         ...(stored.shape ? { shape: stored.shape } : {}),
       })
     } else {
-      const plaintext = await cipher.open(
-        { tenantId: record.tenantId, keyId: record.keyId, version: versionNumber },
-        stored.sealed,
+      value = utf8Once(
+        await cipher.open(
+          { tenantId: record.tenantId, keyId: record.keyId, version: versionNumber },
+          stored.sealed,
+        ),
       )
-      value = plaintext.toString('utf8')
-      plaintext.fill(0)
     }
+    return revealed(record, versionNumber, value, mode)
+  }
+
+  /**
+   * `reveal` of a key's current live value from memory alone: the key record within its
+   * staleness bound and the version's DEK in the data-key cache. Undefined when anything would
+   * need I/O or is not a live read (mock values take the async path); the same errors as
+   * `reveal` otherwise.
+   */
+  function revealCached(
+    principal: Principal,
+    organization: OrganizationRecord | undefined,
+    ref: string,
+  ): RevealedValue | undefined {
+    requireScope(principal, 'keys:read')
+    const record = keyService.peek(principal, ref)
+    if (record === undefined) return undefined
+    const mode = modeFor(principal, organization, record)
+    if (mode.effective !== 'live') return undefined
+    const version = record.currentVersion
+    const plaintext = cipher.openCached(
+      { tenantId: record.tenantId, keyId: record.keyId, version },
+      record.current.sealed,
+    )
+    return plaintext === undefined
+      ? undefined
+      : revealed(record, version, utf8Once(plaintext), mode)
+  }
+
+  function modeFor(
+    principal: Principal,
+    organization: OrganizationRecord | undefined,
+    record: KeyRecord,
+  ): ModeResolution {
+    return resolveMode({
+      // A person's session reads what production would; applications say where they run.
+      environment: principal.environment ?? 'production',
+      guardrails: config.mockGuardrails,
+      keyOverrides: record.mockOverrides,
+      tenantDefaults: organization?.mockDefaults,
+    })
+  }
+
+  function revealed(
+    record: KeyRecord,
+    version: number,
+    value: string,
+    mode: ModeResolution,
+  ): RevealedValue {
     lastUsed.touch(itemKey.key(record.tenantId, record.keyId))
     lastUsed.touch(itemKey.keyName(record.tenantId, record.name))
-    return { record, version: versionNumber, value, mode }
+    return { record, version, value, mode }
   }
 
   async function olderVersion(record: KeyRecord, version: number): Promise<StoredVersion> {
@@ -95,6 +136,15 @@ export function createValueReader({
     if (!stored) throw new AppError('not_found', `Key ${record.name} has no version ${version}.`)
     return stored
   }
+
+  return Object.assign(reveal, { cached: revealCached })
+}
+
+/** The plaintext as a string; its buffer is zeroed once read. */
+function utf8Once(plaintext: Buffer): string {
+  const value = plaintext.toString('utf8')
+  plaintext.fill(0)
+  return value
 }
 
 export type ValueReader = ReturnType<typeof createValueReader>

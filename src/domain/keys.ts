@@ -88,6 +88,19 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
     const record = prefetched
       ? toKeyRecord(prefetched)
       : await cache.get(cacheId(principal.tenantId, ref), () => keys.get(principal.tenantId, ref))
+    return mayRead(principal, record)
+  }
+
+  /**
+   * `load` from the record cache alone: undefined when the record is not remembered within
+   * the staleness bound (nothing is read); the same errors as `load` otherwise.
+   */
+  function peek(principal: Principal, ref: string): KeyRecord | undefined {
+    const record = cache.peek(cacheId(principal.tenantId, ref))
+    return record === undefined ? undefined : mayRead(principal, record)
+  }
+
+  function mayRead(principal: Principal, record: KeyRecord | undefined): KeyRecord {
     if (!record || record.tenantId !== principal.tenantId) {
       throw new AppError('not_found', 'No such key.')
     }
@@ -115,6 +128,7 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
 
   return {
     load,
+    peek,
 
     async create(
       principal: Principal,

@@ -9,8 +9,9 @@ import {
   SUCCESS,
 } from '../audit/events.ts'
 import type { AuditRecorder } from '../audit/writer.ts'
+import type { Principal } from '../auth/principal.ts'
 import { isAppError } from '../errors.ts'
-import { clientOf } from './client.ts'
+import { type Client, clientOf } from './client.ts'
 import type { AppEnv } from './env.ts'
 
 export interface AuditEntry {
@@ -76,8 +77,27 @@ async function recordOutcome<T>(
 }
 
 function build(c: Context<AppEnv>, entry: AuditEntry, outcome: ReturnType<typeof outcomeOf>) {
-  const principal = c.get('principal')
-  const { address, userAgent } = clientOf(c)
+  return auditInput(
+    { principal: c.get('principal'), requestId: c.get('requestId'), client: clientOf(c) },
+    entry,
+    outcome,
+  )
+}
+
+/** Who asked, as `build` takes it from a Hono context. */
+export interface RequestParty {
+  principal: Principal | undefined
+  requestId: string | undefined
+  client: Client
+}
+
+/** The event of `entry` for a request handled outside Hono (http/fast-value-read.ts). */
+export function auditInput(
+  { principal, requestId, client }: RequestParty,
+  entry: AuditEntry,
+  outcome: ReturnType<typeof outcomeOf>,
+) {
+  const { address, userAgent } = client
   return {
     tenantId: entry.tenantId ?? principal?.tenantId ?? null,
     action: entry.action,
@@ -85,7 +105,7 @@ function build(c: Context<AppEnv>, entry: AuditEntry, outcome: ReturnType<typeof
       entry.actor ?? (principal ? actorOf(principal) : { type: 'anonymous' as const, id: null }),
     target: entry.target ?? null,
     outcome,
-    requestId: c.get('requestId') ?? null,
+    requestId: requestId ?? null,
     client: { address: address ?? null, userAgent: userAgent ?? null },
     ...(entry.details ? { details: entry.details } : {}),
   }

@@ -6,16 +6,22 @@ import type { Context } from 'hono'
  * its user agent, for login throttling and the audit trail. Undefined when there is no socket,
  * as in `app.request()` tests.
  */
-export function clientOf(c: Context): {
+export function clientOf(c: Context): Client {
+  return clientFrom(c.env, c.req.header('user-agent'))
+}
+
+export interface Client {
   address: string | undefined
   userAgent: string | undefined
-} {
+}
+
+/** `clientOf` from the adapter's bindings (`{ incoming }`) and the User-Agent header. */
+export function clientFrom(env: unknown, userAgent: string | null | undefined): Client {
   let address: string | undefined
   try {
-    address = getConnInfo(c).remote.address
+    address = getConnInfo({ env } as Context).remote.address
   } catch {
     address = undefined
   }
-  const userAgent = c.req.header('user-agent')?.slice(0, 512)
-  return { address, userAgent }
+  return { address, userAgent: userAgent?.slice(0, 512) }
 }

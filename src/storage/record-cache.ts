@@ -23,6 +23,16 @@ export function createRecordCache<T>({
   // Bumped on invalidate, so a load that started before an invalidation is not stored.
   const generations = new Map<string, number>()
 
+  /**
+   * The record as remembered while within the staleness bound; nothing is loaded, and a
+   * remembered absence reads as undefined too (`get` tells them apart).
+   */
+  function peek(id: string): T | undefined {
+    if (stalenessMs <= 0) return undefined
+    const hit = entries.get(id)
+    return hit && clock.now() - hit.loadedAt < stalenessMs ? hit.value : undefined
+  }
+
   async function get(id: string, load: () => Promise<T>): Promise<T> {
     if (stalenessMs > 0) {
       const hit = entries.get(id)
@@ -55,7 +65,7 @@ export function createRecordCache<T>({
     generations.set(id, (generations.get(id) ?? 0) + 1)
   }
 
-  return { get, invalidate, clear: () => entries.clear(), size: () => entries.size }
+  return { get, peek, invalidate, clear: () => entries.clear(), size: () => entries.size }
 }
 
 export type RecordCache<T> = ReturnType<typeof createRecordCache<T>>

@@ -71,6 +71,26 @@ describe('createDekCache', () => {
     })
   })
 
+  it('peek serves only what it holds: a copy, counted as a hit, never an unwrap', async () => {
+    const t = setup()
+    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })).toBeUndefined()
+    expect([t.unwraps(), t.cache.stats().hits]).toEqual([0, 0])
+    await t.get('org_a', wrappedA, dekA)
+    const peeked = t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })
+    expect(peeked?.equals(dekA)).toBe(true)
+    peeked?.fill(0)
+    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })?.equals(dekA)).toBe(true)
+    expect([t.unwraps(), t.cache.stats().hits]).toEqual([1, 2])
+    // Another tenant's lookup of the same wrapped DEK, a tenant's lower TTL, and expiry.
+    expect(t.cache.peek({ tenantId: 'org_b', wrapped: wrappedA })).toBeUndefined()
+    t.advance(61)
+    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA, ttlSeconds: 60 })).toBeUndefined()
+    t.advance(300)
+    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })).toBeUndefined()
+    expect(t.loaded.every(isZero)).toBe(true)
+    expect(t.unwraps()).toBe(1)
+  })
+
   it('makes exactly one unwrap for concurrent misses of one DEK', async () => {
     const t = setup()
     const gate = deferred<Buffer>()

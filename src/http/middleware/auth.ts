@@ -5,7 +5,7 @@ import { AppError } from '../../errors.ts'
 import type { ItemKey } from '../../storage/keys.ts'
 import type { AppEnv } from '../env.ts'
 
-const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i
+export const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i
 const QUERY_CREDENTIALS = ['token', 'access_token', 'api_key', 'apikey', 'key', 'jwt', 'auth']
 
 export interface RequireAuthOptions {

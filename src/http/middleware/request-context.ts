@@ -26,26 +26,44 @@ export function requestContext({
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
-    const offered = c.req.header('x-request-id')
-    const requestId = offered && WELL_FORMED_ID.test(offered) ? offered : generateId()
+    const requestId = requestIdFor(c.req.header('x-request-id'), generateId)
     const log = lazyChild(logger, requestId)
     c.set('requestId', requestId)
     c.set('log', log)
     const started = performance.now()
     await next()
     completeHeaders(c)
-    const status = c.res.status
-    if (!logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return
-    const line = {
-      method: c.req.method,
-      path: c.req.path,
-      status,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
-    }
-    // Straight to the base logger: one line needs no child.
-    if (status >= 500) logger.error({ requestId, ...line }, 'request failed')
-    else logger.info({ requestId, ...line }, 'request')
+    logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started)
   })
+}
+
+/** The caller's `X-Request-Id` when it is well-formed, else a new id. */
+export function requestIdFor(
+  offered: string | null | undefined,
+  generateId: () => string = newRequestId,
+): string {
+  return offered && WELL_FORMED_ID.test(offered) ? offered : generateId()
+}
+
+/** The access-log line of a request that started at `started` (`performance.now()`). */
+export function logRequest(
+  logger: Logger,
+  requestId: string,
+  method: string,
+  path: string,
+  status: number,
+  started: number,
+): void {
+  if (!logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return
+  const line = {
+    method,
+    path,
+    status,
+    durationMs: Math.round((performance.now() - started) * 100) / 100,
+  }
+  // Straight to the base logger: one line needs no child.
+  if (status >= 500) logger.error({ requestId, ...line }, 'request failed')
+  else logger.info({ requestId, ...line }, 'request')
 }
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'

@@ -1,17 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
-import type { ValueReader } from '../../domain/key-values.ts'
+import type { RevealedValue, ValueReader } from '../../domain/key-values.ts'
 import { describeKey, type KeyService } from '../../domain/keys.ts'
 import { providers } from '../../mock/fake-values.ts'
 import { keyRefItem } from '../../storage/keys-repo.ts'
-import { audited, type RequestAudit } from '../audit.ts'
+import { type AuditEntry, audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { jsonResponse } from '../response-headers.ts'
 import { createRouter, parseInput } from '../router.ts'
 import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
 const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
-const Ref = z.object({
+export const Ref = z.object({
   ref: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,128}$/)
@@ -82,6 +82,42 @@ const VersionSchema = z
   })
   .openapi('KeyVersion')
 
+const keyTarget = (record: { keyId: string; name: string }) => ({
+  type: 'key' as const,
+  id: record.keyId,
+  name: record.name,
+})
+
+/** A value read's audit event; the route and http/fast-value-read.ts record the same one. */
+export const valueReadEntry = (r: RevealedValue): AuditEntry => ({
+  action: 'key.value.read',
+  target: keyTarget(r.record),
+  details: {
+    version: r.version,
+    environment: r.mode.environment,
+    mode: r.mode.effective,
+    modeSource: r.mode.source,
+  },
+})
+
+/** A value read's answer: the documented KeyValue body, `no-store`, and Keystash-Mode. */
+export function valueAnswer(requestId: string, revealed: RevealedValue): Response {
+  // Typed by the documented schema: the value route is not declared with `.openapi()`, so
+  // nothing else ties its body to the contract at compile time.
+  const body: z.input<typeof KeyValueSchema> = {
+    keyId: revealed.record.keyId,
+    name: revealed.record.name,
+    provider: revealed.record.provider,
+    version: revealed.version,
+    value: revealed.value,
+    mode: revealed.mode,
+  }
+  return jsonResponse(requestId, body, 200, {
+    'cache-control': 'no-store',
+    'keystash-mode': revealed.mode.effective,
+  })
+}
+
 export function keyRoutes(deps: {
   keyService: KeyService
   reveal: ValueReader
@@ -89,11 +125,6 @@ export function keyRoutes(deps: {
   audit: RequestAudit
 }) {
   const { keyService, reveal, audit } = deps
-  const keyTarget = (record: { keyId: string; name: string }) => ({
-    type: 'key' as const,
-    id: record.keyId,
-    name: record.name,
-  })
   const refTarget = (ref: string) => ({ type: 'key' as const, id: ref })
   const auth = requireAuth({ authenticator: deps.authenticator })
   // The value read fetches the key record in the same round trip as the token's status.
@@ -323,16 +354,7 @@ export function keyRoutes(deps: {
     const revealed = await audited(
       c,
       audit,
-      (r) => ({
-        action: 'key.value.read',
-        target: keyTarget(r.record),
-        details: {
-          version: r.version,
-          environment: r.mode.environment,
-          mode: r.mode.effective,
-          modeSource: r.mode.source,
-        },
-      }),
+      valueReadEntry,
       () =>
         reveal(c.get('principal'), c.get('organization'), ref, {
           ...(version !== undefined ? { version } : {}),
@@ -344,20 +366,7 @@ export function keyRoutes(deps: {
         details: { ...(version !== undefined ? { version } : {}) },
       },
     )
-    // Typed by the documented schema: this route is not declared with `.openapi()`, so nothing
-    // else ties its body to the contract at compile time.
-    const body: z.input<typeof KeyValueSchema> = {
-      keyId: revealed.record.keyId,
-      name: revealed.record.name,
-      provider: revealed.record.provider,
-      version: revealed.version,
-      value: revealed.value,
-      mode: revealed.mode,
-    }
-    return jsonResponse(c, body, 200, {
-      'cache-control': 'no-store',
-      'keystash-mode': revealed.mode.effective,
-    })
+    return valueAnswer(c.get('requestId'), revealed)
   })
 
   return router
