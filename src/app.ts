@@ -15,6 +15,7 @@ import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
 import type { AppEnv } from './http/env.ts'
+import { fastValueRead } from './http/fast-value-read.ts'
 import { loggableError } from './http/log-error.ts'
 import { auditRejections } from './http/middleware/audit-rejections.ts'
 import { bodyGuard } from './http/middleware/body-guard.ts'
@@ -40,7 +41,7 @@ export interface AppDeps {
   clock: Clock
   probes: Record<string, Probe>
   ring: SigningKeyRing
-  authenticator: Pick<Authenticator, 'authenticate'>
+  authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
   tokens: TokenService
   organizations: OrganizationService
@@ -104,6 +105,19 @@ export function createApp(deps: AppDeps) {
       c.get('log')?.error({ error: loggableError(error) }, 'unhandled error')
     return problemResponse(c, appError)
   })
+  // Warm value reads are answered before Hono dispatches them (see http/fast-value-read.ts);
+  // everything else, and every read it declines, takes the routed path. On the instance, so
+  // that `app.request()` in tests goes the same way as the server.
+  const fastRead = fastValueRead({
+    authenticator: deps.authenticator,
+    reveal: deps.reveal,
+    audit: deps.audit,
+    logger: deps.logger,
+    ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
+  })
+  const routed = app.fetch
+  app.fetch = (request, env, executionCtx) =>
+    fastRead(request, env) ?? routed(request, env, executionCtx)
   return app
 }
 

@@ -1,0 +1,87 @@
+import { SUCCESS } from '../audit/events.ts'
+import type { Authenticator } from '../auth/authenticate.ts'
+import type { ValueReader } from '../domain/key-values.ts'
+import type { Logger } from '../logger.ts'
+import { auditInput, type RequestAudit } from './audit.ts'
+import { clientFrom } from './client.ts'
+import { BEARER } from './middleware/auth.ts'
+import { logRequest, requestIdFor } from './middleware/request-context.ts'
+import { Ref, valueAnswer, valueReadEntry } from './routes/keys.ts'
+
+/** `/v1/keys/{ref}/value` with no query string and nothing percent-encoded. */
+const VALUE_PATH = /^\/v1\/keys\/([^/?#%]+)\/value$/
+
+export interface FastValueReadDeps {
+  authenticator: Pick<Authenticator, 'authenticateCached'>
+  reveal: Pick<ValueReader, 'cached'>
+  audit: RequestAudit
+  logger: Logger
+  /** Told of every request it answers, as requestContext tells of the others. */
+  onRequest?: () => void
+}
+
+/**
+ * Answers `GET /v1/keys/{ref}/value` before Hono dispatches it, when everything the answer
+ * needs is already in this instance's memory: a token it verified before, the token's status
+ * and the key record within their staleness bound, and the version's data key in the DEK
+ * cache. The answer is then computed synchronously, which spares the read path the middleware
+ * chain's dozen promise hops and about a quarter of its time (`npm run bench`).
+ *
+ * It only ever answers success, and only with what the routed path would answer: the same
+ * checks (`authenticateCached` and `reveal.cached` share their code with the routed path),
+ * the same headers, body, audit event and access-log line. Everything else is declined
+ * (undefined) before anything is written or recorded, and goes through the whole pipeline:
+ * any refusal (401, 403, 404, 422: that path answers and audits it), a cold cache, a query
+ * string (`?version=`, or credentials that must be refused), mock values, and strict audit
+ * mode, where the request must wait for its event to be written.
+ */
+export function fastValueRead({
+  authenticator,
+  reveal,
+  audit,
+  logger,
+  onRequest,
+}: FastValueReadDeps) {
+  return (request: Request, env: unknown): Response | undefined => {
+    if (request.method !== 'GET' || audit.mode === 'strict') return undefined
+    const url = request.url
+    const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
+    const ref = VALUE_PATH.exec(path)?.[1]
+    const header = ref === undefined ? null : request.headers.get('authorization')
+    const token = header ? BEARER.exec(header.trim())?.[1] : undefined
+    if (ref === undefined || token === undefined || !Ref.safeParse({ ref }).success)
+      return undefined
+    const started = performance.now()
+
+    let who: ReturnType<Authenticator['authenticateCached']>
+    let revealed: ReturnType<ValueReader['cached']>
+    try {
+      who = authenticator.authenticateCached(token)
+      revealed = who && reveal.cached(who.principal, who.organization, ref)
+    } catch {
+      // A refusal: the routed path answers it, with its audit event.
+      return undefined
+    }
+    if (!who || !revealed) return undefined
+
+    onRequest?.()
+    const requestId = requestIdFor(request.headers.get('x-request-id'))
+    if (audit.mode !== 'off') {
+      // Buffered mode queues the event and never fails the request (audit/writer.ts).
+      void audit.record(
+        auditInput(
+          {
+            principal: who.principal,
+            requestId,
+            client: clientFrom(env, request.headers.get('user-agent')),
+          },
+          valueReadEntry(revealed),
+          SUCCESS,
+        ),
+      )
+    }
+    const answer = valueAnswer(requestId, revealed)
+    logRequest(logger, requestId, 'GET', path, 200, started)
+    return answer
+  }
+}

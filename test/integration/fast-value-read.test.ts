@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AuditInput } from '../../src/audit/events.ts'
+import type { buildDeps } from '../../src/deps.ts'
+import { fastValueRead } from '../../src/http/fast-value-read.ts'
+import { client, type Stack, signup, startStack } from '../support/stack.ts'
+
+/**
+ * The fast path (src/http/fast-value-read.ts) must answer a warm value read exactly as the
+ * routed path does, and decline, having recorded nothing, everything else. Both run here
+ * against the same instance and the same caches; every other value-read test goes through
+ * `app.request()`, and so through the fast path as soon as its caches are warm.
+ */
+
+let stack: Stack
+let api: ReturnType<typeof client>
+beforeAll(async () => {
+  stack = await startStack()
+  api = client(stack.app)
+})
+afterAll(() => stack?.close())
+
+/** The fast path of an instance, with the audit events it records kept aside. */
+function fastPathOf(deps: ReturnType<typeof buildDeps>) {
+  const recorded: AuditInput[] = []
+  const read = fastValueRead({
+    authenticator: deps.authenticator,
+    reveal: deps.reveal,
+    audit: {
+      mode: deps.audit.mode,
+      record: (event) => {
+        recorded.push(event)
+        return deps.audit.record(event)
+      },
+    },
+    logger: deps.logger,
+  })
+  return { read, recorded }
+}
+
+const request = (path: string, token: string, init: RequestInit = {}) =>
+  new Request(`http://localhost${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.headers as object) },
+  })
+
+async function ownerWithKey(value = 'sk-proj-fast-path-value') {
+  const account = await signup(api)
+  const mint = async (body: object) =>
+    (
+      await api.post(
+        '/v1/tokens',
+        { name: 'app', expiresIn: 3600, environment: 'production', ...body },
+        account.session,
+      )
+    ).body.token as string
+  const key = (await api.post('/v1/keys', { name: 'openai', value }, account.session)).body
+  return { ...account, key, value, mint, reader: await mint({ scopes: ['keys:read'] }) }
+}
+
+/** Reads through the app until the token's status, the key record and the DEK are all warm. */
+async function warm(path: string, token: string, app = stack.app) {
+  for (let i = 0; i < 3; i++) {
+    const res = await app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    expect(res.status).toBe(200)
+    await res.arrayBuffer()
+  }
+}
+
+const valueOf = async (res: Response | undefined) =>
+  ((await res?.json()) as { value?: string } | undefined)?.value
+
+const headersOf = (res: Response) =>
+  Object.fromEntries([...res.headers].filter(([name]) => name !== 'x-request-id'))
+
+describe('the fast value read', () => {
+  it('answers a warm read as the routed path does: headers, body, audit event, log line', async () => {
+    const owner = await ownerWithKey()
+    const fast = fastPathOf(stack.deps)
+    const path = '/v1/keys/openai/value'
+    // Cold caches: the fast path declines and the routed path answers.
+    expect(fast.read(request(path, owner.reader), undefined)).toBeUndefined()
+    const routed = await stack.app.request(request(path, owner.reader))
+    await warm(path, owner.reader)
+
+    const answer = fast.read(request(path, owner.reader), undefined)
+    expect(answer).toBeDefined()
+    if (!answer) return
+    expect(answer.status).toBe(routed.status)
+    expect(headersOf(answer)).toEqual(headersOf(routed))
+    expect(answer.headers.get('cache-control')).toBe('no-store')
+    const body = (await answer.json()) as { value: string }
+    expect(body).toEqual(await routed.json())
+    expect(body.value).toBe(owner.value)
+    const requestId = answer.headers.get('x-request-id') as string
+    expect(requestId).toMatch(/^req_[0-9a-f]{32}$/)
+    expect(requestId).not.toBe(routed.headers.get('x-request-id'))
+
+    // The same event as the routed read's, but for the request it answered.
+    expect(fast.recorded).toHaveLength(1)
+    await stack.deps.audit.flush()
+    const events = (await api.get('/v1/audit?action=key.value.read', owner.session)).body.items
+    const routedEvent = events.find((e: any) => e.requestId === routed.headers.get('x-request-id'))
+    const fastEvent = events.find((e: any) => e.requestId === requestId)
+    // Ids, times, request ids and chain hashes are the event's own; the rest must match.
+    const comparable = (e: any) => [
+      e.tenantId,
+      e.action,
+      e.actor,
+      e.target,
+      e.outcome,
+      e.client,
+      e.details,
+    ]
+    expect(routedEvent).toBeDefined()
+    expect(comparable(fastEvent)).toEqual(comparable(routedEvent))
+    expect(fastEvent.actor).toMatchObject({ type: 'token', id: expect.stringMatching(/^tok_/) })
+    expect(fastEvent.details).toEqual({
+      version: 1,
+      environment: 'production',
+      mode: 'live',
+      modeSource: expect.any(String),
+    })
+
+    // The access-log line the routed path writes, and nothing with the value in it.
+    const line = stack.logs.lines().find((entry) => entry.requestId === requestId)
+    expect(line).toMatchObject({ method: 'GET', path, status: 200, msg: 'request' })
+    expect(stack.logs.text()).not.toContain(owner.value)
+  })
+
+  it('echoes a well-formed X-Request-Id, as the routed path does', async () => {
+    const owner = await ownerWithKey()
+    await warm('/v1/keys/openai/value', owner.reader)
+    const fast = fastPathOf(stack.deps)
+    const answer = fast.read(
+      request('/v1/keys/openai/value', owner.reader, {
+        headers: { 'x-request-id': 'trace-0042.a' },
+      }),
+      undefined,
+    )
+    expect(answer?.headers.get('x-request-id')).toBe('trace-0042.a')
+    const made = fast.read(
+      request('/v1/keys/openai/value', owner.reader, { headers: { 'x-request-id': 'bad id!' } }),
+      undefined,
+    )
+    expect(made?.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
+  })
+
+  it('reads by id as by name', async () => {
+    const owner = await ownerWithKey()
+    const path = `/v1/keys/${owner.key.id}/value`
+    await warm(path, owner.reader)
+    const answer = fastPathOf(stack.deps).read(request(path, owner.reader), undefined)
+    expect(await valueOf(answer)).toBe(owner.value)
+  })
+
+  it('declines, recording nothing, whatever the routed path must refuse or handle', async () => {
+    const owner = await ownerWithKey()
+    const other = await ownerWithKey('sk-proj-other-tenant')
+    const path = '/v1/keys/openai/value'
+    await warm(path, owner.reader)
+    await warm(path, other.reader)
+    const restricted = await owner.mint({ scopes: ['keys:read'], keys: ['anthropic-*'] })
+    const listOnly = await owner.mint({ scopes: ['keys:list'] })
+    const development = await owner.mint({ scopes: ['keys:read'], environment: 'development' })
+    const revoked = await api.post(
+      '/v1/tokens',
+      { name: 'soon revoked', scopes: ['keys:read'], expiresIn: 3600, environment: 'production' },
+      owner.session,
+    )
+    // Each token is verified and its status remembered before the fast path is asked.
+    for (const token of [restricted, listOnly, development, revoked.body.token]) {
+      await api.get(path, token)
+      await api.get(path, token)
+    }
+    expect((await api.delete(`/v1/tokens/${revoked.body.id}`, owner.session)).status).toBe(204)
+
+    const cases: Array<[string, Request, number, string?]> = [
+      ['a token restricted to other keys', request(path, restricted), 403, 'key_access_denied'],
+      ['a token without keys:read', request(path, listOnly), 403, 'insufficient_scope'],
+      [
+        'another tenant’s token, this key’s id',
+        request(`/v1/keys/${owner.key.id}/value`, other.reader),
+        404,
+        'not_found',
+      ],
+      ['a development token (mock value)', request(path, development), 200],
+      ['a revoked token', request(path, revoked.body.token), 401, 'token_revoked'],
+      ['an older version', request(`${path}?version=1`, owner.reader), 200],
+      ['credentials in the query', request(`${path}?token=x`, owner.reader), 401, 'unauthorized'],
+      ['a HEAD request', request(path, owner.reader, { method: 'HEAD' }), 200],
+      ['a missing key', request('/v1/keys/missing/value', owner.reader), 404, 'not_found'],
+      ['a malformed ref', request('/v1/keys/a%20b/value', owner.reader), 422],
+      ['a token it never verified', request(path, `${owner.reader}x`), 401, 'invalid_token'],
+    ]
+    const fast = fastPathOf(stack.deps)
+    for (const [label, req, status, code] of cases) {
+      expect(fast.read(req.clone(), undefined), label).toBeUndefined()
+      const routed = await stack.app.request(req)
+      expect(routed.status, label).toBe(status)
+      if (code) expect(((await routed.json()) as { code: string }).code, label).toBe(code)
+    }
+    expect(fast.recorded).toEqual([])
+    // Another tenant's token, warm as it is, reads its own key, never this one.
+    const theirs = fast.read(request(path, other.reader), undefined)
+    expect(await valueOf(theirs)).toBe('sk-proj-other-tenant')
+  })
+
+  it('leaves every read to the routed path in strict audit mode', async () => {
+    const strict = stack.anotherInstance({ KEYSTASH_AUDIT_MODE: 'strict' })
+    const owner = await ownerWithKey()
+    await warm('/v1/keys/openai/value', owner.reader, strict.app)
+    const fast = fastPathOf(strict.deps)
+    expect(fast.read(request('/v1/keys/openai/value', owner.reader), undefined)).toBeUndefined()
+    expect(fast.recorded).toEqual([])
+  })
+})
