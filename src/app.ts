@@ -116,8 +116,12 @@ export function createApp(deps: AppDeps) {
     ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
   })
   const routed = app.fetch
-  app.fetch = (request, env, executionCtx) =>
-    fastRead(request, env) ?? routed(request, env, executionCtx)
+  app.fetch = (request, env, executionCtx) => {
+    const answer = fastRead(request, env)
+    if (answer === undefined) return routed(request, env, executionCtx)
+    if (answer instanceof Response) return answer
+    return answer.then((fast) => fast ?? routed(request, env, executionCtx))
+  }
   return app
 }
 

@@ -32,8 +32,12 @@ export interface FastValueReadDeps {
  * the same headers, body, audit event and access-log line. Everything else is declined
  * (undefined) before anything is written or recorded, and goes through the whole pipeline:
  * any refusal (401, 403, 404, 422: that path answers and audits it), a cold cache, a query
- * string (`?version=`, or credentials that must be refused), mock values, and strict audit
- * mode, where the request must wait for its event to be written.
+ * string (`?version=`, or credentials that must be refused) and mock values.
+ *
+ * In strict audit mode the answer waits for its event to be written. When that fails, the
+ * answer is dropped unsent and the read is declined (the promise resolves to undefined): the
+ * routed path then tries again and, if the audit trail is still unavailable, fails closed
+ * with its 503, so a value is never revealed without its event.
  */
 export function fastValueRead({
   authenticator,
@@ -42,8 +46,8 @@ export function fastValueRead({
   logger,
   onRequest,
 }: FastValueReadDeps) {
-  return (request: Request, env: unknown): Response | undefined => {
-    if (request.method !== 'GET' || audit.mode === 'strict') return undefined
+  return (request: Request, env: unknown): FastAnswer => {
+    if (request.method !== 'GET') return undefined
     const url = request.url
     const path = url.slice(url.indexOf('/', url.indexOf('://') + 3))
     const ref = VALUE_PATH.exec(path)?.[1]
@@ -66,22 +70,31 @@ export function fastValueRead({
 
     onRequest?.()
     const requestId = requestIdFor(request.headers.get('x-request-id'))
-    if (audit.mode !== 'off') {
-      // Buffered mode queues the event and never fails the request (audit/writer.ts).
-      void audit.record(
-        auditInput(
-          {
-            principal: who.principal,
-            requestId,
-            client: clientFrom(env, request.headers.get('user-agent')),
-          },
-          valueReadEntry(revealed),
-          SUCCESS,
-        ),
-      )
-    }
     const answer = valueAnswer(requestId, revealed)
-    logRequest(logger, requestId, 'GET', path, 200, started)
-    return answer
+    const sent = () => {
+      logRequest(logger, requestId, 'GET', path, 200, started)
+      return answer
+    }
+    if (audit.mode === 'off') return sent()
+    const recorded = audit.record(
+      auditInput(
+        {
+          principal: who.principal,
+          requestId,
+          client: clientFrom(env, request.headers.get('user-agent')),
+        },
+        valueReadEntry(revealed),
+        SUCCESS,
+      ),
+    )
+    // Buffered mode queues the event and never fails the request (audit/writer.ts).
+    if (audit.mode !== 'strict') return sent()
+    return recorded.then(sent, () => undefined)
   }
 }
+
+/**
+ * The answer, or undefined when the routed path must answer; a promise only in strict audit
+ * mode, while the event is being written.
+ */
+export type FastAnswer = Response | Promise<Response | undefined> | undefined

@@ -13,16 +13,31 @@ import { client, type Stack, signup, startStack } from '../support/stack.ts'
 
 let stack: Stack
 let api: ReturnType<typeof client>
+let failAuditWrites = false
 beforeAll(async () => {
   stack = await startStack()
   api = client(stack.app)
+  // As in audit-durability.test.ts: audit writes fail at the SDK while the flag is up.
+  stack.table.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const write = /Write|Put|Update|Delete/.test(String(context.commandName))
+      if (failAuditWrites && write && JSON.stringify(args.input).includes('AUDIT#')) {
+        throw Object.assign(new Error('injected audit write failure'), {
+          name: 'InternalServerError',
+          $metadata: {},
+        })
+      }
+      return next(args)
+    },
+    { step: 'initialize', name: 'auditWriteFault' },
+  )
 })
 afterAll(() => stack?.close())
 
 /** The fast path of an instance, with the audit events it records kept aside. */
 function fastPathOf(deps: ReturnType<typeof buildDeps>) {
   const recorded: AuditInput[] = []
-  const read = fastValueRead({
+  const fast = fastValueRead({
     authenticator: deps.authenticator,
     reveal: deps.reveal,
     audit: {
@@ -34,6 +49,7 @@ function fastPathOf(deps: ReturnType<typeof buildDeps>) {
     },
     logger: deps.logger,
   })
+  const read = async (req: Request) => await fast(req, undefined)
   return { read, recorded }
 }
 
@@ -66,7 +82,7 @@ async function warm(path: string, token: string, app = stack.app) {
   }
 }
 
-const valueOf = async (res: Response | undefined) =>
+const revealedValue = async (res: Response | undefined) =>
   ((await res?.json()) as { value?: string } | undefined)?.value
 
 const headersOf = (res: Response) =>
@@ -78,11 +94,11 @@ describe('the fast value read', () => {
     const fast = fastPathOf(stack.deps)
     const path = '/v1/keys/openai/value'
     // Cold caches: the fast path declines and the routed path answers.
-    expect(fast.read(request(path, owner.reader), undefined)).toBeUndefined()
+    expect(await fast.read(request(path, owner.reader))).toBeUndefined()
     const routed = await stack.app.request(request(path, owner.reader))
     await warm(path, owner.reader)
 
-    const answer = fast.read(request(path, owner.reader), undefined)
+    const answer = await fast.read(request(path, owner.reader))
     expect(answer).toBeDefined()
     if (!answer) return
     expect(answer.status).toBe(routed.status)
@@ -131,16 +147,14 @@ describe('the fast value read', () => {
     const owner = await ownerWithKey()
     await warm('/v1/keys/openai/value', owner.reader)
     const fast = fastPathOf(stack.deps)
-    const answer = fast.read(
+    const answer = await fast.read(
       request('/v1/keys/openai/value', owner.reader, {
         headers: { 'x-request-id': 'trace-0042.a' },
       }),
-      undefined,
     )
     expect(answer?.headers.get('x-request-id')).toBe('trace-0042.a')
-    const made = fast.read(
+    const made = await fast.read(
       request('/v1/keys/openai/value', owner.reader, { headers: { 'x-request-id': 'bad id!' } }),
-      undefined,
     )
     expect(made?.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
   })
@@ -149,8 +163,8 @@ describe('the fast value read', () => {
     const owner = await ownerWithKey()
     const path = `/v1/keys/${owner.key.id}/value`
     await warm(path, owner.reader)
-    const answer = fastPathOf(stack.deps).read(request(path, owner.reader), undefined)
-    expect(await valueOf(answer)).toBe(owner.value)
+    const answer = await fastPathOf(stack.deps).read(request(path, owner.reader))
+    expect(await revealedValue(answer)).toBe(owner.value)
   })
 
   it('declines, recording nothing, whatever the routed path must refuse or handle', async () => {
@@ -194,23 +208,41 @@ describe('the fast value read', () => {
     ]
     const fast = fastPathOf(stack.deps)
     for (const [label, req, status, code] of cases) {
-      expect(fast.read(req.clone(), undefined), label).toBeUndefined()
+      expect(await fast.read(req.clone()), label).toBeUndefined()
       const routed = await stack.app.request(req)
       expect(routed.status, label).toBe(status)
       if (code) expect(((await routed.json()) as { code: string }).code, label).toBe(code)
     }
     expect(fast.recorded).toEqual([])
     // Another tenant's token, warm as it is, reads its own key, never this one.
-    const theirs = fast.read(request(path, other.reader), undefined)
-    expect(await valueOf(theirs)).toBe('sk-proj-other-tenant')
+    const theirs = await fast.read(request(path, other.reader))
+    expect(await revealedValue(theirs)).toBe('sk-proj-other-tenant')
   })
 
-  it('leaves every read to the routed path in strict audit mode', async () => {
+  it('in strict audit mode, answers once the event is written, and never without it', async () => {
     const strict = stack.anotherInstance({ KEYSTASH_AUDIT_MODE: 'strict' })
     const owner = await ownerWithKey()
-    await warm('/v1/keys/openai/value', owner.reader, strict.app)
+    const path = '/v1/keys/openai/value'
+    await warm(path, owner.reader, strict.app)
     const fast = fastPathOf(strict.deps)
-    expect(fast.read(request('/v1/keys/openai/value', owner.reader), undefined)).toBeUndefined()
-    expect(fast.recorded).toEqual([])
+    const answer = await fast.read(request(path, owner.reader))
+    expect(await revealedValue(answer)).toBe(owner.value)
+    // Written before the answer was handed over: no flush needed to find it.
+    const events = (await api.get('/v1/audit?action=key.value.read', owner.session)).body.items
+    expect(events.map((e: any) => e.requestId)).toContain(answer?.headers.get('x-request-id'))
+
+    failAuditWrites = true
+    try {
+      // The fast path drops its answer; the routed path tries again and fails closed.
+      expect(await fast.read(request(path, owner.reader))).toBeUndefined()
+      const refused = await strict.app.request(request(path, owner.reader))
+      expect(refused.status).toBe(503)
+      const text = await refused.text()
+      expect(JSON.parse(text).code).toBe('audit_unavailable')
+      expect(text).not.toContain(owner.value)
+    } finally {
+      failAuditWrites = false
+    }
+    expect(fast.recorded).toHaveLength(2)
   })
 })
