@@ -119,7 +119,7 @@ export function createApp(deps: AppDeps) {
   app.fetch = (request, env, executionCtx) => {
     const answer = fastRead(request, env)
     if (answer === undefined) return routed(request, env, executionCtx)
-    if (answer instanceof Response) return answer
+    if (!(answer instanceof Promise)) return answer
     return answer.then((fast) => fast ?? routed(request, env, executionCtx))
   }
   return app
