@@ -10,12 +10,11 @@ import { jsonResponse } from '../response-headers.ts'
 import { createRouter, parseInput } from '../router.ts'
 import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
-const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
-export const Ref = z.object({
-  ref: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,128}$/)
-    .openapi({ description: 'A key id (key_...) or a key name' }),
+/** A key's name, and so what `{ref}` may be (a key id has this shape too). */
+export const REF_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/
+const Name = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -')
+const Ref = z.object({
+  ref: z.string().regex(REF_PATTERN).openapi({ description: 'A key id (key_...) or a key name' }),
 })
 const ValueQuery = z.object({ version: z.coerce.number().int().min(1).optional() })
 const Provider = z.enum(providers)
@@ -132,7 +131,7 @@ export function keyRoutes(deps: {
     authenticator: deps.authenticator,
     prefetch: (c, tenantId) => {
       const ref = c.req.param('ref')
-      return ref && /^[A-Za-z0-9_.-]{1,128}$/.test(ref) ? [keyRefItem(tenantId, ref)] : []
+      return ref && REF_PATTERN.test(ref) ? [keyRefItem(tenantId, ref)] : []
     },
   })
 
