@@ -2,20 +2,33 @@ import type { Context } from 'hono'
 import type { AppEnv } from './env.ts'
 
 /**
- * Sent with every response: the set Hono's `secureHeaders()` sends by default, with
- * `Cross-Origin-Resource-Policy: same-origin` and `X-Frame-Options: DENY`. Nothing here is
- * worth a browser caching or framing.
+ * Sent with every response: what OWASP's REST Security Cheat Sheet asks of API responses
+ * (frame-ancestors 'none', HSTS, nosniff, X-Frame-Options: DENY; `Content-Type` is each
+ * response's own, and `Cache-Control: no-store` goes with every secret), a CSP that lets
+ * nothing load should a response ever be rendered as a page, and
+ * `Cross-Origin-Resource-Policy`, so no other site can pull a response into its own.
+ * A page this server renders (the API reference) sets its own CSP and adds
+ * `DOCUMENT_HEADERS`.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'cross-origin-opener-policy': 'same-origin',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'cross-origin-resource-policy': 'same-origin',
-  'origin-agent-cluster': '?1',
-  'referrer-policy': 'no-referrer',
   'strict-transport-security': 'max-age=15552000; includeSubDomains',
   'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+})
+
+/**
+ * What matters only to a rendered page: isolation from other windows, no referrer, no DNS
+ * prefetching, no opening of downloads in place, no cross-domain policy files, and the
+ * legacy XSS filter off.
+ */
+export const DOCUMENT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-opener-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
   'x-dns-prefetch-control': 'off',
   'x-download-options': 'noopen',
-  'x-frame-options': 'DENY',
   'x-permitted-cross-domain-policies': 'none',
   'x-xss-protection': '0',
 })

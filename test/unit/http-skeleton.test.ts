@@ -72,6 +72,9 @@ describe('HTTP skeleton', () => {
         expect(res.headers.get(name)).toBe(value)
       }
       expect(res.headers.get('x-frame-options')).toBe('DENY')
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      )
       expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
     }
   })

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.ts'
 import { createAwsClients } from '../../src/aws.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildDeps } from '../../src/deps.ts'
+import { DOCUMENT_HEADERS } from '../../src/http/response-headers.ts'
 import { createLogger } from '../../src/logger.ts'
 import { generateOpenApi } from '../../tools/openapi-document.ts'
 
@@ -43,5 +44,10 @@ describe('the OpenAPI contract', () => {
     }
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'")
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+    // A page gets the document headers on top of the API set.
+    for (const [name, value] of Object.entries(DOCUMENT_HEADERS)) {
+      expect(page.headers.get(name)).toBe(value)
+    }
+    expect(page.headers.get('x-frame-options')).toBe('DENY')
   })
 })

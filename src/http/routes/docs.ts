@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Hono } from 'hono'
 import type { AppEnv } from '../env.ts'
+import { DOCUMENT_HEADERS } from '../response-headers.ts'
 
 const ASSETS = {
   'swagger-ui.css': 'text/css; charset=utf-8',
@@ -64,7 +65,9 @@ export function docsRoutes() {
     ]),
   )
   const app = new Hono<AppEnv>()
-  app.get('/docs', (c) => c.html(PAGE, 200, { 'content-security-policy': CONTENT_SECURITY_POLICY }))
+  app.get('/docs', (c) =>
+    c.html(PAGE, 200, { ...DOCUMENT_HEADERS, 'content-security-policy': CONTENT_SECURITY_POLICY }),
+  )
   app.get('/docs/init.js', (c) =>
     c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
   )
