@@ -1,29 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
-import { eventItems, parseNdjson } from './audit-helpers.ts'
+import { eventItems, injectAuditWriteFaults, parseNdjson } from './audit-helpers.ts'
 
 let stack: Stack
 let api: ReturnType<typeof client>
-let failAuditWrites = false
+let auditWrites: ReturnType<typeof injectAuditWriteFaults>
 
 beforeAll(async () => {
   stack = await startStack({ env: { KEYSTASH_AUDIT_MODE: 'strict' } })
   api = client(stack.app)
-  // Fault injection at the SDK: every write that touches an audit item fails, as it would if
-  // DynamoDB refused them; reads and every other write go through.
-  stack.table.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const write = /Write|Put|Update|Delete/.test(String(context.commandName))
-      if (failAuditWrites && write && JSON.stringify(args.input).includes('AUDIT#')) {
-        throw Object.assign(new Error('injected audit write failure'), {
-          name: 'InternalServerError',
-          $metadata: {},
-        })
-      }
-      return next(args)
-    },
-    { step: 'initialize', name: 'auditWriteFault' },
-  )
+  auditWrites = injectAuditWriteFaults(stack)
 })
 afterAll(() => stack?.close())
 
@@ -54,7 +40,7 @@ describe('strict mode', () => {
       owner.session,
     )
 
-    failAuditWrites = true
+    auditWrites.failing = true
     // A value is never revealed without its audit event.
     const read = await api.get('/v1/keys/k/value', reader.body.token)
     expect([read.status, read.body.code]).toEqual([503, 'audit_unavailable'])
@@ -75,7 +61,7 @@ describe('strict mode', () => {
     const failures = stack.logs.lines().filter((line) => line.msg === 'audit write failed')
     expect(failures.map((line) => line.requestId)).toContain(rejected.headers.get('x-request-id'))
 
-    failAuditWrites = false
+    auditWrites.failing = false
     const after = await stack.app.request('/v1/audit/export', { headers })
     expect(after.status).toBe(200)
     const verify = await api.get('/v1/audit/verify', owner.session)

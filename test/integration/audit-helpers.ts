@@ -141,3 +141,25 @@ export const parseNdjson = (text: string) =>
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, any>)
+
+/**
+ * Fault injection at the SDK: while `failing` is set, every write that touches an audit item
+ * fails, as it would if DynamoDB refused them; reads and every other write go through.
+ */
+export function injectAuditWriteFaults(stack: Stack): { failing: boolean } {
+  const faults = { failing: false }
+  stack.table.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const write = /Write|Put|Update|Delete/.test(String(context.commandName))
+      if (faults.failing && write && JSON.stringify(args.input).includes('AUDIT#')) {
+        throw Object.assign(new Error('injected audit write failure'), {
+          name: 'InternalServerError',
+          $metadata: {},
+        })
+      }
+      return next(args)
+    },
+    { step: 'initialize', name: 'auditWriteFault' },
+  )
+  return faults
+}

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditInput } from '../../src/audit/events.ts'
 import type { buildDeps } from '../../src/deps.ts'
 import { fastValueRead } from '../../src/http/fast-value-read.ts'
-import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
+import { injectAuditWriteFaults } from './audit-helpers.ts'
 
 /**
  * The fast path (src/http/fast-value-read.ts) must answer a warm value read exactly as the
@@ -13,24 +14,11 @@ import { client, type Stack, signup, startStack } from '../support/stack.ts'
 
 let stack: Stack
 let api: ReturnType<typeof client>
-let failAuditWrites = false
+let auditWrites: ReturnType<typeof injectAuditWriteFaults>
 beforeAll(async () => {
   stack = await startStack()
   api = client(stack.app)
-  // As in audit-durability.test.ts: audit writes fail at the SDK while the flag is up.
-  stack.table.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const write = /Write|Put|Update|Delete/.test(String(context.commandName))
-      if (failAuditWrites && write && JSON.stringify(args.input).includes('AUDIT#')) {
-        throw Object.assign(new Error('injected audit write failure'), {
-          name: 'InternalServerError',
-          $metadata: {},
-        })
-      }
-      return next(args)
-    },
-    { step: 'initialize', name: 'auditWriteFault' },
-  )
+  auditWrites = injectAuditWriteFaults(stack)
 })
 afterAll(() => stack?.close())
 
@@ -61,14 +49,7 @@ const request = (path: string, token: string, init: RequestInit = {}) =>
 
 async function ownerWithKey(value = 'sk-proj-fast-path-value') {
   const account = await signup(api)
-  const mint = async (body: object) =>
-    (
-      await api.post(
-        '/v1/tokens',
-        { name: 'app', expiresIn: 3600, environment: 'production', ...body },
-        account.session,
-      )
-    ).body.token as string
+  const mint = tokenMinter(api, account.session)
   const key = (await api.post('/v1/keys', { name: 'openai', value }, account.session)).body
   return { ...account, key, value, mint, reader: await mint({ scopes: ['keys:read'] }) }
 }
@@ -231,7 +212,7 @@ describe('the fast value read', () => {
     const events = (await api.get('/v1/audit?action=key.value.read', owner.session)).body.items
     expect(events.map((e: any) => e.requestId)).toContain(answer?.headers.get('x-request-id'))
 
-    failAuditWrites = true
+    auditWrites.failing = true
     try {
       // The fast path drops its answer; the routed path tries again and fails closed.
       expect(await fast.read(request(path, owner.reader))).toBeUndefined()
@@ -241,7 +222,7 @@ describe('the fast value read', () => {
       expect(JSON.parse(text).code).toBe('audit_unavailable')
       expect(text).not.toContain(owner.value)
     } finally {
-      failAuditWrites = false
+      auditWrites.failing = false
     }
     expect(fast.recorded).toHaveLength(2)
   })

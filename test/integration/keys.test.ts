@@ -1,7 +1,7 @@
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SECURITY_HEADERS } from '../../src/http/response-headers.ts'
-import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 
 let stack: Stack
 let api: ReturnType<typeof client>
@@ -13,14 +13,7 @@ afterAll(() => stack?.close())
 
 async function owner() {
   const account = await signup(api)
-  const mint = async (body: object) =>
-    (
-      await api.post(
-        '/v1/tokens',
-        { name: 'app', expiresIn: 3600, environment: 'production', ...body },
-        account.session,
-      )
-    ).body.token as string
+  const mint = tokenMinter(api, account.session)
   return { ...account, mint, reader: await mint({ scopes: ['keys:read', 'keys:list'] }) }
 }
 
