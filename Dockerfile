@@ -11,4 +11,4 @@ COPY openapi.yaml ./
 USER node
 EXPOSE 8787
 ENV HOST=0.0.0.0 PORT=8787
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=32", "--import", "tsx", "src/main.ts"]

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.ts'
 import { ensureTable } from '../../src/storage/table.ts'
 import { createLocalDynamoClient } from '../dynamodb-local.ts'
 import { warmDynamoDbReads } from './dynamodb-warmup.ts'
@@ -55,6 +56,7 @@ export async function startKeystash(
   const server = await startServerProcess(entry, {
     env: { ...withoutKeystashSettings(context.env), ...shared.env, ...env },
     readyPath: '/healthz',
+    nodeFlags: SERVER_NODE_FLAGS,
   })
   try {
     const ready = await fetch(`${server.url}/readyz`)

@@ -17,6 +17,8 @@ export interface ServerProcessOptions {
   readyTimeoutMs?: number
   /** How the child is told where to listen; by default PORT and HOST. */
   listenEnv?: (port: number, host: string) => NodeJS.ProcessEnv
+  /** Node flags before the entry, e.g. the server's own (src/node-flags.ts). */
+  nodeFlags?: readonly string[]
 }
 
 const portAndHost = (port: number, host: string) => ({ PORT: String(port), HOST: host })
@@ -28,7 +30,13 @@ const portAndHost = (port: number, host: string) => ({ PORT: String(port), HOST:
  */
 export async function startServerProcess(
   entry: string,
-  { env, readyPath = '/', readyTimeoutMs = 20_000, listenEnv = portAndHost }: ServerProcessOptions,
+  {
+    env,
+    readyPath = '/',
+    readyTimeoutMs = 20_000,
+    listenEnv = portAndHost,
+    nodeFlags = [],
+  }: ServerProcessOptions,
 ): Promise<ServerProcess> {
   const host = '127.0.0.1'
   const port = await findFreePort(host)
@@ -36,7 +44,7 @@ export async function startServerProcess(
   // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...profiling, ...nodeFlags, '--import', 'tsx', entry], {
     env: { ...env, ...listenEnv(port, host) },
     // Request logs on stdout would cost the server time and fill an undrained pipe.
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { SERVER_NODE_FLAGS } from '../../../src/node-flags.ts'
 import { runHttpLoad } from '../http-load.ts'
 import type { BenchContext, Scenario } from '../scenario.ts'
 import { type ServerProcess, startServerProcess } from '../server-process.ts'
@@ -14,7 +15,11 @@ export function createHonoHelloScenario(): Scenario {
     baseline: 'ceiling',
     async setup(benchContext) {
       context = benchContext
-      server = await startServerProcess(entry, { env: benchContext.env })
+      // With the server's own Node flags: the ceiling of the same runtime.
+      server = await startServerProcess(entry, {
+        env: benchContext.env,
+        nodeFlags: SERVER_NODE_FLAGS,
+      })
     },
     run(concurrency) {
       if (!context || !server) throw new Error('hono-hello: run() before setup()')
