@@ -26,7 +26,7 @@ export interface FastValueReadDeps {
  * and the key record within their staleness bound, and the version's data key in the DEK
  * cache. The answer is then computed synchronously, which spares the read path the middleware
  * chain and its dozen promise hops: about 30 % of the application's own time per warm read,
- * and some 8 to 20 % more value reads per second in `npm run bench`.
+ * and 8 % more value reads per second (alternating autocannon runs against the routed path).
  *
  * It only ever answers success, and only with what the routed path would answer: the same
  * checks (`authenticateCached` and `reveal.cached` share their code with the routed path),
