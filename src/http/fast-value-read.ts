@@ -77,17 +77,23 @@ export function fastValueRead({
       return answer
     }
     if (audit.mode === 'off') return sent()
-    const recorded = audit.record(
-      auditInput(
-        {
-          principal: who.principal,
-          requestId,
-          client: clientFrom(env, request.headers.get('user-agent')),
-        },
-        valueReadEntry(revealed),
-        SUCCESS,
-      ),
-    )
+    let recorded: Promise<void>
+    try {
+      recorded = audit.record(
+        auditInput(
+          {
+            principal: who.principal,
+            requestId,
+            client: clientFrom(env, request.headers.get('user-agent')),
+          },
+          valueReadEntry(revealed),
+          SUCCESS,
+        ),
+      )
+    } catch {
+      // Whatever the recorder threw, the routed path meets it too, and answers it as an error.
+      return undefined
+    }
     // Buffered mode queues the event and never fails the request (audit/writer.ts).
     if (audit.mode !== 'strict') return sent()
     return recorded.then(sent, () => undefined)

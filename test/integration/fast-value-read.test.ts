@@ -200,6 +200,23 @@ describe('the fast value read', () => {
     expect(await revealedValue(theirs)).toBe('sk-proj-other-tenant')
   })
 
+  it('declines when the audit recorder throws, leaving the error to the routed path', async () => {
+    const owner = await ownerWithKey()
+    await warm('/v1/keys/openai/value', owner.reader)
+    const read = fastValueRead({
+      authenticator: stack.deps.authenticator,
+      reveal: stack.deps.reveal,
+      audit: {
+        mode: 'buffered',
+        record: () => {
+          throw new Error('recorder failed')
+        },
+      },
+      logger: stack.deps.logger,
+    })
+    expect(read(request('/v1/keys/openai/value', owner.reader), undefined)).toBeUndefined()
+  })
+
   it('in strict audit mode, answers once the event is written, and never without it', async () => {
     const strict = stack.anotherInstance({ KEYSTASH_AUDIT_MODE: 'strict' })
     const owner = await ownerWithKey()
