@@ -72,31 +72,40 @@ export function fastValueRead({
     onRequest?.()
     const requestId = requestIdFor(request.headers.get('x-request-id'))
     const answer = valueAnswer(requestId, revealed)
-    const sent = () => {
-      logRequest(logger, requestId, 'GET', path, 200, started)
-      return answer
-    }
-    if (audit.mode === 'off') return sent()
-    let recorded: Promise<void>
-    try {
-      recorded = audit.record(
-        auditInput(
-          {
-            principal: who.principal,
-            requestId,
-            client: clientFrom(env, request.headers.get('user-agent')),
+    if (audit.mode !== 'off') {
+      let recorded: Promise<void>
+      try {
+        recorded = audit.record(
+          auditInput(
+            {
+              principal: who.principal,
+              requestId,
+              client: clientFrom(env, request.headers.get('user-agent')),
+            },
+            valueReadEntry(revealed),
+            SUCCESS,
+          ),
+        )
+      } catch {
+        // Whatever the recorder threw, the routed path meets it too, and answers it as an error.
+        return undefined
+      }
+      // Buffered mode queues the event and never fails the request (audit/writer.ts); strict
+      // mode answers once it is written.
+      if (audit.mode === 'strict') {
+        return recorded.then(
+          () => {
+            logRequest(logger, requestId, 'GET', path, 200, started)
+            return answer
           },
-          valueReadEntry(revealed),
-          SUCCESS,
-        ),
-      )
-    } catch {
-      // Whatever the recorder threw, the routed path meets it too, and answers it as an error.
-      return undefined
+          () => undefined,
+        )
+      }
     }
-    // Buffered mode queues the event and never fails the request (audit/writer.ts).
-    if (audit.mode !== 'strict') return sent()
-    return recorded.then(sent, () => undefined)
+    // No closure on this path: tsx names every function it creates (esbuild's keepNames), a
+    // defineProperty per request.
+    logRequest(logger, requestId, 'GET', path, 200, started)
+    return answer
   }
 }
 
