@@ -16,7 +16,7 @@ export interface AuthenticatorDeps {
   readStatus: TokenStatusReader
   /** Token status served from memory for at most the configured staleness bound. */
   statusCache: RecordCache<TokenStatus>
-  lastUsed: Pick<LastUsedTracker, 'touch'>
+  lastUsed: Pick<LastUsedTracker, 'touchFor'>
   clock: Clock
 }
 
@@ -103,7 +103,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
-    lastUsed.touch(itemKey.token(record.tenantId, record.tokenId))
+    lastUsed.touchFor(record, () => [itemKey.token(record.tenantId, record.tokenId)])
     return { principal: known.principal, organization: status.organization }
   }
 

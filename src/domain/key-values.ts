@@ -24,7 +24,7 @@ export interface ValueReaderDeps {
   cipher: ValueCipher
   mockSecret: { get(): Promise<string> }
   config: Pick<Config, 'mockGuardrails'>
-  lastUsed: Pick<LastUsedTracker, 'touch'>
+  lastUsed: Pick<LastUsedTracker, 'touchFor'>
 }
 
 /**
@@ -123,8 +123,10 @@ export function createValueReader({
     value: string,
     mode: ModeResolution,
   ): RevealedValue {
-    lastUsed.touch(itemKey.key(record.tenantId, record.keyId))
-    lastUsed.touch(itemKey.keyName(record.tenantId, record.name))
+    lastUsed.touchFor(record, () => [
+      itemKey.key(record.tenantId, record.keyId),
+      itemKey.keyName(record.tenantId, record.name),
+    ])
     return { record, version, value, mode }
   }
 

@@ -69,8 +69,23 @@ export function createLastUsedTracker({
     inFlight.add(write)
   }
 
+  // Records served from a cache for their staleness bound are the same object on every request.
+  const seen = new WeakSet<object>()
+  /**
+   * `touch` for the items a record read from storage stands for, once per record object: a
+   * record remembered for its staleness bound makes one call, not one per request (the warm
+   * read path builds no item keys). A write that failed is tried again when the record is
+   * read anew, so within the staleness bound.
+   */
+  function touchFor(record: object, keys: () => readonly ItemKey[]): void {
+    if (seen.has(record)) return
+    seen.add(record)
+    for (const key of keys()) touch(key)
+  }
+
   return {
     touch,
+    touchFor,
     /** Resolves when every write started so far has finished (tests and shutdown). */
     async settled(): Promise<void> {
       await Promise.all([...inFlight])

@@ -89,6 +89,47 @@ describe('last used', () => {
     expect((await api.get(`/v1/tokens/${id}`, session)).body.lastUsedAt).toBe(second)
   })
 
+  it("records a key's use under its id and its name, at most once a minute, on warm reads too", async () => {
+    const api = client(stack.app)
+    const { session, tenantId } = await signup(api)
+    const { id: keyId } = (await api.post('/v1/keys', { name: 'openai', value: 'sk-1' }, session))
+      .body
+    const { token } = (
+      await api.post('/v1/tokens', { name: 'app', scopes: ['keys:read'], expiresIn: 3600 }, session)
+    ).body
+    const item = async (sk: string) =>
+      (
+        await stack.table.doc.send(
+          new GetCommand({ TableName: stack.table.tableName, Key: { pk: `ORG#${tenantId}`, sk } }),
+        )
+      ).Item?.lastUsedAt as string | undefined
+    const both = async () => {
+      await stack.deps.lastUsed.settled()
+      return [await item(`KEY#${keyId}`), await item('KEYNAME#openai')]
+    }
+    expect(await both()).toEqual([undefined, undefined])
+
+    // The first read goes the routed way, the next ones are warm (fast path, cached record).
+    for (let i = 0; i < 3; i++)
+      expect((await api.get('/v1/keys/openai/value', token)).status).toBe(200)
+    const [first, firstByName] = await both()
+    expect(first).toBeDefined()
+    expect(firstByName).toBeDefined()
+
+    clock.offset += 30_000
+    await api.get('/v1/keys/openai/value', token)
+    await api.get('/v1/keys/openai/value', token)
+    expect(await both()).toEqual([first, firstByName])
+
+    clock.offset += 31_000
+    await api.get('/v1/keys/openai/value', token)
+    await api.get('/v1/keys/openai/value', token)
+    const [second, secondByName] = await both()
+    expect(Date.parse(second ?? '')).toBeGreaterThan(Date.parse(first ?? ''))
+    expect(Date.parse(secondByName ?? '')).toBeGreaterThan(Date.parse(firstByName ?? ''))
+    expect((await api.get('/v1/keys/openai', session)).body.lastUsedAt).toBe(second)
+  })
+
   it('logs a failed write and still answers the request', async () => {
     const api = client(stack.app)
     const { session } = await signup(api)
