@@ -50,12 +50,22 @@ export function jsonResponse(
   status: number,
   headers: Record<string, string> = {},
 ): Response {
+  return jsonTextResponse(requestId, JSON.stringify(body), status, headers)
+}
+
+/** `jsonResponse` for a body already serialised. */
+export function jsonTextResponse(
+  requestId: string,
+  json: string,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
   const record: Record<string, string> = Object.assign(
     { 'content-type': 'application/json', 'x-request-id': requestId },
     SECURITY_HEADERS,
     headers,
   )
-  const response = new Response(JSON.stringify(body), { status, headers: record })
+  const response = new Response(json, { status, headers: record })
   ;(response as Marked)[COMPLETE] = true
   return response
 }
