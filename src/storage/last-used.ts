@@ -70,16 +70,18 @@ export function createLastUsedTracker({
   }
 
   // Records served from a cache for their staleness bound are the same object on every request.
-  const seen = new WeakSet<object>()
+  const asked = new WeakMap<object, number>()
   /**
-   * `touch` for the items a record read from storage stands for, once per record object: a
-   * record remembered for its staleness bound makes one call, not one per request (the warm
-   * read path builds no item keys). A write that failed is tried again when the record is
-   * read anew, so within the staleness bound.
+   * `touch` for the items a record read from storage stands for, at most once per interval
+   * per record object: a record remembered for its staleness bound makes one call a minute,
+   * not one per request, and the warm read path builds no item keys. A write that failed is
+   * tried again when the record is read anew, or a minute later.
    */
   function touchFor(record: object, keys: () => readonly ItemKey[]): void {
-    if (seen.has(record)) return
-    seen.add(record)
+    const now = clock.now()
+    const last = asked.get(record)
+    if (last !== undefined && now - last < intervalMs) return
+    asked.set(record, now)
     for (const key of keys()) touch(key)
   }
 

@@ -46,7 +46,7 @@ describe('last-used tracker', () => {
     )
   })
 
-  it('touchFor asks for a record object’s items once, and a new object is touched again', async () => {
+  it('touchFor asks for a record object’s items once a minute, and a new object asks again', async () => {
     const { tracker, sent, advance } = setup()
     const record = { tenantId: 'org_1', keyId: 'key_1', name: 'openai' }
     const keys = vi.fn(() => [
@@ -62,14 +62,19 @@ describe('last-used tracker', () => {
     ])
 
     // The same record read anew (a new object) asks again; the minute still applies per item.
-    const reread = { ...record }
-    tracker.touchFor(reread, keys)
+    tracker.touchFor({ ...record }, keys)
     await tracker.settled()
     expect(keys).toHaveBeenCalledTimes(2)
     expect(sent).toHaveLength(2)
-    advance(60_000)
-    tracker.touchFor({ ...record }, keys)
+
+    // A record object remembered for longer asks again once a minute has passed.
+    advance(59_999)
+    tracker.touchFor(record, keys)
+    expect(keys).toHaveBeenCalledTimes(2)
+    advance(1)
+    tracker.touchFor(record, keys)
     await tracker.settled()
+    expect(keys).toHaveBeenCalledTimes(3)
     expect(sent).toHaveLength(4)
   })
 })
