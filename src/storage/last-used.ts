@@ -30,9 +30,9 @@ export function createLastUsedTracker({
   const lastWrite = new Map<string, number>()
   const inFlight = new Set<Promise<void>>()
 
-  function touch(key: ItemKey): void {
+  /** Records a use of `key` at `now` (the clock's time unless given). */
+  function touch(key: ItemKey, now = clock.now()): void {
     const id = `${key.pk}|${key.sk}`
-    const now = clock.now()
     const previous = lastWrite.get(id)
     if (previous !== undefined && now - previous < intervalMs) return
     lastWrite.delete(id)
@@ -82,7 +82,8 @@ export function createLastUsedTracker({
     const last = asked.get(record)
     if (last !== undefined && now - last < intervalMs) return
     asked.set(record, now)
-    for (const key of keys()) touch(key)
+    // One time for all of them: a key's id and name items say the same.
+    for (const key of keys()) touch(key, now)
   }
 
   return {
