@@ -28,16 +28,19 @@ export function createRecordCache<T>({
    * remembered absence reads as undefined too (`get` tells them apart).
    */
   function peek(id: string): T | undefined {
+    return fresh(id)?.value
+  }
+
+  /** The entry for `id` while it is within the staleness bound. */
+  function fresh(id: string): { value: T; loadedAt: number } | undefined {
     if (stalenessMs <= 0) return undefined
     const hit = entries.get(id)
-    return hit && clock.now() - hit.loadedAt < stalenessMs ? hit.value : undefined
+    return hit && clock.now() - hit.loadedAt < stalenessMs ? hit : undefined
   }
 
   async function get(id: string, load: () => Promise<T>): Promise<T> {
-    if (stalenessMs > 0) {
-      const hit = entries.get(id)
-      if (hit && clock.now() - hit.loadedAt < stalenessMs) return hit.value
-    }
+    const hit = fresh(id)
+    if (hit) return hit.value
     const pending = flights.get(id)
     if (pending) return pending
     const generation = generations.get(id) ?? 0

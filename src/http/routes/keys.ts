@@ -6,7 +6,7 @@ import { providers } from '../../mock/fake-values.ts'
 import { keyRefItem } from '../../storage/keys-repo.ts'
 import { type AuditEntry, audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
-import { jsonTextResponse } from '../response-headers.ts'
+import { jsonResponse } from '../response-headers.ts'
 import { createRouter, parseInput } from '../router.ts'
 import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
@@ -101,7 +101,7 @@ export const valueReadEntry = (r: RevealedValue): AuditEntry => ({
 
 /** A value read's answer: the documented KeyValue body, `no-store`, and Keystash-Mode. */
 export function valueAnswer(requestId: string, revealed: RevealedValue): Response {
-  return jsonTextResponse(requestId, valueJson(revealed), 200, {
+  return jsonResponse(requestId, valueJson(revealed), 200, {
     'cache-control': 'no-store',
     'keystash-mode': revealed.mode.effective,
   })
