@@ -327,7 +327,9 @@ describe('ciphertext binding', () => {
     for (const res of failures) {
       expect([res.status, res.body.code]).toEqual([500, 'decryption_failed'])
       expect(res.body.detail).toBe(failures[0]?.body.detail)
-      expect(JSON.stringify(res.body)).not.toMatch(/value-of|AAD|tag|auth/i)
+      // The request id is random hex, which can spell "aad"; the rest is what could leak.
+      const { requestId: _, ...said } = res.body
+      expect(JSON.stringify(said)).not.toMatch(/value-of|AAD|tag|auth/i)
     }
     expect((await fresh.get('/v1/keys/x/value', a.reader)).body.value).toBe('value-of-x')
   })
