@@ -178,7 +178,8 @@ describe('fault control over HTTP (for a standalone process)', () => {
     // A client with no pooled connection: this process also holds the server, so a pooled
     // socket could still be half-closed when the answer to the POST arrives.
     const fresh = kmsClient(kms, { maxAttempts: 1 })
-    expect((await post({ type: 'refuseConnections', durationMs: 200 })).status).toBe(200)
+    // 1 s: long enough that a stalled runner still makes its first attempt inside the window.
+    expect((await post({ type: 'refuseConnections', durationMs: 1_000 })).status).toBe(200)
     let refused = 0
     const deadline = Date.now() + 5_000
     for (;;) {
