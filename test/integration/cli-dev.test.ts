@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnServer } from '../support/spawned-server.ts'
 import { BIN } from './cli-helpers.ts'
 
 let dir: string
@@ -15,30 +15,14 @@ describe('keystash dev', () => {
   it('starts the development server from any directory and stops on SIGTERM', {
     timeout: 90_000,
   }, async () => {
-    const child = spawn(process.execPath, [BIN, 'dev'], {
+    const server = await spawnServer([BIN, 'dev'], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
-        PORT: '0',
-        KEYSTASH_DATA_DIR: join(dir, 'data'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { HOME: dir, PORT: '0', KEYSTASH_DATA_DIR: join(dir, 'data') },
     })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    let stdout = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk
-        const match = /API: +(http:\/\/\S+)/.exec(stdout)
-        if (match?.[1]) resolve(match[1])
-      })
-      exited.then((code) => reject(new Error(`dev exited with ${code}`)))
-    })
-    const health = await fetch(`${url}/healthz`)
+    const health = await fetch(`${server.url}/healthz`)
     expect(health.status).toBe(200)
 
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    server.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
   })
 })

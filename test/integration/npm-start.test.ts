@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnServer } from '../support/spawned-server.ts'
 
 /**
  * A new user's first session, against the real `npm start` (development mode: it starts its own
@@ -45,30 +45,11 @@ describe('npm start, as a new user tries it', () => {
     const [command, ...args] = (pkg.scripts.start as string).split(' ')
     expect(command).toBe('node')
     const dataDir = join(dir, 'data')
-    const child = spawn(process.execPath, args, {
+    const server = await spawnServer(args, {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
-        PORT: '0',
-        KEYSTASH_DATA_DIR: dataDir,
-        LOG_LEVEL: 'trace',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { HOME: dir, PORT: '0', KEYSTASH_DATA_DIR: dataDir, LOG_LEVEL: 'trace' },
     })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    let output = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-    })
-    const base = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk
-        const match = /API: +(http:\/\/\S+)/.exec(output)
-        if (match?.[1]) resolve(match[1])
-      })
-      exited.then((code) => reject(new Error(`npm start exited with ${code}:\n${output}`)))
-    })
+    const base = server.url
 
     try {
       const call = async (method: string, path: string, token?: string, body?: unknown) => {
@@ -133,9 +114,10 @@ describe('npm start, as a new user tries it', () => {
       expect(refused.status).toBe(403)
       expect(refused.text).not.toContain(CANARY)
     } finally {
-      child.kill('SIGTERM')
+      server.kill('SIGTERM')
     }
-    expect(await exited).toBe(0)
+    expect(await server.exited).toBe(0)
+    const output = server.output()
 
     // The server did log the session (at trace level), so its silence on the values means something.
     expect(output).toMatch(/"path":"\/v1\/keys\/openai-e2e-control\/value"/)
