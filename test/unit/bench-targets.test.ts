@@ -5,6 +5,7 @@ import {
   checkTargets,
   formatSummaries,
   formatTargets,
+  ratioText,
   summariseRounds,
 } from '../../tools/bench/targets.ts'
 
@@ -87,5 +88,32 @@ describe('summariseRounds', () => {
     expect(rps?.ratios.map((r) => r.toFixed(2))).toEqual(['0.70', '0.90', '0.85'])
     expect(p99).toMatchObject({ median: 3.5, met: false })
     expect(formatSummaries([rps, p99] as never)).toContain('median 0.85x (0.70, 0.90, 0.85): met')
+  })
+})
+
+describe('ratioText', () => {
+  it('adds decimals when two would round a ratio onto its bound', () => {
+    expect(ratioText(0.2496, { atLeast: 0.25 })).toBe('0.2496')
+    expect(ratioText(0.2504, { atLeast: 0.25 })).toBe('0.2504')
+    expect(ratioText(0.249996, { atLeast: 0.25 })).toBe('0.25000')
+    expect(ratioText(0.25, { atLeast: 0.25 })).toBe('0.25')
+    expect(ratioText(0.2449, { atLeast: 0.25 })).toBe('0.24')
+    expect(ratioText(2.996, { atMost: 3 })).toBe('2.996')
+    expect(ratioText(0.41, { atMost: 3 })).toBe('0.41')
+  })
+
+  it('is what the verdicts print', () => {
+    const edge = [
+      row('hono-hello', 32, 10_000, 4, { baseline: 'ceiling' }),
+      row('value-read', 32, 2_496, 8),
+    ]
+    const results = checkTargets(
+      [scenario([{ metric: 'rps', of: 'ceiling', atLeast: 0.25 }])],
+      edge,
+    )
+    expect(formatTargets(results)).toContain('-> 0.2496x: NOT MET')
+    expect(formatSummaries(summariseRounds([results, results, results]))).toContain(
+      'median 0.2496x (0.2496, 0.2496, 0.2496): NOT MET',
+    )
   })
 })

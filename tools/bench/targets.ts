@@ -48,7 +48,7 @@ export function formatTargets(results: TargetResult[]): string {
     const outcome =
       result.ratio === undefined
         ? `not measured at ${result.concurrency} concurrent`
-        : `${result.ratio.toFixed(2)}x: ${result.met ? 'met' : 'NOT MET'}`
+        : `${ratioText(result.ratio, result.bound)}x: ${result.met ? 'met' : 'NOT MET'}`
     return `  ${result.scenario} @${result.concurrency}: ${result.goal} -> ${outcome}`
   })
   return ['targets:', ...lines].join('\n')
@@ -104,9 +104,20 @@ export function formatSummaries(summaries: TargetSummary[]): string {
   const lines = summaries.map((summary) => {
     if (summary.median === undefined)
       return `  ${summary.scenario} @${summary.concurrency}: ${summary.goal} -> not measured`
-    const spread = summary.ratios.map((ratio) => ratio.toFixed(2)).join(', ')
+    const spread = summary.ratios.map((ratio) => ratioText(ratio, summary.bound)).join(', ')
     const verdict = summary.met ? 'met' : 'NOT MET'
-    return `  ${summary.scenario} @${summary.concurrency}: ${summary.goal} -> median ${summary.median.toFixed(2)}x (${spread}): ${verdict}`
+    return `  ${summary.scenario} @${summary.concurrency}: ${summary.goal} -> median ${ratioText(summary.median, summary.bound)}x (${spread}): ${verdict}`
   })
   return [`targets over ${summaries[0]?.ratios.length ?? 0} rounds:`, ...lines].join('\n')
+}
+
+/**
+ * Two decimals, or as many more (up to five) as it takes not to round a ratio onto its bound:
+ * 0.2496 is not 0.25 and must not read as if it were.
+ */
+export function ratioText(ratio: number, bound: TargetResult['bound']): string {
+  const limit = 'atLeast' in bound ? bound.atLeast : bound.atMost
+  let digits = 2
+  while (ratio !== limit && digits < 5 && ratio.toFixed(digits) === limit.toFixed(digits)) digits++
+  return ratio.toFixed(digits)
 }
