@@ -69,6 +69,11 @@ export interface Scenario {
   baseline?: Baseline
   /** Checked at 32 concurrent requests unless a target says otherwise. */
   targets?: Target[]
+  /**
+   * Measured in the first round only: for scenarios that take minutes and hold no target
+   * against a baseline, which more rounds would only make slower.
+   */
+  once?: boolean
   setup(context: BenchContext): Promise<void>
   /** Warm up, then measure with `concurrency` requests in flight at all times. */
   run(concurrency: number): Promise<Measurement>

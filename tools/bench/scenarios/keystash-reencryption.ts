@@ -28,6 +28,8 @@ function byokScenario(
   return {
     name,
     description,
+    // Minutes per measurement, and judged against its own run without a job, not a baseline.
+    once: true,
     async setup(benchContext) {
       context = benchContext
       const [dynamodbEndpoint, kms] = await Promise.all([
