@@ -90,7 +90,7 @@ try {
 const report: BenchReport = {
   startedAt,
   finishedAt: new Date().toISOString(),
-  settings: { seconds, warmupSeconds, concurrencies },
+  settings: { seconds, warmupSeconds, concurrencies, rounds },
   machine: {
     cpu: cpus()[0]?.model,
     cores: cpus().length,

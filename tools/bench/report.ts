@@ -18,7 +18,7 @@ export interface ResultRow extends Measurement {
 export interface BenchReport {
   startedAt: string
   finishedAt: string
-  settings: { seconds: number; warmupSeconds: number; concurrencies: number[] }
+  settings: { seconds: number; warmupSeconds: number; concurrencies: number[]; rounds: number }
   machine: Record<string, unknown>
   results: ResultRow[]
   targets?: TargetResult[]
