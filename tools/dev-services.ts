@@ -8,7 +8,6 @@ import { ensurePlatformKey } from '../src/kms/platform-key.ts'
 import type { Logger } from '../src/logger.ts'
 import { ensureTable } from '../src/storage/table.ts'
 import { startDynamoDbLocal } from './dynamodb-local.ts'
-import { findFreePort } from './free-port.ts'
 import { stopWithParent } from './parent-watchdog.ts'
 
 const KMS_MAIN = fileURLToPath(new URL('./kms-local/main.ts', import.meta.url))
@@ -35,11 +34,12 @@ export async function startDevServices({
   const dynamo = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb') })
   let kms: ChildProcess | undefined
   try {
-    const port = await findFreePort()
+    // Port 0: the kernel picks a free port as the server binds it, and the line it prints
+    // says which (a port chosen ahead could be taken by someone else before the bind).
     kms = spawn(process.execPath, ['--import', 'tsx', KMS_MAIN], {
       env: {
         ...process.env,
-        KMS_PORT: String(port),
+        KMS_PORT: '0',
         KMS_HOST: '127.0.0.1',
         KMS_PERSIST_PATH: join(dataDir, 'kms-keys.json'),
       },
@@ -49,8 +49,7 @@ export async function startDevServices({
       const watchdog = stopWithParent(kms.pid)
       kms.once('exit', () => watchdog.release())
     }
-    await waitForLine(kms, /listening|http:\/\//i)
-    const kmsEndpoint = `http://127.0.0.1:${port}`
+    const kmsEndpoint = await waitForLine(kms, /local KMS listening on (http:\/\/\S+)/)
     logger.debug({ dynamodb: dynamo.endpoint, kms: kmsEndpoint }, 'local services started')
     const child = kms
     return {
@@ -73,17 +72,19 @@ export async function startDevServices({
   }
 }
 
-async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
+/** Resolves with the first capture group of `pattern` once the child prints a match. */
+async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
   const stdout = child.stdout
   if (!stdout) throw new Error('child has no stdout')
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     let seen = ''
     const onData = (chunk: Buffer) => {
       seen += chunk.toString()
-      if (pattern.test(seen)) {
+      const match = pattern.exec(seen)
+      if (match?.[1]) {
         stdout.off('data', onData)
         stdout.resume()
-        resolve()
+        resolve(match[1])
       }
     }
     stdout.on('data', onData)
