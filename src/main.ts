@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs'
+import type { Server } from 'node:http'
 import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { createAwsClients } from './aws.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
+import { coalesceWrites } from './http/coalesced-writes.ts'
 import { createLogger, type Logger } from './logger.ts'
 
 // The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
     ]
     process.stdout.write(`${lines.join('\n')}\n`)
   })
+  // serve() makes a node:http server unless told otherwise.
+  coalesceWrites(server as Server)
 
   let stopping = false
   const shutdown = async (signal: string) => {

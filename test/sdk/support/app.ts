@@ -1,7 +1,9 @@
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp } from '../../../src/app.ts'
 import type { Clock } from '../../../src/auth/clock.ts'
+import { coalesceWrites } from '../../../src/http/coalesced-writes.ts'
 import { createAwsKmsProvider } from '../../../src/kms/aws-kms.ts'
 import { createIdempotencyStore } from '../../../src/storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from '../../../src/storage/idempotency-sealer.ts'
@@ -33,6 +35,8 @@ export function idempotentApp(stack: Stack, clock?: Clock) {
 export async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    // As src/main.ts serves.
+    coalesceWrites(s as Server)
   })
   const { port } = server.address() as AddressInfo
   return {
