@@ -139,6 +139,30 @@ describe('programs using the packed SDK against a live server', () => {
   })
 })
 
+describe("the SDK README's quick start", () => {
+  it('runs as written in an empty project with the package installed', async () => {
+    const readme = await readFile(join(ROOT, 'sdk/README.md'), 'utf8')
+    const start = readme.slice(readme.indexOf('## Quick start'))
+    const code = /```ts\n([\s\S]*?)```/.exec(start)?.[1]
+    expect(code).toContain("from '@keystash/sdk'")
+    await writeFile(join(app, 'quickstart.mjs'), code ?? '')
+    const { session } = await server.signup()
+    const owner = server.client(session)
+    await owner.keys.create({ name: 'openai', value: 'sk-proj-quickstart-0123456789abcdef' })
+    const { token } = await owner.tokens.create({
+      name: 'quickstart',
+      scopes: ['keys:read'],
+      environment: 'production',
+      expiresIn: 600,
+    })
+    const stdout = await run(process.execPath, ['quickstart.mjs'], {
+      KEYSTASH_URL: server.url,
+      KEYSTASH_TOKEN: token,
+    })
+    expect(stdout).toBe('live\n')
+  })
+})
+
 describe('TypeScript against the packed declarations', () => {
   it.each(['nodenext', 'bundler'] as const)(
     'moduleResolution %s: tsc --noEmit is clean (strict, skipLibCheck off)',
