@@ -14,6 +14,10 @@ import { type SdkServer, startSdkServer } from '../sdk/support/server.ts'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const exec = promisify(execFile)
 
+// Each test runs whole programs (npm, tsc, attw, Deno, Bun) on a shared machine: more time than
+// the suite's default, which is sized for in-process tests.
+const PROGRAM_TIMEOUT = 120_000
+
 let dir: string
 let keystash: string
 let server: SdkServer
@@ -51,7 +55,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-describe('the keystash command, installed from its own packed tarball', () => {
+describe('the keystash command, installed from its own packed tarball', {
+  timeout: PROGRAM_TIMEOUT,
+}, () => {
   it('is one bundled program with no dependencies', async () => {
     const installed = join(dir, 'global/lib/node_modules/@keystash/cli')
     const entries = await readdir(installed)

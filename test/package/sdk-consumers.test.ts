@@ -21,6 +21,10 @@ const CONSUMERS = fileURLToPath(new URL('./consumers/', import.meta.url))
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
 const exec = promisify(execFile)
 
+// Each test runs whole programs (npm, tsc, attw, Deno, Bun) on a shared machine: more time than
+// the suite's default, which is sized for in-process tests.
+const PROGRAM_TIMEOUT = 120_000
+
 let dir: string
 let app: string
 let tarball: string
@@ -68,7 +72,7 @@ afterAll(async () => {
 const offlineValue = async (ref: string) =>
   (await new Keystash({ mock: true }).keys.getValue(ref)).value
 
-describe('the packed package', () => {
+describe('the packed package', { timeout: PROGRAM_TIMEOUT }, () => {
   it('passes publint and attw with nothing to report', async () => {
     const publint = await run(process.execPath, [bin('publint'), 'run', tarball, '--strict'])
     expect(publint).toContain('All good!')
@@ -102,7 +106,9 @@ describe('the packed package', () => {
   })
 })
 
-describe('programs using the packed SDK against a live server', () => {
+describe('programs using the packed SDK against a live server', {
+  timeout: PROGRAM_TIMEOUT,
+}, () => {
   const expectSession = async (stdout: string, runtime: string, entry: string) => {
     const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '')
     expect(result).toEqual({
@@ -139,7 +145,7 @@ describe('programs using the packed SDK against a live server', () => {
   })
 })
 
-describe("the SDK README's quick start", () => {
+describe("the SDK README's quick start", { timeout: PROGRAM_TIMEOUT }, () => {
   it('runs as written in an empty project with the package installed', async () => {
     const readme = await readFile(join(ROOT, 'sdk/README.md'), 'utf8')
     const start = readme.slice(readme.indexOf('## Quick start'))
@@ -163,7 +169,7 @@ describe("the SDK README's quick start", () => {
   })
 })
 
-describe('TypeScript against the packed declarations', () => {
+describe('TypeScript against the packed declarations', { timeout: PROGRAM_TIMEOUT }, () => {
   it.each(['nodenext', 'bundler'] as const)(
     'moduleResolution %s: tsc --noEmit is clean (strict, skipLibCheck off)',
     async (resolution) => {
@@ -193,7 +199,7 @@ describe('TypeScript against the packed declarations', () => {
   )
 })
 
-describe('a browser bundle made by esbuild', () => {
+describe('a browser bundle made by esbuild', { timeout: PROGRAM_TIMEOUT }, () => {
   it('pulls in no Node module and runs offline mock mode with no permissions at all', async () => {
     const outfile = join(app, 'bundle.js')
     const result = await build({
