@@ -1,16 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { AwsClients } from '../src/aws.ts'
 import type { Config } from '../src/config.ts'
 import { ensurePlatformKey } from '../src/kms/platform-key.ts'
 import type { Logger } from '../src/logger.ts'
+import { nodeArgs } from '../src/module-url.ts'
 import { migrateTable } from '../src/storage/migrations/index.ts'
 import { startDynamoDbLocal } from './dynamodb-local.ts'
 import { stopWithParent } from './parent-watchdog.ts'
-
-const KMS_MAIN = fileURLToPath(new URL('./kms-local/main.ts', import.meta.url))
 
 export interface DevServices {
   dynamodbEndpoint: string
@@ -36,7 +34,7 @@ export async function startDevServices({
   try {
     // Port 0: the kernel picks a free port as the server binds it, and the line it prints
     // says which (a port chosen ahead could be taken by someone else before the bind).
-    kms = spawn(process.execPath, ['--import', 'tsx', KMS_MAIN], {
+    kms = spawn(process.execPath, nodeArgs('./kms-local/main', import.meta.url), {
       env: {
         ...process.env,
         KMS_PORT: '0',

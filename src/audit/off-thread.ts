@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads'
 import type { Clock } from '../auth/clock.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
+import { isSource, moduleUrl } from '../module-url.ts'
 import type { AuditInput } from './events.ts'
 import { type AuditRecorder, auditUnavailable } from './writer.ts'
 
@@ -25,13 +26,16 @@ export interface OffThreadOptions {
   handOffMs?: number
 }
 
-// The thread loads our TypeScript through tsx's API, with the package's own tsconfig as
-// bin/keystash.js does: tsx's `--import` hook does not reach worker threads
-// (github.com/privatenumber/tsx/issues/354).
-const THREAD = `import('tsx/esm/api').then(({ register }) => {
+// From source, the thread loads our TypeScript through tsx's API, with the package's own
+// tsconfig as bin/keystash.js does: tsx's `--import` hook does not reach worker threads
+// (github.com/privatenumber/tsx/issues/354). Compiled, it imports the built file.
+const THREAD_ENTRY = JSON.stringify(moduleUrl('./audit-thread', import.meta.url).href)
+const THREAD = isSource(import.meta.url)
+  ? `import('tsx/esm/api').then(({ register }) => {
   register({ tsconfig: ${JSON.stringify(fileURLToPath(new URL('../../tsconfig.json', import.meta.url)))} })
-  return import(${JSON.stringify(new URL('./audit-thread.ts', import.meta.url).href)})
+  return import(${THREAD_ENTRY})
 })`
+  : `import(${THREAD_ENTRY})`
 
 const RESTART_AFTER_MS = 1000
 const MAX_HELD = 10_000

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnServer } from '../support/spawned-server.ts'
 
@@ -34,7 +36,9 @@ async function filesUnder(dir: string): Promise<string[]> {
 let dir: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'keystash-start-'))
-})
+  // What npm runs before `start` (prestart): the build that start's compiled server comes from.
+  await promisify(execFile)('npm', ['run', 'prestart'], { cwd: ROOT })
+}, 120_000)
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
 describe('npm start, as a new user tries it', () => {
@@ -44,6 +48,10 @@ describe('npm start, as a new user tries it', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
     const [command, ...args] = (pkg.scripts.start as string).split(' ')
     expect(command).toBe('node')
+    expect(pkg.scripts.prestart).toBe('npm run build')
+    // Compiled JavaScript, no transpiler at run time.
+    expect(args.at(-1)).toBe('dist/src/main.js')
+    expect(args.join(' ')).not.toMatch(/tsx|--import|--loader/)
     const dataDir = join(dir, 'data')
     const server = await spawnServer(args, {
       cwd: ROOT,

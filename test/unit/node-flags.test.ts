@@ -9,9 +9,11 @@ describe('the server’s Node flags', () => {
     const flags = SERVER_NODE_FLAGS.join(' ')
     expect(flags).not.toBe('')
     const start = JSON.parse(read('package.json')).scripts.start as string
-    expect(start).toBe(`node ${flags} --import tsx src/main.ts`)
-    const cmd = JSON.stringify(['node', ...SERVER_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'])
+    // The production start paths run the compiled server: no transpiler at run time.
+    expect(start).toBe(`node ${flags} dist/src/main.js`)
+    const cmd = JSON.stringify(['node', ...SERVER_NODE_FLAGS, 'dist/src/main.js'])
     expect(read('Dockerfile').replaceAll('", "', '","')).toContain(`CMD ${cmd}`)
-    expect(read('docker-compose.yml')).toContain(`exec node ${flags} --import tsx src/main.ts`)
+    expect(read('docker-compose.yml')).toContain(`exec node ${flags} dist/src/main.js`)
+    for (const file of ['Dockerfile', 'docker-compose.yml']) expect(read(file)).not.toMatch(/tsx/)
   })
 })

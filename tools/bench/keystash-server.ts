@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
@@ -11,7 +13,9 @@ import { warmDynamoDbReads } from './dynamodb-warmup.ts'
 import type { BenchContext } from './scenario.ts'
 import { type ServerProcess, startServerProcess } from './server-process.ts'
 
-const entry = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
+// The server as production runs it: compiled by `npm run build` (once per bench run, below).
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const entry = `${root}dist/src/main.js`
 const REGION = 'us-east-1'
 const PLATFORM_KEY = 'alias/keystash-platform'
 
@@ -40,7 +44,7 @@ interface Shared {
 const sharedByRun = new WeakMap<BenchContext, Promise<Shared>>()
 
 /**
- * Starts the real server (`src/main.ts`) in its own process, in production mode against the
+ * Starts the real server (compiled `src/main.ts`) in its own process, in production mode against the
  * bench's own DynamoDB Local and local KMS, so it spawns nothing itself. `env` adds settings
  * on top of the shared ones (audit off, warn-level logs).
  */
@@ -71,6 +75,7 @@ export async function startKeystash(
 }
 
 async function prepare(context: BenchContext): Promise<Shared> {
+  await promisify(execFile)('npm', ['run', 'build'], { cwd: root })
   const [dynamodbEndpoint, kms] = await Promise.all([context.dynamodbEndpoint(), context.kms()])
   const table = `keystash-bench-${randomUUID()}`
   const dynamodb = createLocalDynamoClient(dynamodbEndpoint)

@@ -24,9 +24,10 @@ export interface ServerProcessOptions {
 const portAndHost = (port: number, host: string) => ({ PORT: String(port), HOST: host })
 
 /**
- * Runs a TypeScript HTTP server (tsx's loader in a plain `node`, so the pid is the server's own)
- * on a free port passed as PORT (or as `listenEnv` says), the way `npm start` takes it. The
- * load generator stays in our process and the server gets its own event loop and core.
+ * Runs an HTTP server, compiled JavaScript or TypeScript (then tsx's loader in a plain `node`, so
+ * the pid is the server's own), on a free port passed as PORT (or as `listenEnv` says), the way
+ * `npm start` takes it. The load generator stays in our process and the server gets its own
+ * event loop and core.
  */
 export async function startServerProcess(
   entry: string,
@@ -44,7 +45,8 @@ export async function startServerProcess(
   // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []
-  const child = spawn(process.execPath, [...profiling, ...nodeFlags, '--import', 'tsx', entry], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const child = spawn(process.execPath, [...profiling, ...nodeFlags, ...loader, entry], {
     env: { ...env, ...listenEnv(port, host) },
     // Request logs on stdout would cost the server time and fill an undrained pipe.
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,14 +1,14 @@
 /**
  * Offline mock mode: `keys.getValue` answers without any network, with fake values shaped like
- * the server's mock values, made by the very same code (src/mock/fake-values.ts, which is
- * WebCrypto-only so it runs wherever the SDK does).
+ * the server's mock values, made by the very same code: the server's src/mock files, copied
+ * into ../mock by `npm run sdk:mock` (WebCrypto-only, so they run wherever the SDK does).
  *
  * The server derives its fakes from a secret of its own; offline there is none, so the SDK
  * uses OFFLINE_MOCK_SECRET, a fixed public string, with tenant `offline`, the ref as key id
  * and the requested version (default 1). Anyone can compute these values: they are fake, and
  * only deterministic so that tests and snapshots stay stable.
  */
-import { fakeValue, type Provider, providers } from '../../../src/mock/fake-values.ts'
+import { fakeValue, type Provider, providers } from '../mock/fake-values.ts'
 import type { Environment, GetValueResult } from '../types.ts'
 
 export const OFFLINE_MOCK_SECRET = 'keystash/offline-mock-secret/v1 (public; values are fake)'

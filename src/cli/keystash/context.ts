@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { dirname, isAbsolute, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** What a command may touch of the outside world; main.ts builds it from `process`. */
@@ -11,7 +12,10 @@ export interface Context {
   stderr: NodeJS.WriteStream
   /** `$XDG_CONFIG_HOME/keystash`, else `~/.config/keystash`. */
   configDir: string
-  /** The repository root (where package.json and src/main.ts are). */
+  /**
+   * The package this command came with: the repository (src/cli/keystash, or its build under
+   * dist/), or the CLI's own package (cli/, where the whole command is one bundled file).
+   */
   packageRoot: string
 }
 
@@ -22,7 +26,15 @@ export function contextOf(proc: NodeJS.Process): Context {
     stdout: proc.stdout,
     stderr: proc.stderr,
     configDir: configDirOf(proc.env),
-    packageRoot: fileURLToPath(new URL('../../../', import.meta.url)),
+    packageRoot: packageRootOf(fileURLToPath(import.meta.url)),
+  }
+}
+
+/** The nearest folder above `file` that holds a package.json. */
+export function packageRootOf(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${file}`)
   }
 }
 
