@@ -107,6 +107,8 @@ const envSchema = z.object({
     .min(1, 'KEYSTASH_REENCRYPT_RATE must be at least 1')
     .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
     .default(200),
+  KEYSTASH_SHUTDOWN_DRAIN_SECONDS: seconds('KEYSTASH_SHUTDOWN_DRAIN_SECONDS', 0, 3600),
+  KEYSTASH_SHUTDOWN_GRACE_SECONDS: seconds('KEYSTASH_SHUTDOWN_GRACE_SECONDS', 10, 3600),
 })
 
 export type Environment = 'development' | 'staging' | 'production'
@@ -154,6 +156,11 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /**
+   * On SIGTERM: readiness fails at once; after `drainMs` (the load balancer's deregistration
+   * delay) the server stops accepting; in-flight requests then get at most `graceMs`.
+   */
+  shutdown: { drainMs: number; graceMs: number }
 }
 
 export class ConfigError extends Error {
@@ -231,6 +238,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    shutdown: {
+      drainMs: e.KEYSTASH_SHUTDOWN_DRAIN_SECONDS * 1000,
+      graceMs: e.KEYSTASH_SHUTDOWN_GRACE_SECONDS * 1000,
+    },
   }
   return deepFreeze(config)
 }
