@@ -45,7 +45,7 @@ const signup = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: SignupResult } } },
-    ...problems(400, 403, 409, 413, 415, 422),
+    ...problems(400, 403, 409, 413, 415, 422, 429),
   },
 })
 
@@ -86,7 +86,7 @@ export function authRoutes({
   router.use('/v1/auth/logout', requireAuth({ authenticator }))
   return router
     .openapi(signup, async (c) => {
-      const result = await accounts.signup(c.req.valid('json'))
+      const result = await accounts.signup({ ...c.req.valid('json'), address: clientOf(c).address })
       const { sessionId: _, ...body } = result
       await auditSuccess(c, audit, {
         action: 'auth.signup',
