@@ -26,6 +26,9 @@ const oneOf = <T extends readonly [string, ...string[]]>(
 const guardrail = (name: string) =>
   oneOf(name, ['none', 'force-mock', 'force-live', 'forbid-mock'] as const, 'none')
 
+/** The longest token lifetime any configuration allows (ten years). */
+export const MAX_TOKEN_TTL_SECONDS = 3650 * 86400
+
 const envSchema = z.object({
   PORT: z.coerce
     .number({ error: 'PORT must be a port number' })
@@ -61,7 +64,7 @@ const envSchema = z.object({
   KEYSTASH_TOKEN_MAX_TTL_SECONDS: seconds(
     'KEYSTASH_TOKEN_MAX_TTL_SECONDS',
     90 * 86400,
-    3650 * 86400,
+    MAX_TOKEN_TTL_SECONDS,
   ),
 
   KEYSTASH_DEK_CACHE_TTL_SECONDS: seconds('KEYSTASH_DEK_CACHE_TTL_SECONDS', 300, 3600),

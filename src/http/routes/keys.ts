@@ -234,7 +234,7 @@ export function keyRoutes(deps: {
     request: { params: Ref },
     responses: {
       200: { description: 'The key', content: json(KeySchema) },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
 
@@ -270,7 +270,7 @@ export function keyRoutes(deps: {
     security: bearer,
     middleware: [auth] as const,
     request: { params: Ref },
-    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404, 422) },
   })
 
   const readValue = createRoute({
@@ -318,7 +318,7 @@ export function keyRoutes(deps: {
         description: 'Versions, oldest first',
         content: json(z.object({ items: z.array(VersionSchema) })),
       },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
 
