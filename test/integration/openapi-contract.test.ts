@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
+import formats from 'ajv-formats'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -76,6 +76,8 @@ const MUST_SUCCEED = new Set([
 
 // Responses are checked with Ajv against the document, its components under `$defs`.
 const ajv = new Ajv2020({ strict: false, allErrors: true })
+// ajv-formats is CommonJS: its function is the default export's `default`.
+const addFormats = (formats as unknown as { default: typeof formats.default }).default
 addFormats(ajv)
 ajv.addFormat('password', true)
 const rewrite = (node: unknown): unknown => {
