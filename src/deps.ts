@@ -32,6 +32,7 @@ import { createKmsClientPool } from './kms/kms-clients.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
+import { createOutboundFetch } from './net/outbound.ts'
 import { createOutageLog } from './outage-log.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
@@ -261,6 +262,8 @@ export function buildDeps(
     reencryption,
     keyService,
     reveal,
+    /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
+    outbound: createOutboundFetch(config.outbound),
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
