@@ -53,6 +53,8 @@ export interface AppDeps {
   identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
   idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>
+  /** True once the instance is shutting down (http/shutdown.ts): readiness fails. */
+  stopping?: () => boolean
   /** Told of every request, so background jobs give way to traffic. */
   foreground?: Pick<ForegroundGauge, 'mark'>
 }
@@ -74,7 +76,10 @@ export function createApp(deps: AppDeps) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
   }
 
-  app.route('/', healthRoutes({ probes: deps.probes }))
+  app.route(
+    '/',
+    healthRoutes({ probes: deps.probes, ...(deps.stopping ? { stopping: deps.stopping } : {}) }),
+  )
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
   app.route('/', tokenRoutes(deps))

@@ -35,6 +35,9 @@ const oneOf = <T extends readonly [string, ...string[]]>(
 const guardrail = (name: string) =>
   oneOf(name, ['none', 'force-mock', 'force-live', 'forbid-mock'] as const, 'none')
 
+/** The longest token lifetime any configuration allows (ten years). */
+export const MAX_TOKEN_TTL_SECONDS = 3650 * 86400
+
 const envSchema = z.object({
   PORT: z.coerce
     .number({ error: 'PORT must be a port number' })
@@ -70,7 +73,7 @@ const envSchema = z.object({
   KEYSTASH_TOKEN_MAX_TTL_SECONDS: seconds(
     'KEYSTASH_TOKEN_MAX_TTL_SECONDS',
     90 * 86400,
-    3650 * 86400,
+    MAX_TOKEN_TTL_SECONDS,
   ),
 
   KEYSTASH_DEK_CACHE_TTL_SECONDS: seconds('KEYSTASH_DEK_CACHE_TTL_SECONDS', 300, 3600),
@@ -116,6 +119,8 @@ const envSchema = z.object({
     .min(1, 'KEYSTASH_REENCRYPT_RATE must be at least 1')
     .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
     .default(200),
+  KEYSTASH_SHUTDOWN_DRAIN_SECONDS: seconds('KEYSTASH_SHUTDOWN_DRAIN_SECONDS', 0, 3600),
+  KEYSTASH_SHUTDOWN_GRACE_SECONDS: seconds('KEYSTASH_SHUTDOWN_GRACE_SECONDS', 10, 3600),
 
   KEYSTASH_OUTBOUND_ALLOW_HOSTS: z.string().optional(),
   KEYSTASH_OUTBOUND_ALLOW_LOCAL: oneOf(
@@ -178,6 +183,11 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /**
+   * On SIGTERM: readiness fails at once; after `drainMs` (the load balancer's deregistration
+   * delay) the server stops accepting; in-flight requests then get at most `graceMs`.
+   */
+  shutdown: { drainMs: number; graceMs: number }
   /**
    * Requests to URLs that tenants supply (net/outbound.ts). `allowPrivateHosts` is the
    * operator's list of private host names, addresses or CIDR networks that may be reached;
@@ -279,6 +289,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    shutdown: {
+      drainMs: e.KEYSTASH_SHUTDOWN_DRAIN_SECONDS * 1000,
+      graceMs: e.KEYSTASH_SHUTDOWN_GRACE_SECONDS * 1000,
+    },
     outbound: {
       production,
       allowPrivateHosts,

@@ -11,6 +11,7 @@ import { lazySigningKeyRing } from './auth/lazy-ring.ts'
 import { createSigningKeyRing } from './auth/signing-keys.ts'
 import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import type { AwsClients } from './aws.ts'
+import { watchOutages } from './aws-outages.ts'
 import type { Config } from './config.ts'
 import { createDekCache } from './crypto/dek-cache.ts'
 import { sealValue } from './crypto/envelope.ts'
@@ -29,8 +30,10 @@ import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
+import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
 import { createOutboundFetch } from './net/outbound.ts'
+import { createOutageLog } from './outage-log.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
@@ -46,6 +49,7 @@ import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
+import { storageOutage } from './storage/unavailable.ts'
 
 export interface DepsOptions {
   clock?: Clock
@@ -64,6 +68,15 @@ export function buildDeps(
 ) {
   const table = config.aws.table
   const { doc } = aws
+  // Outages answer 503 with their codes and are logged once down and once back.
+  watchOutages(aws.dynamodb, {
+    log: createOutageLog({ dependency: 'storage', logger, clock }),
+    outage: storageOutage,
+  })
+  watchOutages(aws.kms, {
+    log: createOutageLog({ dependency: 'kms', logger, clock }),
+    outage: kmsOutage,
+  })
   const platformKek = createAwsKmsProvider({
     client: aws.kms,
     keyId: config.aws.platformKeyId,

@@ -40,6 +40,7 @@ export const errorTable = {
   // storage and the rest
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   audit_unavailable: { status: 503, title: 'Audit log unavailable' },
+  shutting_down: { status: 503, title: 'Instance shutting down' },
   internal: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>
 

@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs'
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import { serve } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { createAwsClients } from './aws.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
 import { coalesceWrites } from './http/coalesced-writes.ts'
+import { gracefulShutdown } from './http/shutdown.ts'
 import { createLogger, type Logger } from './logger.ts'
 
 // The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
@@ -44,10 +46,16 @@ async function main(): Promise<void> {
     })
   }
   const deps = buildDeps(config, logger, aws)
-  const app = createApp(deps)
+  const lifecycle = gracefulShutdown({ ...config.shutdown, logger })
+  const app = createApp({ ...deps, stopping: lifecycle.stopping })
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  // The request listener is wrapped so that shutdown can answer late requests on old connections.
+  const server = createServer(
+    lifecycle.wrap(getRequestListener(app.fetch, { hostname: config.host })),
+  )
+  server.listen(config.port, config.host, () => {
+    const info = server.address() as AddressInfo
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
       '',
@@ -60,21 +68,22 @@ async function main(): Promise<void> {
     ]
     process.stdout.write(`${lines.join('\n')}\n`)
   })
-  // serve() makes a node:http server unless told otherwise.
-  coalesceWrites(server as Server)
+  coalesceWrites(server)
 
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
-    await new Promise<void>((done) => server.close(() => done()))
+    // Readiness fails from here on; see http/shutdown.ts for the phases and their bounds.
+    await lifecycle.shutdown(server)
     await deps.reencryption.stop({ release: true })
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')
     })
     for (const stop of stops.reverse()) await stop().catch(() => {})
+    logger.info('stopped')
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))

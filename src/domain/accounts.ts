@@ -64,7 +64,12 @@ export function createAccountService(deps: AccountServiceDeps) {
   }
 
   return {
-    async signup(input: { email: string; password: string; organization?: string }) {
+    async signup(input: {
+      email: string
+      password: string
+      organization?: string
+      address?: string
+    }) {
       if (!config.auth.signup) {
         throw new AppError(
           'signup_disabled',
@@ -72,6 +77,8 @@ export function createAccountService(deps: AccountServiceDeps) {
         )
       }
       checkPasswordPolicy(input.password)
+      const verdict = await throttle.signup(input.address)
+      if (!verdict.allowed) throw tooMany('rate_limited', verdict.retryAfterMs)
       const email = normalizeEmail(input.email)
       const userId = newId('usr')
       const tenantId = newId('org')
@@ -113,22 +120,12 @@ export function createAccountService(deps: AccountServiceDeps) {
       } = {},
     ) {
       const email = normalizeEmail(input.email)
-      const wait = await throttle.lockedFor(email, input.address)
-      if (wait > 0) {
-        const seconds = Math.ceil(wait / 1000)
-        throw new AppError(
-          'login_locked',
-          `Too many failed logins; try again in ${seconds} seconds.`,
-          {
-            headers: { 'retry-after': String(seconds) },
-            extra: { retryAfterSeconds: seconds },
-          },
-        )
-      }
+      // Counted before the password is looked at: concurrent guesses cannot all get through.
+      const verdict = await throttle.login(email, input.address)
+      if (!verdict.allowed) throw tooMany('login_locked', verdict.retryAfterMs)
       const user = await accounts.findUserByEmail(email)
       const ok = await verifyLogin(user?.passwordHash, input.password)
       if (!user || !ok) {
-        await throttle.recordFailure(email, input.address)
         const failure = new AppError(
           'invalid_credentials',
           'The e-mail address or the password is wrong.',
@@ -139,7 +136,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         )
         throw failure
       }
-      await throttle.recordSuccess(email)
+      await throttle.succeeded(email, input.address)
       if (needsRehash(user.passwordHash)) {
         await accounts
           .updatePasswordHash(user.userId, await hashPassword(input.password))
@@ -176,3 +173,12 @@ export function createAccountService(deps: AccountServiceDeps) {
 }
 
 export type AccountService = ReturnType<typeof createAccountService>
+
+function tooMany(code: 'login_locked' | 'rate_limited', retryAfterMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+  const what = code === 'login_locked' ? 'login attempts' : 'sign-ups from this address'
+  return new AppError(code, `Too many ${what}; try again in ${seconds} seconds.`, {
+    headers: { 'retry-after': String(seconds) },
+    extra: { retryAfterSeconds: seconds },
+  })
+}

@@ -15,8 +15,12 @@ export const ProblemSchema = z
 
 const problemContent = { 'application/problem+json': { schema: ProblemSchema } }
 
-/** Response entries for the errors a route can answer with, by status. */
-export function problems(...statuses: number[]) {
+/**
+ * Response entries for the errors a route can answer with, by status. Every route may also
+ * answer 503 when storage or key management is out (see storage/unavailable.ts).
+ */
+export function problems(...listed: number[]) {
+  const statuses = [...new Set([...listed, 503])]
   const descriptions: Record<number, string> = {
     400: 'Malformed request',
     401: 'Missing, invalid, expired or revoked credentials',

@@ -150,10 +150,13 @@ export function createAccountRepository({
       at: Date,
     ): Promise<OrganizationRecord> {
       const sets = ['updatedAt = :at']
+      // Field names go through placeholders: `name` is a DynamoDB reserved word.
+      const names: Record<string, string> = {}
       const values: Record<string, unknown> = { ':at': at.toISOString() }
       for (const [field, value] of Object.entries(changes)) {
         if (value === undefined) continue
-        sets.push(`${field} = :${field}`)
+        sets.push(`#${field} = :${field}`)
+        names[`#${field}`] = field
         values[`:${field}`] = value
       }
       const { Attributes } = await doc.send(
@@ -162,6 +165,7 @@ export function createAccountRepository({
           Key: itemKey.org(tenantId),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),

@@ -17,7 +17,8 @@ export const itemKey = {
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
-  loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),
+  /** Login and sign-up attempts of one subject in one window (login-throttle.ts). */
+  attempts: (subjectWindow: string) => ({ pk: `ATTEMPTS#${subjectWindow}`, sk: 'ATTEMPTS' }),
 }
 
 export type ItemKey = { pk: string; sk: string }

@@ -1,117 +1,122 @@
 import { createHash } from 'node:crypto'
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Clock } from '../auth/clock.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
-export interface ThrottleRule {
-  /** Failures within `windowMs` that lock the subject. */
-  maxFailures: number
+export interface AttemptRule {
+  /** Attempts allowed within one window; the next ones are refused until it ends. */
+  max: number
   windowMs: number
-  lockMs: number
 }
 
 export const LOGIN_RULES = {
-  email: { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 },
-  address: { maxFailures: 50, windowMs: 15 * 60_000, lockMs: 15 * 60_000 },
-} satisfies Record<string, ThrottleRule>
+  /** One account from one address: a person mistyping, or someone guessing. */
+  pair: { max: 5, windowMs: 15 * 60_000 },
+  /** One account from anywhere: guessing spread over many addresses. */
+  account: { max: 100, windowMs: 15 * 60_000 },
+  /**
+   * One address over every account: slowed to this many attempts a minute, never locked for
+   * longer, so that the people behind a noisy address can still log in.
+   */
+  address: { max: 30, windowMs: 60_000 },
+} satisfies Record<string, AttemptRule>
+
+export const SIGNUP_RULE: AttemptRule = { max: 10, windowMs: 60 * 60_000 }
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterMs: number }
 
 /**
- * Failed-login counters in DynamoDB, so every instance sees the same lock. Subjects are an
- * e-mail (hashed: the table should not collect addresses of people who have no account) and a
- * client address. Failures count whether or not the e-mail exists, so a lock reveals nothing.
+ * Attempt counters in DynamoDB, shared by every instance. An attempt is counted (one atomic
+ * ADD per counter) before the password is looked at, so concurrent attempts cannot all slip
+ * through a check made before any of them was counted. Counters live in fixed windows: the
+ * item's key names the window, so starting a new one is the same single ADD.
+ *
+ * Subjects are hashed: the table should not collect addresses, nor the e-mail addresses of
+ * people who have no account. Attempts count whether or not the e-mail exists, so a refusal
+ * reveals nothing. Without a client address (no socket, as in `app.request()`), the
+ * address-wide counters are skipped and the pair falls back to the account alone.
  */
 export function createLoginThrottle({
   doc,
   table,
   clock,
   rules = LOGIN_RULES,
+  signupRule = SIGNUP_RULE,
 }: {
   doc: DynamoDBDocumentClient
   table: string
   clock: Clock
-  rules?: { email: ThrottleRule; address: ThrottleRule }
+  rules?: typeof LOGIN_RULES
+  signupRule?: AttemptRule
 }) {
-  const subjects = (email: string, address: string | undefined) => [
-    {
-      key: itemKey.loginFailures(`email:${createHash('sha256').update(email).digest('hex')}`),
-      rule: rules.email,
-    },
-    ...(address ? [{ key: itemKey.loginFailures(`ip:${address}`), rule: rules.address }] : []),
-  ]
+  const windowOf = (rule: AttemptRule, now: number) => Math.floor(now / rule.windowMs)
+  const keyOf = (subject: string, rule: AttemptRule, now: number) =>
+    itemKey.attempts(`${hash(subject)}#${windowOf(rule, now)}`)
+
+  /** Counts one attempt against each counter and refuses if any is over its limit. */
+  async function count(
+    counters: ReadonlyArray<{ subject: string; rule: AttemptRule }>,
+  ): Promise<ThrottleVerdict> {
+    const now = clock.now()
+    const counts = await Promise.all(
+      counters.map(async ({ subject, rule }) => {
+        const ends = (windowOf(rule, now) + 1) * rule.windowMs
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: keyOf(subject, rule, now),
+            UpdateExpression: 'ADD attempts :one SET #type = :type, #ttl = :ttl',
+            ExpressionAttributeNames: { '#type': 'type', '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ':type': 'attempts',
+              ':ttl': epochSeconds(new Date(ends)),
+            },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        )
+        return { over: Number(Attributes?.attempts ?? 1) > rule.max, ends }
+      }),
+    )
+    const over = counts.filter((c) => c.over)
+    if (over.length === 0) return { allowed: true }
+    return { allowed: false, retryAfterMs: Math.max(...over.map((c) => c.ends - now)) }
+  }
+
+  const pairSubject = (email: string, address: string | undefined) =>
+    `login-pair:${address ?? '-'}:${email}`
 
   return {
-    /** Milliseconds until the lock lifts, or 0 when login may be attempted. */
-    async lockedFor(email: string, address: string | undefined): Promise<number> {
-      const now = clock.now()
-      let wait = 0
-      for (const { key } of subjects(email, address)) {
-        const { Item } = await doc.send(new GetCommand({ TableName: table, Key: key }))
-        const lockedUntil = typeof Item?.lockedUntil === 'number' ? Item.lockedUntil : 0
-        wait = Math.max(wait, lockedUntil - now)
-      }
-      return wait
+    /** Counts a login attempt for `email` from `address`, before anything is verified. */
+    login(email: string, address: string | undefined): Promise<ThrottleVerdict> {
+      return count([
+        { subject: pairSubject(email, address), rule: rules.pair },
+        { subject: `login-account:${email}`, rule: rules.account },
+        ...(address ? [{ subject: `login-address:${address}`, rule: rules.address }] : []),
+      ])
     },
 
-    async recordFailure(email: string, address: string | undefined): Promise<void> {
-      const now = clock.now()
-      for (const { key, rule } of subjects(email, address)) {
-        const ttl = epochSeconds(new Date(now + rule.windowMs + rule.lockMs))
-        let failures = 1
-        try {
-          const { Attributes } = await doc.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: key,
-              UpdateExpression: 'ADD failures :one SET #ttl = :ttl',
-              ConditionExpression: 'windowEndsAt > :now',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':one': 1, ':now': now, ':ttl': ttl },
-              ReturnValues: 'ALL_NEW',
-            }),
-          )
-          failures = Number(Attributes?.failures ?? 1)
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error
-          await doc.send(
-            new PutCommand({
-              TableName: table,
-              Item: {
-                ...key,
-                type: 'login-failures',
-                failures: 1,
-                windowEndsAt: now + rule.windowMs,
-                ttl,
-              },
-            }),
-          )
-        }
-        if (failures >= rule.maxFailures) {
-          await doc.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: key,
-              UpdateExpression: 'SET lockedUntil = :until',
-              ExpressionAttributeValues: { ':until': now + rule.lockMs },
-            }),
-          )
-        }
-      }
+    /** A successful login clears its pair's count: mistakes before it no longer weigh. */
+    async succeeded(email: string, address: string | undefined): Promise<void> {
+      await doc.send(
+        new DeleteCommand({
+          TableName: table,
+          Key: keyOf(pairSubject(email, address), rules.pair, clock.now()),
+        }),
+      )
     },
 
-    /** A successful login clears the e-mail's counter (not the address's). */
-    async recordSuccess(email: string): Promise<void> {
-      const [emailSubject] = subjects(email, undefined)
-      if (emailSubject)
-        await doc.send(new DeleteCommand({ TableName: table, Key: emailSubject.key }))
+    /** Counts a sign-up from `address`; unlimited without one. */
+    signup(address: string | undefined): Promise<ThrottleVerdict> {
+      return address
+        ? count([{ subject: `signup-address:${address}`, rule: signupRule }])
+        : Promise.resolve({ allowed: true })
     },
   }
 }
 
 export type LoginThrottle = ReturnType<typeof createLoginThrottle>
+
+function hash(subject: string): string {
+  return createHash('sha256').update(subject).digest('hex')
+}

@@ -6,7 +6,7 @@ export interface components {
       status: 'ok'
     }
     Readiness: {
-      status: 'ready' | 'unavailable'
+      status: 'ready' | 'unavailable' | 'stopping'
       checks: {
         [key: string]: 'ok' | 'unavailable'
       }
@@ -324,7 +324,7 @@ export interface paths {
       responses: {
         /** Ready */
         200: components['schemas']['Readiness']
-        /** A dependency does not answer; `checks` says which */
+        /** A dependency does not answer (`checks` says which), or the instance is shutting down (`stopping`) */
         503: components['schemas']['Readiness']
       }
     }
@@ -355,6 +355,8 @@ export interface paths {
         415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** Too many requests */
+        429: components['schemas']['Problem']
       }
     }
   }

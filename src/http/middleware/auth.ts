@@ -6,7 +6,15 @@ import type { ItemKey } from '../../storage/keys.ts'
 import type { AppEnv } from '../env.ts'
 
 export const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i
-const QUERY_CREDENTIALS = ['token', 'access_token', 'api_key', 'apikey', 'key', 'jwt', 'auth']
+const QUERY_CREDENTIALS = new Set([
+  'token',
+  'access_token',
+  'api_key',
+  'apikey',
+  'key',
+  'jwt',
+  'auth',
+])
 
 export interface RequireAuthOptions {
   authenticator: Pick<Authenticator, 'authenticate'>
@@ -26,7 +34,8 @@ export function requireAuth({ authenticator, prefetch }: RequireAuthOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const url = c.req.url
     const query = url.includes('?') ? new URL(url).searchParams : undefined
-    if (query && QUERY_CREDENTIALS.some((name) => query.has(name))) {
+    // Parameter names are compared without case: `?Access_Token=` leaks just as well.
+    if (query && [...query.keys()].some((name) => QUERY_CREDENTIALS.has(name.toLowerCase()))) {
       throw new AppError(
         'unauthorized',
         'Credentials are accepted only in the Authorization header, never in the query string.',

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { AppError } from '../../errors.ts'
+import { AppError, isAppError } from '../../errors.ts'
 import type { AppEnv } from '../env.ts'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
@@ -38,7 +38,12 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions) {
         'Request bodies must be JSON, sent with Content-Type: application/json.',
       )
     }
-    const text = await readBounded(body, maxBytes)
+    const text = await readBounded(body, maxBytes).catch((error: unknown) => {
+      if (isAppError(error)) throw error
+      // The client closed the connection (or reset it) before sending the whole body: its
+      // fault, not ours, and nobody is left to read the answer.
+      throw new AppError('bad_request', 'The request body ended before it was complete.')
+    })
     if (text.length === 0) return next()
     let parsed: unknown
     try {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { outcomeOf } from '../../audit/events.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/passwords.ts'
 import type { AccountService } from '../../domain/accounts.ts'
 import { auditSuccess, type RequestAudit } from '../audit.ts'
 import { clientOf } from '../client.ts'
@@ -8,12 +9,25 @@ import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
 
-const Email = z.string().trim().pipe(z.email().max(254)).openapi({ example: 'ada@example.com' })
-const Password = z
+// The pipe hides its output schema from the document: the format and pattern are stated here.
+const Email = z.string().trim().pipe(z.email().max(254)).openapi({
+  format: 'email',
+  pattern: z.regexes.email.source,
+  maxLength: 254,
+  example: 'ada@example.com',
+})
+/** Any length at login, so that a policy change never locks anyone out before the check. */
+const Password = z.string().min(1).max(1024).openapi({ format: 'password' })
+const NewPassword = z
   .string()
-  .min(1)
-  .max(1024)
-  .openapi({ format: 'password', description: '12 to 256 characters' })
+  .min(PASSWORD_MIN_LENGTH)
+  .max(PASSWORD_MAX_LENGTH * 2)
+  .openapi({
+    format: 'password',
+    minLength: PASSWORD_MIN_LENGTH,
+    maxLength: PASSWORD_MAX_LENGTH,
+    description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+  })
 
 const SessionSchema = z
   .object({ token: z.string(), expiresAt: z.iso.datetime() })
@@ -21,7 +35,7 @@ const SessionSchema = z
 
 const SignupBody = z.strictObject({
   email: Email,
-  password: Password,
+  password: NewPassword,
   organization: z.string().trim().min(1).max(100).optional(),
 })
 
@@ -45,7 +59,7 @@ const signup = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: SignupResult } } },
-    ...problems(400, 403, 409, 413, 415, 422),
+    ...problems(400, 403, 409, 413, 415, 422, 429),
   },
 })
 
@@ -86,7 +100,7 @@ export function authRoutes({
   router.use('/v1/auth/logout', requireAuth({ authenticator }))
   return router
     .openapi(signup, async (c) => {
-      const result = await accounts.signup(c.req.valid('json'))
+      const result = await accounts.signup({ ...c.req.valid('json'), address: clientOf(c).address })
       const { sessionId: _, ...body } = result
       await auditSuccess(c, audit, {
         action: 'auth.signup',

@@ -10,7 +10,12 @@ import { bearer, json, problems } from '../schemas.ts'
 const KekProvider = z.enum(['platform', 'aws-kms', 'raw'])
 const KeyArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/, 'a KMS key ARN')
+  // The region must look like one (us-east-1, us-gov-west-1): anything else would reach the
+  // SDK as an endpoint it cannot resolve, answered as an outage that clients retry forever.
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/[A-Za-z0-9-]{1,128}$/,
+    'a KMS key ARN',
+  )
 const Ttl = z.number().int().min(0).max(MAX_DEK_TTL_SECONDS).nullable().optional().openapi({
   description:
     "Seconds a server may keep your data keys cached; may only lower the server's TTL. null: the server's.",

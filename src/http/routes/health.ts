@@ -7,12 +7,14 @@ export type Probe = () => Promise<void>
 export interface HealthDeps {
   probes: Record<string, Probe>
   probeTimeoutMs?: number
+  /** True once the instance is shutting down: readiness fails without asking the probes. */
+  stopping?: () => boolean
 }
 
 const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health')
 const ReadinessSchema = z
   .object({
-    status: z.enum(['ready', 'unavailable']),
+    status: z.enum(['ready', 'unavailable', 'stopping']),
     checks: z.record(z.string(), z.enum(['ok', 'unavailable'])),
   })
   .openapi('Readiness')
@@ -35,16 +37,19 @@ const readyz = createRoute({
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: ReadinessSchema } } },
     503: {
-      description: 'A dependency does not answer; `checks` says which',
+      description:
+        'A dependency does not answer (`checks` says which), or the instance is shutting down (`stopping`)',
       content: { 'application/json': { schema: ReadinessSchema } },
     },
   },
 })
 
-export function healthRoutes({ probes, probeTimeoutMs = 2000 }: HealthDeps) {
+export function healthRoutes({ probes, probeTimeoutMs = 2000, stopping }: HealthDeps) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readyz, async (c) => {
+      c.header('cache-control', 'no-store')
+      if (stopping?.()) return c.json({ status: 'stopping' as const, checks: {} }, 503)
       const names = Object.keys(probes)
       const results = await Promise.all(
         names.map((name) =>
@@ -59,7 +64,6 @@ export function healthRoutes({ probes, probeTimeoutMs = 2000 }: HealthDeps) {
       )
       const checks = Object.fromEntries(names.map((name, i) => [name, results[i] ?? 'unavailable']))
       const ready = results.every((r) => r === 'ok')
-      c.header('cache-control', 'no-store')
       return ready
         ? c.json({ status: 'ready' as const, checks }, 200)
         : c.json({ status: 'unavailable' as const, checks }, 503)

@@ -11,8 +11,9 @@ import { createRouter, parseInput } from '../router.ts'
 import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
 /** A key's name, and so what `{ref}` may be (a key id has this shape too). */
-export const REF_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/
-const Name = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -')
+// `.` and `..` are path segments that URLs resolve away: a key so named could never be reached.
+export const REF_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$/
+const Name = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -, other than . and ..')
 const Ref = z.object({
   ref: z.string().regex(REF_PATTERN).openapi({ description: 'A key id (key_...) or a key name' }),
 })
@@ -22,9 +23,16 @@ const Tags = z
   .array(z.string().regex(/^[A-Za-z0-9_.:=/-]{1,64}$/, '1-64 of A-Z a-z 0-9 _ . : = / -'))
   .max(20)
 const Description = z.string().max(1000)
+// With the `u` flag, a surrogate pair is one code point: only unpaired halves match.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 const Value = z
   .string()
   .min(1)
+  // A lone surrogate has no UTF-8 form: storing it would silently turn it into U+FFFD.
+  .refine(
+    (value) => !LONE_SURROGATE.test(value),
+    'must be well-formed Unicode (no lone surrogates)',
+  )
   .openapi({ description: '1 byte to 16 KiB of UTF-8, stored exactly as sent', format: 'password' })
 const ModeSetting = z.enum(['mock', 'live'])
 const MockOverrides = z
@@ -226,7 +234,7 @@ export function keyRoutes(deps: {
     request: { params: Ref },
     responses: {
       200: { description: 'The key', content: json(KeySchema) },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
 
@@ -262,7 +270,7 @@ export function keyRoutes(deps: {
     security: bearer,
     middleware: [auth] as const,
     request: { params: Ref },
-    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404, 422) },
   })
 
   const readValue = createRoute({
@@ -310,7 +318,7 @@ export function keyRoutes(deps: {
         description: 'Versions, oldest first',
         content: json(z.object({ items: z.array(VersionSchema) })),
       },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
 

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
 import { keyRestrictionsSchema, scopeSchema } from '../../auth/scopes.ts'
+import { MAX_TOKEN_TTL_SECONDS } from '../../config.ts'
 import { describeToken, type TokenService } from '../../domain/tokens.ts'
 import { audited, auditSuccess, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
@@ -28,13 +29,14 @@ const CreateTokenBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     scopes: z.array(scopeSchema).min(1).max(6),
-    expiresIn: z
-      .number()
-      .int()
-      .positive()
+    expiresIn: z.number().int().positive().max(MAX_TOKEN_TTL_SECONDS).optional().openapi({
+      description:
+        "Lifetime in seconds (give this or expiresAt): at most the server's maximum (KEYSTASH_TOKEN_MAX_TTL_SECONDS, 90 days by default) and never beyond the caller's own expiry",
+    }),
+    expiresAt: z.iso
+      .datetime({ offset: true })
       .optional()
-      .openapi({ description: 'Lifetime in seconds (give this or expiresAt)' }),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+      .openapi({ description: 'In the future, within the same bounds as expiresIn' }),
     keys: keyRestrictionsSchema.optional().openapi({
       description:
         'Key ids or names this token may use; a trailing * matches a prefix. Omit for every key.',
@@ -45,6 +47,8 @@ const CreateTokenBody = z
     message: 'give exactly one of expiresIn and expiresAt',
     path: ['expiresIn'],
   })
+  // The refinement, as the document can say it.
+  .openapi({ oneOf: [{ required: ['expiresIn'] }, { required: ['expiresAt'] }] })
 
 const CreatedToken = TokenSchema.extend({
   token: z.string().openapi({ description: 'The token itself. Shown once; store it now.' }),
@@ -100,7 +104,7 @@ const get = createRoute({
   request: { params: TokenId },
   responses: {
     200: { description: 'The token', content: { 'application/json': { schema: TokenSchema } } },
-    ...problems(401, 403, 404),
+    ...problems(401, 403, 404, 422),
   },
 })
 
@@ -111,7 +115,7 @@ const revoke = createRoute({
   summary: 'Revoke an access token (idempotent)',
   security: bearer,
   request: { params: TokenId },
-  responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) },
+  responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404, 422) },
 })
 
 export function tokenRoutes({
