@@ -36,13 +36,26 @@ function typeOf(schema: Schema | undefined): string {
     return `components['schemas'][${quote(match[1])}]`
   }
   if (Array.isArray(schema.allOf)) return join(schema.allOf, ' & ')
-  if (Array.isArray(schema.oneOf)) return join(schema.oneOf, ' | ')
-  if (Array.isArray(schema.anyOf)) return join(schema.anyOf, ' | ')
+  if (Array.isArray(schema.oneOf) && !schema.oneOf.every(constraintOnly)) {
+    return join(schema.oneOf, ' | ')
+  }
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.every(constraintOnly)) {
+    return join(schema.anyOf, ' | ')
+  }
   if ('const' in schema) return literal(schema.const)
   if (Array.isArray(schema.enum)) return schema.enum.map(literal).join(' | ')
   const types = Array.isArray(schema.type) ? schema.type : [schema.type]
   return types.map((type) => typeOfKind(String(type), schema)).join(' | ')
 }
+
+/**
+ * A branch that only constrains its object (`{ required: [...] }`, as in "exactly one of
+ * expiresIn and expiresAt") adds no type: the object's own type stands.
+ */
+const constraintOnly = (schema: Schema) =>
+  !['type', '$ref', 'properties', 'items', 'enum', 'const', 'oneOf', 'anyOf', 'allOf'].some(
+    (key) => key in schema,
+  )
 
 const join = (schemas: Schema[], separator: string) =>
   `(${schemas.map((s) => typeOf(s)).join(separator)})`

@@ -61,7 +61,8 @@ const CONSUMES_SESSION = new Set(['POST /v1/auth/logout', 'DELETE /v1/org'])
 const LAST = (op: Operation) => op.method === 'DELETE' || CONSUMES_SESSION.has(nameOf(op))
 const ordered = [...operations.filter((op) => !LAST(op)), ...operations.filter(LAST)]
 
-// A schema-valid request to these must succeed at least once.
+// A schema-valid request to these must succeed at least once. (The audit reads are left out:
+// `from` after `to` and foreign cursors are schema-valid and refused, most of the time.)
 const MUST_SUCCEED = new Set([
   'POST /v1/auth/signup',
   'POST /v1/tokens',
@@ -71,7 +72,6 @@ const MUST_SUCCEED = new Set([
   'PUT /v1/keys/{ref}/value',
   'GET /v1/keys',
   'GET /v1/tokens',
-  'GET /v1/audit',
 ])
 
 // Responses are checked with Ajv against the document, its components under `$defs`.

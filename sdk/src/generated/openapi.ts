@@ -357,6 +357,8 @@ export interface paths {
         422: components['schemas']['Problem']
         /** Too many requests */
         429: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -367,7 +369,6 @@ export interface paths {
       query: never
       body: {
         email: string
-        /** 12 to 256 characters */
         password: string
       }
       responses: {
@@ -387,6 +388,8 @@ export interface paths {
         422: components['schemas']['Problem']
         /** Too many requests */
         429: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -403,6 +406,8 @@ export interface paths {
         400: components['schemas']['Problem']
         /** Missing, invalid, expired or revoked credentials */
         401: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -417,6 +422,8 @@ export interface paths {
         200: components['schemas']['Me']
         /** Missing, invalid, expired or revoked credentials */
         401: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -464,6 +471,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Create an access token (scopes, keys and lifetime within the caller’s own) */
@@ -475,8 +484,9 @@ export interface paths {
         scopes: Array<
           'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
         >
-        /** Lifetime in seconds (give this or expiresAt) */
+        /** Lifetime in seconds (give this or expiresAt): at most the server's maximum (KEYSTASH_TOKEN_MAX_TTL_SECONDS, 90 days by default) and never beyond the caller's own expiry */
         expiresIn?: number
+        /** In the future, within the same bounds as expiresIn */
         expiresAt?: string
         /** Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. */
         keys?: Array<string>
@@ -498,6 +508,8 @@ export interface paths {
         415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -518,6 +530,10 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Revoke an access token (idempotent) */
@@ -536,6 +552,10 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -554,6 +574,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Delete the caller’s organization: every token of it stops working at once */
@@ -570,6 +592,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Rename the organization or change its mock-mode defaults per environment */
@@ -603,6 +627,8 @@ export interface paths {
         415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -645,6 +671,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Store a new key (version 1) */
@@ -713,6 +741,10 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Delete a key and every version’s ciphertext */
@@ -732,6 +764,10 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Change a key’s metadata and mock-mode overrides (names are permanent) */
@@ -785,6 +821,8 @@ export interface paths {
         415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -869,6 +907,10 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -885,6 +927,8 @@ export interface paths {
         401: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
         403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
     /** Bring your own key: validate a new KEK, make it active, re-encrypt data keys to it */
@@ -933,6 +977,8 @@ export interface paths {
         404: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }
@@ -941,7 +987,9 @@ export interface paths {
     get: {
       path: never
       query: {
+        /** Not after `to` (400 otherwise); default: the retention period */
         from?: string
+        /** Default: now */
         to?: string
         action?: string
         /** Actor id (user or token) */
@@ -976,7 +1024,9 @@ export interface paths {
     get: {
       path: never
       query: {
+        /** Not after `to` (400 otherwise); default: the retention period */
         from?: string
+        /** Default: now */
         to?: string
         action?: string
       }
@@ -1002,7 +1052,9 @@ export interface paths {
     get: {
       path: never
       query: {
+        /** Not after `to` (400 otherwise); default: the retention period */
         from?: string
+        /** Default: now */
         to?: string
       }
       body: never

@@ -70,8 +70,11 @@ const VerifyReportSchema = z
   .openapi('AuditVerifyReport')
 
 const Range = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: 'Not after `to` (400 otherwise); default: the retention period' }),
+  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Default: now' }),
 })
 const ActionFilter = z
   .string()
