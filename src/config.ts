@@ -107,6 +107,14 @@ const envSchema = z.object({
     .min(1, 'KEYSTASH_REENCRYPT_RATE must be at least 1')
     .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
     .default(200),
+  KEYSTASH_REKEY_TICK_SECONDS: seconds('KEYSTASH_REKEY_TICK_SECONDS', 60, 86_400),
+  KEYSTASH_KMS_ALLOWED_REGIONS: z
+    .string()
+    .regex(
+      /^\s*[a-z]{2}(-[a-z]+)+-\d+\s*(,\s*[a-z]{2}(-[a-z]+)+-\d+\s*)*$/,
+      'KEYSTASH_KMS_ALLOWED_REGIONS must be a comma-separated list of AWS regions',
+    )
+    .optional(),
 })
 
 export type Environment = 'development' | 'staging' | 'production'
@@ -154,6 +162,10 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /** How often each instance looks for organizations due a re-key; 0: never. */
+  rekey: { tickSeconds: number }
+  /** Regions a tenant's KMS key and its replicas may live in (default: the server's region). */
+  kms: { allowedRegions: readonly string[] }
 }
 
 export class ConfigError extends Error {
@@ -231,6 +243,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    rekey: { tickSeconds: e.KEYSTASH_REKEY_TICK_SECONDS },
+    kms: {
+      allowedRegions: e.KEYSTASH_KMS_ALLOWED_REGIONS
+        ? [...new Set(e.KEYSTASH_KMS_ALLOWED_REGIONS.split(',').map((r) => r.trim()))]
+        : [e.AWS_REGION ?? DEV_REGION],
+    },
   }
   return deepFreeze(config)
 }

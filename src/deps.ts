@@ -13,17 +13,19 @@ import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import type { AwsClients } from './aws.ts'
 import type { Config } from './config.ts'
 import { createDekCache } from './crypto/dek-cache.ts'
-import { sealValue } from './crypto/envelope.ts'
+import { openValue, sealValue } from './crypto/envelope.ts'
 import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
 import { createEncryptionService } from './domain/encryption.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
+import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
+import { createTicker } from './jobs/ticker.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
@@ -41,6 +43,8 @@ import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createRecordCache } from './storage/record-cache.ts'
+import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
+import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
@@ -159,6 +163,21 @@ export function buildDeps(
       clock,
       logger,
       audit,
+      // Re-keying opens each value straight through its KEK (the DEK it drops is not worth
+      // caching) and seals it under the active KEK with a new data key.
+      rekey: {
+        rekeys: createRekeyStore({ doc, table }),
+        open: (place, sealed) =>
+          openValue({
+            record: sealed,
+            ...place,
+            unwrap: async ({ wrapped, kek, context }) =>
+              (await keks.forRecord(place.tenantId, kek)).unwrapDataKey(wrapped, context),
+          }),
+        seal: async (place, plaintext) =>
+          sealValue({ provider: await keks.active(place.tenantId), plaintext, ...place }),
+        replaced: (tenantId, wrapped) => dekCache.forget(tenantId, wrapped),
+      },
       options: {
         recordsPerSecond: rate,
         // While requests keep the event loop busy, a tenth of the rate: reads come first.
@@ -178,6 +197,16 @@ export function buildDeps(
     leaseMs,
     pollMs: 15_000,
   })
+  const rekeying = createRekeyingService({
+    schedules: createRekeyScheduleStore({ doc, table }),
+    jobs: kekJobs,
+    keks,
+    kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    config,
+    clock,
+    logger,
+    audit,
+  })
   const encryption = createEncryptionService({
     keks,
     store: kekStore,
@@ -192,6 +221,7 @@ export function buildDeps(
         version,
       }),
     kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    rekeying,
     config,
     clock,
     audit,
@@ -246,6 +276,17 @@ export function buildDeps(
     },
     /** Start with `reencryption.start()` (main.ts); stop before exit. */
     reencryption,
+    rekeying,
+    /** Starts due re-keys every `KEYSTASH_REKEY_TICK_SECONDS`; `start()` in main.ts. */
+    rekeyTicker:
+      config.rekey.tickSeconds > 0
+        ? createTicker({
+            name: 'starting due re-keys',
+            intervalMs: config.rekey.tickSeconds * 1000,
+            tick: () => rekeying.startDue(),
+            logger,
+          })
+        : undefined,
     keyService,
     reveal,
     /** Whether the process is busy serving; background jobs give way while it is. */

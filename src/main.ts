@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const app = createApp(deps)
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
+  deps.rekeyTicker?.start()
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     stopping = true
     logger.info({ signal }, 'shutting down')
     await new Promise<void>((done) => server.close(() => done()))
+    await deps.rekeyTicker?.stop()
     await deps.reencryption.stop({ release: true })
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {

@@ -14,6 +14,7 @@ import type { KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import type { KekStore } from '../storage/kek-store.ts'
 import { describeEncryption, describeJob } from './encryption-view.ts'
 import { buildKekVersion, type EncryptionInput, sameKek } from './kek-version.ts'
+import type { RekeyingService } from './rekeying.ts'
 
 export type { EncryptionInput } from './kek-version.ts'
 
@@ -25,6 +26,7 @@ export interface EncryptionServiceDeps {
   /** Seals a raw key's material under the platform key. */
   sealMaterial(tenantId: string, version: number, material: Uint8Array): Promise<SealedRecord>
   kick(tenantId: string, jobId: string): void
+  rekeying: Pick<RekeyingService, 'describe'>
   config: Pick<Config, 'cache' | 'aws'>
   clock: Clock
   /** AUDIT HOOK: `encryption.update` goes here when it is connected. */
@@ -49,15 +51,21 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
   async function view(tenantId: string) {
     const records = await keks.records(tenantId, { fresh: true })
     const active = activeKek(records, tenantId, platformKeyId)
-    const job = active.jobId ? await deps.jobs.get(tenantId, active.jobId) : undefined
-    return describeEncryption({
-      tenantId,
-      active,
-      versions: records,
-      job,
-      ttlInForce: keks.ttlInForce(tenantId),
-      serverTtlSeconds: config.cache.dekTtlSeconds,
-    })
+    const [job, rekey] = await Promise.all([
+      active.jobId ? deps.jobs.get(tenantId, active.jobId) : undefined,
+      deps.rekeying.describe(tenantId),
+    ])
+    return {
+      ...describeEncryption({
+        tenantId,
+        active,
+        versions: records,
+        job,
+        ttlInForce: keks.ttlInForce(tenantId),
+        serverTtlSeconds: config.cache.dekTtlSeconds,
+      }),
+      rekey,
+    }
   }
 
   function newJob(tenantId: string, targetVersion: number): KekJob {
