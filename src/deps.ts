@@ -30,6 +30,7 @@ import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
+import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
 import { createAccountRepository } from './storage/accounts.ts'
@@ -222,6 +223,7 @@ export function buildDeps(
       }),
     kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
     rekeying,
+    rotationStatus: (record) => kmsRotationStatus(kmsClients, record, logger),
     config,
     clock,
     audit,

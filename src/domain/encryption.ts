@@ -9,10 +9,12 @@ import { newId } from '../ids.ts'
 import type { AuditSink } from '../jobs/reencrypt.ts'
 import { activeKek, type KekRecord, kekStalenessMs, nextKekVersion } from '../kms/kek-records.ts'
 import type { KmsKekSpec } from '../kms/kek-validation.ts'
+import type { KmsRotationStatus } from '../kms/rotation-status.ts'
 import type { TenantKekResolver } from '../kms/tenant-keks.ts'
 import type { KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import type { KekStore } from '../storage/kek-store.ts'
 import { describeEncryption, describeJob } from './encryption-view.ts'
+import { describeKekRotation } from './kek-rotation.ts'
 import { buildKekVersion, type EncryptionInput, sameKek } from './kek-version.ts'
 import type { RekeyingService } from './rekeying.ts'
 
@@ -27,6 +29,8 @@ export interface EncryptionServiceDeps {
   sealMaterial(tenantId: string, version: number, material: Uint8Array): Promise<SealedRecord>
   kick(tenantId: string, jobId: string): void
   rekeying: Pick<RekeyingService, 'describe'>
+  /** AWS KMS keys: their automatic rotation status (never throws: unknown instead). */
+  rotationStatus(record: KekRecord): Promise<KmsRotationStatus>
   config: Pick<Config, 'cache' | 'aws'>
   clock: Clock
   /** AUDIT HOOK: `encryption.update` goes here when it is connected. */
@@ -51,9 +55,10 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
   async function view(tenantId: string) {
     const records = await keks.records(tenantId, { fresh: true })
     const active = activeKek(records, tenantId, platformKeyId)
-    const [job, rekey] = await Promise.all([
+    const [job, rekey, kms] = await Promise.all([
       active.jobId ? deps.jobs.get(tenantId, active.jobId) : undefined,
       deps.rekeying.describe(tenantId),
+      active.provider === 'aws-kms' ? deps.rotationStatus(active) : undefined,
     ])
     return {
       ...describeEncryption({
@@ -65,6 +70,13 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
         serverTtlSeconds: config.cache.dekTtlSeconds,
       }),
       rekey,
+      kekRotation: describeKekRotation({
+        provider: active.provider,
+        ...(kms ? { kms } : {}),
+        ...(active.provider === 'raw'
+          ? { raw: { setAt: active.createdAt, periodDays: rekey.periodDays, now: clock.now() } }
+          : {}),
+      }),
     }
   }
 

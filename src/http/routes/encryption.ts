@@ -86,6 +86,25 @@ const RekeySchema = z
   })
   .openapi('Rekeying')
 
+const KekRotationSchema = z
+  .object({
+    automatic: z.enum(['enabled', 'disabled', 'unknown']).nullable().openapi({
+      description:
+        'aws-kms: the KMS key’s automatic rotation (GetKeyRotationStatus); unknown when the key policy does not allow reading it. null for other providers',
+    }),
+    rotationPeriodInDays: z.number().int().nullable(),
+    nextRotationAt: z.string().nullable(),
+    unknownBecause: z.string().nullable().openapi({ description: 'The error code behind unknown' }),
+    replaceMaterialBy: z.string().nullable().openapi({
+      description:
+        'raw: supply new material by then (the re-keying period, counted from when it was set)',
+    }),
+    materialRotationDue: z.boolean().openapi({
+      description: 'raw: the end of the material’s period is near; supply new material',
+    }),
+  })
+  .openapi('KekRotation')
+
 const EncryptionSchema = z
   .object({
     provider: KekProvider,
@@ -101,6 +120,7 @@ const EncryptionSchema = z
     versions: z.array(KekVersionSchema),
     job: JobSchema.nullable(),
     rekey: RekeySchema,
+    kekRotation: KekRotationSchema,
   })
   .openapi('Encryption')
 
