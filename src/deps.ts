@@ -212,7 +212,8 @@ export function buildDeps(
     keks,
     store: kekStore,
     jobs: kekJobs,
-    validateKms: (tenantId, spec) => validateKmsKek(kmsClients, tenantId, spec),
+    validateKms: (tenantId, spec) =>
+      validateKmsKek(kmsClients, tenantId, spec, { allowedRegions: config.kms.allowedRegions }),
     sealMaterial: (tenantId, version, material) =>
       sealValue({
         provider: platformKek,
