@@ -20,6 +20,7 @@ import { createEncryptionService } from './domain/encryption.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
+import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
@@ -27,7 +28,12 @@ import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
 import { createTicker } from './jobs/ticker.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
-import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
+import {
+  activeKek,
+  type KekRecord,
+  kekStalenessMs,
+  RAW_MATERIAL_KEY_ID,
+} from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
 import { kmsRotationStatus } from './kms/rotation-status.ts'
@@ -37,6 +43,7 @@ import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
+import { createKekReminderStore } from './storage/kek-reminders.ts'
 import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
@@ -198,11 +205,36 @@ export function buildDeps(
     leaseMs,
     pollMs: 15_000,
   })
+  // Raw key material cannot rotate itself: its owner is reminded before its period ends.
+  const rawReminders = createRawReminders({
+    reminders: createKekReminderStore({ doc, table }),
+    keks,
+    clock,
+    logger,
+    audit,
+  })
+  // A reminder that cannot be filed is logged; the change that asked for it stands.
+  const trackReminder = (record: KekRecord, periodDays: number) =>
+    rawReminders.track(record, periodDays).catch((error: unknown) => {
+      logger.warn(
+        { tenantId: record.tenantId, error: (error as Error).message },
+        'raw key material reminder not filed',
+      )
+    })
   const rekeying = createRekeyingService({
     schedules: createRekeyScheduleStore({ doc, table }),
     jobs: kekJobs,
     keks,
     kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    periodChanged: async (tenantId, periodDays) =>
+      trackReminder(
+        activeKek(
+          await keks.records(tenantId, { fresh: true }),
+          tenantId,
+          config.aws.platformKeyId,
+        ),
+        periodDays,
+      ),
     config,
     clock,
     logger,
@@ -225,6 +257,8 @@ export function buildDeps(
     kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
     rekeying,
     rotationStatus: (record) => kmsRotationStatus(kmsClients, record, logger),
+    kekChanged: async (record) =>
+      trackReminder(record, (await rekeying.describe(record.tenantId)).periodDays),
     config,
     clock,
     audit,
@@ -280,13 +314,14 @@ export function buildDeps(
     /** Start with `reencryption.start()` (main.ts); stop before exit. */
     reencryption,
     rekeying,
+    rawReminders,
     /** Starts due re-keys every `KEYSTASH_REKEY_TICK_SECONDS`; `start()` in main.ts. */
     rekeyTicker:
       config.rekey.tickSeconds > 0
         ? createTicker({
             name: 'starting due re-keys',
             intervalMs: config.rekey.tickSeconds * 1000,
-            tick: () => rekeying.startDue(),
+            tick: () => Promise.all([rekeying.startDue(), rawReminders.remindDue()]),
             logger,
           })
         : undefined,

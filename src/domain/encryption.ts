@@ -29,6 +29,8 @@ export interface EncryptionServiceDeps {
   sealMaterial(tenantId: string, version: number, material: Uint8Array): Promise<SealedRecord>
   kick(tenantId: string, jobId: string): void
   rekeying: Pick<RekeyingService, 'describe'>
+  /** Told of each new active KEK version (raw material gets its reminder filed). */
+  kekChanged?(active: KekRecord): Promise<void>
   /** AWS KMS keys: their automatic rotation status (never throws: unknown instead). */
   rotationStatus(record: KekRecord): Promise<KmsRotationStatus>
   config: Pick<Config, 'cache' | 'aws'>
@@ -171,6 +173,7 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
         await deps.store.rotate({ previous: active, previousStored: stored, next, job })
         keks.invalidate(tenantId)
         deps.kick(tenantId, job.jobId)
+        await deps.kekChanged?.(next)
         return { kekVersion: version, previousKekVersion: active.version, jobId: job.jobId }
       }
       let details: Record<string, string | number | null>

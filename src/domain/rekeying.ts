@@ -24,6 +24,8 @@ export interface RekeyingDeps {
   jobs: Pick<KekJobStore, 'get'>
   keks: Pick<TenantKekResolver, 'records'>
   kick(tenantId: string, jobId: string): void
+  /** Told of a new period (raw key material's reminder follows it). */
+  periodChanged?(tenantId: string, periodDays: number): Promise<void>
   config: Pick<Config, 'aws'>
   clock: Clock
   logger: Logger
@@ -157,6 +159,7 @@ export function createRekeyingService(deps: RekeyingDeps) {
           ...(seen?.jobId ? { jobId: seen.jobId } : {}),
         }
         if (!(await schedules.replace(seen, next))) throw changedMeanwhile()
+        await deps.periodChanged?.(tenantId, periodDays)
         return [undefined, { nextDueAt: dueAt ?? null }]
       })
     },

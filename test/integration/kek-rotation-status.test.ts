@@ -116,13 +116,10 @@ describe('the encryption view', () => {
     await stack.deps.reencryption.idle()
   })
 
-  it('tells a raw key’s owner when to supply new material, and says when it is near', async () => {
+  it('tells a raw key’s owner when to supply new material, and reminds them once', async () => {
     const account = await signup(api)
-    const put = await api.put(
-      '/v1/org/encryption',
-      { provider: 'raw', material: rawMaterial() },
-      account.session,
-    )
+    const material = rawMaterial()
+    const put = await api.put('/v1/org/encryption', { provider: 'raw', material }, account.session)
     expect(put.status).toBe(200)
     const setAt = Date.parse(put.body.createdAt)
     expect(put.body.kekRotation).toMatchObject({ automatic: null, materialRotationDue: false })
@@ -135,8 +132,26 @@ describe('the encryption view', () => {
       email: account.email,
       password: account.password,
     })
-    const later = (await api.get('/v1/org/encryption', login.body.session.token)).body
+    const session = login.body.session.token as string
+    const later = (await api.get('/v1/org/encryption', session)).body
     expect(later.kekRotation).toMatchObject({ materialRotationDue: true })
+
+    // And once, as an event, however many instances tick at that moment.
+    const second = stack.anotherInstance()
+    const sent = await Promise.all([
+      stack.deps.rawReminders.remindDue(),
+      second.deps.rawReminders.remindDue(),
+    ])
+    expect(sent[0] + sent[1]).toBe(1)
+    expect(await stack.deps.rawReminders.remindDue()).toBe(0)
+    await stack.deps.audit.flush()
+    const events = (await api.get('/v1/audit?action=encryption.rotation_due', session)).body.items
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({
+      actor: { type: 'system' },
+      details: { kekVersion: 2, replaceBy: put.body.kekRotation.replaceMaterialBy },
+    })
+    expect(JSON.stringify(events)).not.toContain(material)
     clock.offset = 0
   })
 })
