@@ -21,6 +21,16 @@ export interface KekReminder {
   replaceBy: string
 }
 
+export function kekReminderItem(reminder: KekReminder) {
+  return {
+    ...itemKey.kekReminder(reminder.tenantId),
+    type: 'kek-reminder',
+    ...reminder,
+    gsi1pk: REMIND_INDEX,
+    gsi1sk: `${reminder.remindFrom}#${reminder.tenantId}`,
+  }
+}
+
 export function createKekReminderStore({
   doc,
   table,
@@ -30,18 +40,7 @@ export function createKekReminderStore({
 }) {
   return {
     async put(reminder: KekReminder): Promise<void> {
-      await doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...itemKey.kekReminder(reminder.tenantId),
-            type: 'kek-reminder',
-            ...reminder,
-            gsi1pk: REMIND_INDEX,
-            gsi1sk: `${reminder.remindFrom}#${reminder.tenantId}`,
-          },
-        }),
-      )
+      await doc.send(new PutCommand({ TableName: table, Item: kekReminderItem(reminder) }))
     },
 
     async remove(tenantId: string): Promise<void> {
