@@ -13,7 +13,14 @@ import { rewrapRecord } from './rewrap-record.ts'
  * through the same paced, leased, resumable passes.
  */
 export interface JobWork {
-  audit: { start: AuditAction; finish: AuditAction; fail: AuditAction }
+  /** Its audit events, the system actor they name, and the code of a failed job. */
+  audit: {
+    start: AuditAction
+    finish: AuditAction
+    fail: AuditAction
+    actor: string
+    failureCode: string
+  }
   count(): Promise<{ total: number; done: number }>
   page(
     cursor: string | undefined,
@@ -42,6 +49,8 @@ export function reencryptWork(deps: ReencryptWorkDeps, job: KekJob): JobWork {
       start: 'encryption.job.start',
       finish: 'encryption.job.finish',
       fail: 'encryption.job.fail',
+      actor: 'reencryption-job',
+      failureCode: 'records_not_rewrapped',
     },
     count: () => rewraps.count(tenantId, target),
     page: (cursor, limit) => rewraps.pendingPage(tenantId, target, cursor, limit),
@@ -96,6 +105,8 @@ export function rekeyWork(deps: RekeyWorkDeps, job: KekJob): JobWork {
       start: 'encryption.rekey.start',
       finish: 'encryption.rekey.finish',
       fail: 'encryption.rekey.fail',
+      actor: 'rekey-job',
+      failureCode: 'records_not_rekeyed',
     },
     count: () => rekeys.count(tenantId, before),
     page: (cursor, limit) => rekeys.pendingPage(tenantId, before, cursor, limit),

@@ -58,7 +58,7 @@ const TRANSIENT = new Set(['kms_unavailable', 'kms_throttled', 'conflict', 'stor
 const MAX_TRIES = 4
 
 export function createReencryption(deps: ReencryptionDeps) {
-  const { jobs, keks, clock, options } = deps
+  const { jobs, clock, options } = deps
   const iso = () => new Date(clock.now()).toISOString()
   const workFor = (job: KekJob): JobWork => {
     if (job.kind !== 'rekey') return reencryptWork(deps, job)
@@ -78,7 +78,7 @@ export function createReencryption(deps: ReencryptionDeps) {
           deps.audit?.record({
             tenantId,
             action,
-            actor: { type: 'system', id: null, name: 'reencryption-job' },
+            actor: { type: 'system', id: null, name: work.audit.actor },
             target: { type: 'job', id: job.jobId },
             outcome,
             details: {
@@ -103,7 +103,7 @@ export function createReencryption(deps: ReencryptionDeps) {
       await jobs.save(job, owner, undefined)
       log.info({ status, done: job.done, failed: job.failed }, 'background job ended')
       if (status === 'failed')
-        emit(work.audit.fail, { result: 'error', code: 'records_not_rewrapped' })
+        emit(work.audit.fail, { result: 'error', code: work.audit.failureCode })
       else emit(work.audit.finish, { result: 'success' })
     }
 
@@ -152,7 +152,7 @@ export function createReencryption(deps: ReencryptionDeps) {
     }
 
     for (;;) {
-      const current = await keks.records(tenantId, { fresh: true })
+      const current = await deps.keks.records(tenantId, { fresh: true })
       if (work.superseded(current)) return finish('superseded')
       const page = await work.page(job.cursor, options.batchSize)
       const queue = [...page.records]
