@@ -10,6 +10,7 @@ import type { EncryptionService } from './domain/encryption.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
+import type { RekeyingService } from './domain/rekeying.ts'
 import type { TokenService } from './domain/tokens.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
@@ -48,6 +49,7 @@ export interface AppDeps {
   keyService: KeyService
   reveal: ValueReader
   encryption: EncryptionService
+  rekeying: RekeyingService
   audit: RequestAudit
   auditLog: AuditLog
   identifyToken: TokenIdentifier

@@ -136,6 +136,14 @@ const envSchema = z.object({
     .min(1024, 'KEYSTASH_OUTBOUND_MAX_BYTES must be at least 1024')
     .max(16 * 1024 * 1024, 'KEYSTASH_OUTBOUND_MAX_BYTES must be at most 16777216')
     .default(1024 * 1024),
+  KEYSTASH_REKEY_TICK_SECONDS: seconds('KEYSTASH_REKEY_TICK_SECONDS', 60, 86_400),
+  KEYSTASH_KMS_ALLOWED_REGIONS: z
+    .string()
+    .regex(
+      /^\s*[a-z]{2}(-[a-z]+)+-\d+\s*(,\s*[a-z]{2}(-[a-z]+)+-\d+\s*)*$/,
+      'KEYSTASH_KMS_ALLOWED_REGIONS must be a comma-separated list of AWS regions',
+    )
+    .optional(),
 })
 
 export type Environment = 'development' | 'staging' | 'production'
@@ -201,6 +209,10 @@ export interface Config {
     totalTimeoutMs: number
     maxBytes: number
   }
+  /** How often each instance looks for organizations due a re-key; 0: never. */
+  rekey: { tickSeconds: number }
+  /** Regions a tenant's KMS key and its replicas may live in (default: the server's region). */
+  kms: { allowedRegions: readonly string[] }
 }
 
 export class ConfigError extends Error {
@@ -300,6 +312,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       connectTimeoutMs: e.KEYSTASH_OUTBOUND_CONNECT_TIMEOUT_MS,
       totalTimeoutMs: e.KEYSTASH_OUTBOUND_TIMEOUT_MS,
       maxBytes: e.KEYSTASH_OUTBOUND_MAX_BYTES,
+    },
+    rekey: { tickSeconds: e.KEYSTASH_REKEY_TICK_SECONDS },
+    kms: {
+      allowedRegions: e.KEYSTASH_KMS_ALLOWED_REGIONS
+        ? [...new Set(e.KEYSTASH_KMS_ALLOWED_REGIONS.split(',').map((r) => r.trim()))]
+        : [e.AWS_REGION ?? DEV_REGION],
     },
   }
   return deepFreeze(config)

@@ -14,21 +14,30 @@ import type { AwsClients } from './aws.ts'
 import { watchOutages } from './aws-outages.ts'
 import type { Config } from './config.ts'
 import { createDekCache } from './crypto/dek-cache.ts'
-import { sealValue } from './crypto/envelope.ts'
+import { openValue, sealValue } from './crypto/envelope.ts'
 import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
 import { createEncryptionService } from './domain/encryption.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
+import { createRawReminders } from './domain/raw-reminders.ts'
+import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
+import { createTicker } from './jobs/ticker.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
-import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
+import {
+  activeKek,
+  type KekRecord,
+  kekStalenessMs,
+  RAW_MATERIAL_KEY_ID,
+} from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
+import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
@@ -38,6 +47,7 @@ import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
+import { createKekReminderStore } from './storage/kek-reminders.ts'
 import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
@@ -45,6 +55,8 @@ import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createRecordCache } from './storage/record-cache.ts'
+import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
+import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
@@ -173,6 +185,21 @@ export function buildDeps(
       clock,
       logger,
       audit,
+      // Re-keying opens each value straight through its KEK (the DEK it drops is not worth
+      // caching) and seals it under the active KEK with a new data key.
+      rekey: {
+        rekeys: createRekeyStore({ doc, table }),
+        open: (place, sealed) =>
+          openValue({
+            record: sealed,
+            ...place,
+            unwrap: async ({ wrapped, kek, context }) =>
+              (await keks.forRecord(place.tenantId, kek)).unwrapDataKey(wrapped, context),
+          }),
+        seal: async (place, plaintext) =>
+          sealValue({ provider: await keks.active(place.tenantId), plaintext, ...place }),
+        replaced: (tenantId, wrapped) => dekCache.forget(tenantId, wrapped),
+      },
       options: {
         recordsPerSecond: rate,
         // While requests keep the event loop busy, a tenth of the rate: reads come first.
@@ -192,11 +219,47 @@ export function buildDeps(
     leaseMs,
     pollMs: 15_000,
   })
+  // Raw key material cannot rotate itself: its owner is reminded before its period ends.
+  const rawReminders = createRawReminders({
+    reminders: createKekReminderStore({ doc, table }),
+    keks,
+    clock,
+    logger,
+    audit,
+  })
+  // A reminder that cannot be filed is logged; the change that asked for it stands.
+  const trackReminder = (record: KekRecord, periodDays: number) =>
+    rawReminders.track(record, periodDays).catch((error: unknown) => {
+      logger.warn(
+        { tenantId: record.tenantId, error: (error as Error).message },
+        'raw key material reminder not filed',
+      )
+    })
+  const rekeying = createRekeyingService({
+    schedules: createRekeyScheduleStore({ doc, table }),
+    jobs: kekJobs,
+    keks,
+    kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    periodChanged: async (tenantId, periodDays) =>
+      trackReminder(
+        activeKek(
+          await keks.records(tenantId, { fresh: true }),
+          tenantId,
+          config.aws.platformKeyId,
+        ),
+        periodDays,
+      ),
+    config,
+    clock,
+    logger,
+    audit,
+  })
   const encryption = createEncryptionService({
     keks,
     store: kekStore,
     jobs: kekJobs,
-    validateKms: (tenantId, spec) => validateKmsKek(kmsClients, tenantId, spec),
+    validateKms: (tenantId, spec) =>
+      validateKmsKek(kmsClients, tenantId, spec, { allowedRegions: config.kms.allowedRegions }),
     sealMaterial: (tenantId, version, material) =>
       sealValue({
         provider: platformKek,
@@ -206,6 +269,10 @@ export function buildDeps(
         version,
       }),
     kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    rekeying,
+    rotationStatus: (record) => kmsRotationStatus(kmsClients, record, logger),
+    kekChanged: async (record) =>
+      trackReminder(record, (await rekeying.describe(record.tenantId)).periodDays),
     config,
     clock,
     audit,
@@ -260,6 +327,18 @@ export function buildDeps(
     },
     /** Start with `reencryption.start()` (main.ts); stop before exit. */
     reencryption,
+    rekeying,
+    rawReminders,
+    /** Starts due re-keys every `KEYSTASH_REKEY_TICK_SECONDS`; `start()` in main.ts. */
+    rekeyTicker:
+      config.rekey.tickSeconds > 0
+        ? createTicker({
+            name: 'starting due re-keys',
+            intervalMs: config.rekey.tickSeconds * 1000,
+            tick: () => Promise.all([rekeying.startDue(), rawReminders.remindDue()]),
+            logger,
+          })
+        : undefined,
     keyService,
     reveal,
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */

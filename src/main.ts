@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const app = createApp({ ...deps, stopping: lifecycle.stopping })
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
+  deps.rekeyTicker?.start()
   // The request listener is wrapped so that shutdown can answer late requests on old connections.
   const server = createServer(
     lifecycle.wrap(getRequestListener(app.fetch, { hostname: config.host })),
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     // Readiness fails from here on; see http/shutdown.ts for the phases and their bounds.
     await lifecycle.shutdown(server)
+    await deps.rekeyTicker?.stop()
     await deps.reencryption.stop({ release: true })
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {

@@ -23,6 +23,11 @@ export const AUDIT_ACTIONS = [
   'encryption.job.start',
   'encryption.job.finish',
   'encryption.job.fail',
+  'encryption.rekey.request', // a forced re-key (details: jobId), or a change of the period
+  'encryption.rekey.start',
+  'encryption.rekey.finish',
+  'encryption.rekey.fail',
+  'encryption.rotation_due', // raw key material nearing the end of its period: supply new material
   'audit.export',
 ] as const
 

@@ -202,6 +202,18 @@ export function createDekCache({
       return join(flight)
     },
 
+    /**
+     * Drops one DEK, once its wrapped form has left storage (re-keying gave the value a new
+     * one): nothing should need it again, so it is not kept until its TTL. True if it was held.
+     */
+    forget(tenantId: string, wrapped: Uint8Array): boolean {
+      const key = keyFor(tenantId, wrapped)
+      const entry = entries.get(key)
+      if (!entry) return false
+      drop(key, entry)
+      return true
+    },
+
     /** Drops one tenant's DEKs, e.g. when it rotates or revokes its KEK. Returns how many. */
     evictTenant(tenantId: string): number {
       tenantEpochs.set(tenantId, (tenantEpochs.get(tenantId) ?? 0) + 1)

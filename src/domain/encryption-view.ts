@@ -19,6 +19,7 @@ export function describeKekVersion(record: KekRecord) {
 export function describeJob(job: KekJob) {
   return {
     id: job.jobId,
+    kind: job.kind ?? 'reencrypt',
     status: job.status,
     targetVersion: job.targetVersion,
     total: job.total,

@@ -9,11 +9,14 @@ import { newId } from '../ids.ts'
 import type { AuditSink } from '../jobs/reencrypt.ts'
 import { activeKek, type KekRecord, kekStalenessMs, nextKekVersion } from '../kms/kek-records.ts'
 import type { KmsKekSpec } from '../kms/kek-validation.ts'
+import type { KmsRotationStatus } from '../kms/rotation-status.ts'
 import type { TenantKekResolver } from '../kms/tenant-keks.ts'
 import type { KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import type { KekStore } from '../storage/kek-store.ts'
 import { describeEncryption, describeJob } from './encryption-view.ts'
+import { describeKekRotation } from './kek-rotation.ts'
 import { buildKekVersion, type EncryptionInput, sameKek } from './kek-version.ts'
+import type { RekeyingService } from './rekeying.ts'
 
 export type { EncryptionInput } from './kek-version.ts'
 
@@ -25,6 +28,11 @@ export interface EncryptionServiceDeps {
   /** Seals a raw key's material under the platform key. */
   sealMaterial(tenantId: string, version: number, material: Uint8Array): Promise<SealedRecord>
   kick(tenantId: string, jobId: string): void
+  rekeying: Pick<RekeyingService, 'describe'>
+  /** Told of each new active KEK version (raw material gets its reminder filed). */
+  kekChanged?(active: KekRecord): Promise<void>
+  /** AWS KMS keys: their automatic rotation status (never throws: unknown instead). */
+  rotationStatus(record: KekRecord): Promise<KmsRotationStatus>
   config: Pick<Config, 'cache' | 'aws'>
   clock: Clock
   /** AUDIT HOOK: `encryption.update` goes here when it is connected. */
@@ -49,15 +57,29 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
   async function view(tenantId: string) {
     const records = await keks.records(tenantId, { fresh: true })
     const active = activeKek(records, tenantId, platformKeyId)
-    const job = active.jobId ? await deps.jobs.get(tenantId, active.jobId) : undefined
-    return describeEncryption({
-      tenantId,
-      active,
-      versions: records,
-      job,
-      ttlInForce: keks.ttlInForce(tenantId),
-      serverTtlSeconds: config.cache.dekTtlSeconds,
-    })
+    const [job, rekey, kms] = await Promise.all([
+      active.jobId ? deps.jobs.get(tenantId, active.jobId) : undefined,
+      deps.rekeying.describe(tenantId),
+      active.provider === 'aws-kms' ? deps.rotationStatus(active) : undefined,
+    ])
+    return {
+      ...describeEncryption({
+        tenantId,
+        active,
+        versions: records,
+        job,
+        ttlInForce: keks.ttlInForce(tenantId),
+        serverTtlSeconds: config.cache.dekTtlSeconds,
+      }),
+      rekey,
+      kekRotation: describeKekRotation({
+        provider: active.provider,
+        ...(kms ? { kms } : {}),
+        ...(active.provider === 'raw'
+          ? { raw: { setAt: active.createdAt, periodDays: rekey.periodDays, now: clock.now() } }
+          : {}),
+      }),
+    }
   }
 
   function newJob(tenantId: string, targetVersion: number): KekJob {
@@ -151,6 +173,7 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
         await deps.store.rotate({ previous: active, previousStored: stored, next, job })
         keks.invalidate(tenantId)
         deps.kick(tenantId, job.jobId)
+        await deps.kekChanged?.(next)
         return { kekVersion: version, previousKekVersion: active.version, jobId: job.jobId }
       }
       let details: Record<string, string | number | null>

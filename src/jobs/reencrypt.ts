@@ -1,25 +1,30 @@
 import type { AuditInput } from '../audit/events.ts'
 import type { Clock } from '../auth/clock.ts'
 import { isAppError } from '../errors.ts'
-import type { TenantKekResolver } from '../kms/tenant-keks.ts'
 import type { Logger } from '../logger.ts'
 import type { JobFailure, KekJob, KekJobStore } from '../storage/kek-jobs.ts'
-import type { KekStore } from '../storage/kek-store.ts'
-import type { RewrapStore } from '../storage/rewrap-store.ts'
+import {
+  type JobWork,
+  type ReencryptWorkDeps,
+  type RekeyWorkDeps,
+  reencryptWork,
+  rekeyWork,
+} from './job-work.ts'
 import { createRateLimiter, pause } from './pace.ts'
-import { rewrapRecord } from './rewrap-record.ts'
 
 /**
- * The online re-encryption job: moves every data key of a tenant to its new KEK version,
- * leaving value ciphertexts untouched, while reads and writes go on.
+ * The online background jobs over a tenant's key versions, while reads and writes go on:
+ * re-encryption moves every data key to a new KEK version, leaving value ciphertexts
+ * untouched; re-keying gives every value a fresh data key (see job-work.ts for both).
  *
  * It walks the tenant's key versions in passes, each a paged query for records not yet under
  * the target, saving its cursor and counts (and extending its lease) after every page, so a
  * job resumed elsewhere starts from the last saved page; records already moved are filtered
  * out, so nothing is wrapped twice. A pass that moved anything is followed, after the record
  * staleness bound (`graceMs`), by another, which catches writes made by instances that had
- * not yet seen the new version. Only when a whole pass finds nothing left are the old versions
- * retired; records it could not move are listed, and then nothing is retired.
+ * not yet seen the new version. Only when a whole pass finds nothing left does the job complete
+ * (re-encryption then retires the old versions); records it could not move are listed, and
+ * then the job fails instead.
  */
 export interface ReencryptionOptions {
   recordsPerSecond: number
@@ -37,14 +42,13 @@ export interface AuditSink {
   record(input: AuditInput): unknown
 }
 
-export interface ReencryptionDeps {
+export interface ReencryptionDeps extends ReencryptWorkDeps {
   jobs: Pick<KekJobStore, 'save'>
-  rewraps: RewrapStore
-  kekStore: Pick<KekStore, 'retire'>
-  keks: Pick<TenantKekResolver, 'records' | 'providerFor' | 'forRecord' | 'invalidate'>
+  /** How re-keying jobs open and seal values; without it they fail at once. */
+  rekey?: Omit<RekeyWorkDeps, 'now'>
   clock: Clock
   logger: Logger
-  /** AUDIT HOOK: `encryption.job.start|finish|fail` go here when it is connected. */
+  /** `encryption.job.*` and `encryption.rekey.*` (start, finish, fail) go here. */
   audit?: AuditSink
   options: ReencryptionOptions
 }
@@ -54,12 +58,18 @@ const TRANSIENT = new Set(['kms_unavailable', 'kms_throttled', 'conflict', 'stor
 const MAX_TRIES = 4
 
 export function createReencryption(deps: ReencryptionDeps) {
-  const { jobs, rewraps, keks, clock, options } = deps
+  const { jobs, clock, options } = deps
+  const iso = () => new Date(clock.now()).toISOString()
+  const workFor = (job: KekJob): JobWork => {
+    if (job.kind !== 'rekey') return reencryptWork(deps, job)
+    if (!deps.rekey) throw new Error('this instance cannot run re-keying jobs')
+    return rekeyWork({ ...deps.rekey, now: iso }, job)
+  }
 
   return async function runJob(job: KekJob, owner: string, signal: AbortSignal): Promise<void> {
     const { tenantId, targetVersion: target } = job
-    const log = deps.logger.child({ tenantId, jobId: job.jobId })
-    const iso = () => new Date(clock.now()).toISOString()
+    const work = workFor(job)
+    const log = deps.logger.child({ tenantId, jobId: job.jobId, kind: job.kind ?? 'reencrypt' })
     const save = () => jobs.save(job, owner, clock.now() + options.leaseMs)
     // A job has no caller to fail towards: an audit write that fails is logged, not thrown.
     const emit = (action: AuditInput['action'], outcome: AuditInput['outcome']) =>
@@ -68,10 +78,11 @@ export function createReencryption(deps: ReencryptionDeps) {
           deps.audit?.record({
             tenantId,
             action,
-            actor: { type: 'system', id: null, name: 'reencryption-job' },
+            actor: { type: 'system', id: null, name: work.audit.actor },
             target: { type: 'job', id: job.jobId },
             outcome,
             details: {
+              kind: job.kind ?? 'reencrypt',
               targetVersion: target,
               status: job.status,
               total: job.total,
@@ -85,15 +96,15 @@ export function createReencryption(deps: ReencryptionDeps) {
         )
     const finish = async (status: KekJob['status']) => {
       // Exact figures: a resumed page may have moved records the saved counts never saw.
-      if (status !== 'superseded') Object.assign(job, await rewraps.count(tenantId, target))
+      if (status !== 'superseded') Object.assign(job, await work.count())
       job.status = status
       job.finishedAt = iso()
       job.cursor = undefined
       await jobs.save(job, owner, undefined)
-      log.info({ status, done: job.done, failed: job.failed }, 're-encryption job ended')
+      log.info({ status, done: job.done, failed: job.failed }, 'background job ended')
       if (status === 'failed')
-        emit('encryption.job.fail', { result: 'error', code: 'records_not_rewrapped' })
-      else emit('encryption.job.finish', { result: 'success' })
+        emit(work.audit.fail, { result: 'error', code: work.audit.failureCode })
+      else emit(work.audit.finish, { result: 'success' })
     }
 
     await pause(job.notBefore - clock.now(), signal)
@@ -103,9 +114,9 @@ export function createReencryption(deps: ReencryptionDeps) {
     let movedThisPass = job.startedAt !== undefined
     if (!job.startedAt) {
       Object.assign(job, { status: 'running', startedAt: iso(), pass: 1 })
-      Object.assign(job, await rewraps.count(tenantId, target))
+      Object.assign(job, await work.count())
       await save()
-      emit('encryption.job.start', { result: 'success' })
+      emit(work.audit.start, { result: 'success' })
     }
     const failures = new Map<string, JobFailure>(
       job.failures.map((f) => [`${f.keyId}#${f.version}`, f]),
@@ -119,17 +130,10 @@ export function createReencryption(deps: ReencryptionDeps) {
       const id = `${keyId}#${version}`
       for (let attempt = 1; ; attempt++) {
         try {
-          const records = await keks.records(tenantId)
-          const destination = records.find((r) => r.version === target)
-          if (!destination) throw new Error(`KEK version ${target} vanished`)
-          const outcome = await rewrapRecord(
-            { rewraps, forRecord: keks.forRecord },
-            { tenantId, keyId, version },
-            keks.providerFor(destination),
-          )
+          const outcome = await work.move(keyId, version)
           if (outcome === 'gone') job.total = Math.max(0, job.total - 1)
           else job.done++
-          if (outcome === 'rewrapped') movedThisPass = true
+          if (outcome === 'moved') movedThisPass = true
           failures.delete(id)
           return
         } catch (error) {
@@ -148,10 +152,9 @@ export function createReencryption(deps: ReencryptionDeps) {
     }
 
     for (;;) {
-      const current = await keks.records(tenantId, { fresh: true })
-      if (current.find((r) => r.status === 'active')?.version !== target)
-        return finish('superseded')
-      const page = await rewraps.pendingPage(tenantId, target, job.cursor, options.batchSize)
+      const current = await deps.keks.records(tenantId, { fresh: true })
+      if (work.superseded(current)) return finish('superseded')
+      const page = await work.page(job.cursor, options.batchSize)
       const queue = [...page.records]
       const worker = async () => {
         for (let next = queue.shift(); next && !signal.aborted; next = queue.shift()) {
@@ -173,22 +176,7 @@ export function createReencryption(deps: ReencryptionDeps) {
       }
       if (!movedThisPass) {
         if (failures.size > 0) return finish('failed')
-        const retiring = current.filter((r) => r.version !== target && r.status === 'retiring')
-        try {
-          await deps.kekStore.retire(
-            tenantId,
-            retiring.map((r) => r.version),
-            target,
-            iso(),
-          )
-        } catch (error) {
-          // The target stopped being the active version since the check above.
-          if ((error as Error).name !== 'TransactionCanceledException') throw error
-          return finish('superseded')
-        } finally {
-          keks.invalidate(tenantId)
-        }
-        return finish('finished')
+        return finish(await work.complete(current, iso()))
       }
       job.pass++
       movedThisPass = false

@@ -9,7 +9,8 @@ import { createKmsKekProvider, isRegionalFailure } from './kms-kek.ts'
  * Checks a tenant's KMS key before anything changes: for the key and each replica, DescribeKey
  * (symmetric, ENCRYPT_DECRYPT, enabled); then, with the tenant's encryption context, a
  * GenerateDataKey/Decrypt round trip, Encrypt, and ReEncrypt, which is every call Keystash will
- * make; every replica must open what the key sealed. A failure is `kek_invalid` (422) with
+ * make; every replica must open what the key sealed. Before any of that, the key and its
+ * replicas must be in a region the operator allows. A failure is `kek_invalid` (422) with
  * the specific reason in `reason`; a KMS outage stays a retryable 503.
  */
 export interface KmsKekSpec {
@@ -47,12 +48,40 @@ async function step<T>(name: string, arn: string, call: () => Promise<T>): Promi
   }
 }
 
-export async function validateKmsKek(clients: KmsClientPool, tenantId: string, spec: KmsKekSpec) {
+/**
+ * The operator's region rule: the key and every replica must live in one of `allowed`
+ * (KEYSTASH_KMS_ALLOWED_REGIONS). Replica ARNs are tenant input, so they are held to it too:
+ * a tenant cannot widen the list by naming a replica elsewhere.
+ */
+export function checkKeyRegion(arn: string, region: string, allowed: readonly string[]): void {
+  if (allowed.includes(region)) return
+  throw new AppError(
+    'kek_invalid',
+    `The key ${arn} is in ${region}; this server accepts KMS keys only in ${allowed.join(', ')}. Nothing was changed.`,
+    {
+      extra: {
+        reason: 'kek_region_not_allowed',
+        step: 'Checking the region',
+        region,
+        allowedRegions: [...allowed],
+      },
+    },
+  )
+}
+
+export async function validateKmsKek(
+  clients: KmsClientPool,
+  tenantId: string,
+  spec: KmsKekSpec,
+  { allowedRegions }: { allowedRegions: readonly string[] },
+) {
   const primary = parseKeyArn(spec.keyArn)
   if (!primary) throw refuse('kek_invalid', 'Parsing the key ARN', spec.keyArn)
+  checkKeyRegion(spec.keyArn, primary.region, allowedRegions)
   const regions = new Set([primary.region])
   for (const arn of spec.replicaArns) {
     const replica = parseKeyArn(arn)
+    if (replica) checkKeyRegion(arn, replica.region, allowedRegions)
     // A replica shares the key id and account, and lives in a region of its own.
     if (
       !replica ||

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { AppError } from '../errors.ts'
 import { itemKey } from './keys.ts'
+import { initialSchedule, rekeyScheduleItem } from './rekey-schedule.ts'
 import { type TokenRecord, tokenItem } from './tokens.ts'
 
 export type MockSetting = 'mock' | 'live'
@@ -54,8 +55,8 @@ export function createAccountRepository({
 }) {
   return {
     /**
-     * Sign-up in one transaction: the e-mail claim (unique), the user, the organization and the
-     * first session. Either all exist afterwards or none does.
+     * Sign-up in one transaction: the e-mail claim (unique), the user, the organization, its
+     * re-keying schedule and the first session. Either all exist afterwards or none does.
      */
     async createAccount(input: {
       user: UserRecord
@@ -93,6 +94,14 @@ export function createAccountRepository({
                     ...input.organization,
                   },
                   ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: rekeyScheduleItem(
+                    initialSchedule(input.organization.tenantId, input.organization.createdAt),
+                  ),
                 },
               },
               { Put: { TableName: table, Item: tokenItem(input.session) } },

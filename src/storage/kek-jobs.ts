@@ -16,6 +16,7 @@ import { itemKey } from './keys.ts'
  * may claim the job only once the lease has run out, so one job never runs twice at once.
  */
 export type JobStatus = 'pending' | 'running' | 'finished' | 'failed' | 'superseded'
+export type JobKind = 'reencrypt' | 'rekey'
 export const OPEN_STATUSES: readonly JobStatus[] = ['pending', 'running']
 
 export interface JobFailure {
@@ -27,8 +28,15 @@ export interface JobFailure {
 export interface KekJob {
   tenantId: string
   jobId: string
-  /** The KEK version every record is moved to. */
+  /**
+   * `reencrypt` (the default, and every job filed before re-keying existed) moves data keys
+   * to a new KEK version; `rekey` gives every value a fresh data key (jobs/rekey-record.ts).
+   */
+  kind?: JobKind
+  /** The KEK version every record is moved to (rekey: the version active when it was filed). */
   targetVersion: number
+  /** rekey: records whose data key was made before this time (ISO) get a new one. */
+  sealedBefore?: string
   status: JobStatus
   createdAt: string
   /** Epoch ms: the job waits until every instance has seen the new version (staleness bound). */

@@ -104,21 +104,14 @@ export function createKeyRepository({
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: [
-              ...both(record).map((key) => ({
-                Put: {
-                  TableName: table,
-                  Item: { ...key, type: 'key', ...record },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              })),
-              {
-                Put: {
-                  TableName: table,
-                  Item: versionItem(record.tenantId, record.keyId, record.current),
-                },
+            TransactItems: newKeyItems(record).map((Item) => ({
+              Put: {
+                TableName: table,
+                Item,
+                // The key's two items claim its id and name; the version item comes with them.
+                ...(Item.type === 'key' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
               },
-            ],
+            })),
           }),
         )
       } catch (error) {
@@ -338,6 +331,18 @@ export function createKeyRepository({
       )
     },
   }
+}
+
+/**
+ * The three items a new key is stored as: under its id, under its name, and its first version.
+ * `create` writes them in one transaction; bulk loaders (tests, benchmarks) may batch them.
+ */
+export function newKeyItems(record: KeyRecord) {
+  return [
+    { ...itemKey.key(record.tenantId, record.keyId), type: 'key', ...record },
+    { ...itemKey.keyName(record.tenantId, record.name), type: 'key', ...record },
+    versionItem(record.tenantId, record.keyId, record.current),
+  ]
 }
 
 function versionItem(tenantId: string, keyId: string, version: StoredVersion) {

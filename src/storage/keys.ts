@@ -15,6 +15,8 @@ export const itemKey = {
     sk: `KEK#${String(version).padStart(9, '0')}`,
   }),
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
+  rekeySchedule: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'REKEY' }),
+  kekReminder: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'KEKREMIND' }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   /** Login and sign-up attempts of one subject in one window (login-throttle.ts). */

@@ -33,6 +33,12 @@ export interface PendingRecord {
 
 const VERSION_SK = /^KEYVER#(.+)#(\d{9})$/
 
+/** The key and version a `KEYVER#` sort key names; undefined for anything else. */
+export function parseVersionSk(sk: string): PendingRecord | undefined {
+  const match = VERSION_SK.exec(sk)
+  return match?.[1] ? { keyId: match[1], version: Number(match[2]), sk } : undefined
+}
+
 export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient; table: string }) {
   const sealedOf = (value: unknown): SealedCopy | undefined => {
     const sealed = value as { wrappedDek?: Uint8Array; kek?: KekRef } | undefined
@@ -62,12 +68,7 @@ export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient;
           ConsistentRead: true,
         }),
       )
-      const records: PendingRecord[] = []
-      for (const item of page.Items ?? []) {
-        const match = VERSION_SK.exec(String(item.sk))
-        if (match?.[1])
-          records.push({ keyId: match[1], version: Number(match[2]), sk: String(item.sk) })
-      }
+      const records = (page.Items ?? []).flatMap((item) => parseVersionSk(String(item.sk)) ?? [])
       return { records, next: page.LastEvaluatedKey?.sk as string | undefined }
     },
 

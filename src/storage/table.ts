@@ -26,6 +26,8 @@ import {
  * | key version (sealed)   | `ORG#<orgId>`         | `KEYVER#<keyId>#<000000001>`|                        |
  * | tenant KEK version     | `ORG#<orgId>`         | `KEK#<000000002>`           |                        |
  * | re-encryption job      | `ORG#<orgId>`         | `KEKJOB#<jobId>`            | `KEKJOBS` / `<orgId>#<jobId>` while open |
+ * | re-keying schedule     | `ORG#<orgId>`         | `REKEY`                     | `REKEYDUE` / `<dueAt>#<orgId>` while on |
+ * | raw material reminder  | `ORG#<orgId>`         | `KEKREMIND`                 | `KEKREMIND` / `<remindFrom>#<orgId>` |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
  * | idempotent response    | `IDEMP#<orgId>#<sha256>`| `IDEMP`                   |                        |
@@ -37,6 +39,8 @@ import {
  * (written together in one transaction), so a read by either makes one round trip; the name
  * item also makes names unique per tenant (a conditional put) and lists keys sorted by name.
  * Each item carries the current version's sealed value; older versions are their own items.
+ * A sealed value re-keyed since its version was created also carries `sealedAt` and
+ * `recordVersion` (storage/rekey-store.ts).
  */
 export const TABLE_KEYS = { pk: 'pk', sk: 'sk', gsi1: 'gsi1', ttl: 'ttl' } as const
 

@@ -18,7 +18,9 @@ const REPLICA = 'eu-west-1'
 let stack: Stack
 let api: ReturnType<typeof client>
 beforeAll(async () => {
-  stack = await startStack({ env: { KEYSTASH_RECORD_CACHE_MS: '0' } })
+  stack = await startStack({
+    env: { KEYSTASH_RECORD_CACHE_MS: '0', KEYSTASH_KMS_ALLOWED_REGIONS: `${PRIMARY},${REPLICA}` },
+  })
   api = client(stack.app)
 })
 afterAll(() => stack?.close())

@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
+import { tableShape } from '../../src/storage/migrations/001-table.ts'
 import { migrateTable, migrations } from '../../src/storage/migrations/index.ts'
 import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
 import { createTestTable, type TestTable } from '../support/dynamo.ts'
@@ -31,7 +32,8 @@ describe('npm run migrate on a table written by the previous release', () => {
 
   beforeAll(async () => {
     kms = await startLocalKms()
-    table = await createTestTable()
+    // As the previous release left it: its own steps only, so later backfills have work to do.
+    table = await createTestTable({ steps: [tableShape] })
     const kmsClient = (await import('@aws-sdk/client-kms')).KMSClient
     await ensurePlatformKey(
       new kmsClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),

@@ -62,6 +62,10 @@ describe('plaintext never leaks', () => {
       200,
     )
     expect(note(await api.get('/v1/keys/canary/value?version=1', reader)).body.value).toBe(CANARY)
+    // A re-key opens and seals every value again, in the background, with its own logging.
+    expect(note(await api.post('/v1/org/encryption/rekey', {}, session)).status).toBe(202)
+    await stack.deps.reencryption.idle()
+    expect(note(await api.get('/v1/keys/canary/value?version=1', reader)).body.value).toBe(CANARY)
 
     // Requests that carry the value and fail, for every reason a request can fail.
     const failures = [

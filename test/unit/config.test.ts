@@ -60,6 +60,29 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message)
   })
 
+  it('allows tenant KMS keys in the server’s region unless told otherwise', () => {
+    expect(loadConfig({}).kms.allowedRegions).toEqual(['us-east-1'])
+    const production = { KEYSTASH_TABLE: 't-1', KEYSTASH_KMS_KEY_ID: 'alias/k' }
+    expect(loadConfig({ ...production, AWS_REGION: 'eu-west-1' }).kms.allowedRegions).toEqual([
+      'eu-west-1',
+    ])
+    expect(
+      loadConfig({ KEYSTASH_KMS_ALLOWED_REGIONS: 'eu-west-1, eu-central-1,eu-west-1' }).kms
+        .allowedRegions,
+    ).toEqual(['eu-west-1', 'eu-central-1'])
+    expect(() => loadConfig({ KEYSTASH_KMS_ALLOWED_REGIONS: 'eu-west-1,*' })).toThrow(
+      /KEYSTASH_KMS_ALLOWED_REGIONS/,
+    )
+  })
+
+  it('ticks for due re-keys every minute by default; 0 turns the tick off', () => {
+    expect(loadConfig({}).rekey.tickSeconds).toBe(60)
+    expect(loadConfig({ KEYSTASH_REKEY_TICK_SECONDS: '0' }).rekey.tickSeconds).toBe(0)
+    expect(() => loadConfig({ KEYSTASH_REKEY_TICK_SECONDS: 'soon' })).toThrow(
+      /KEYSTASH_REKEY_TICK_SECONDS/,
+    )
+  })
+
   it('treats empty strings as unset and is frozen', () => {
     const config = loadConfig({ PORT: '' })
     expect(config.port).toBe(8787)

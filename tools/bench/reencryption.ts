@@ -7,6 +7,7 @@ import { SCOPES } from '../../src/auth/scopes.ts'
 import { type AwsClients, DEV_CREDENTIALS } from '../../src/aws.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildDeps } from '../../src/deps.ts'
+import { isAppError } from '../../src/errors.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
 import { createLogger } from '../../src/logger.ts'
 import { migrateTable } from '../../src/storage/migrations/index.ts'
@@ -18,7 +19,8 @@ import type { Measurement } from './scenario.ts'
  * The bench hook for bring-your-own-key: a Keystash instance in this process (its job runner
  * included) on the given DynamoDB Local and local KMS, with `keys` keys seeded under the
  * platform key. `rotate()` switches the tenant to a fresh KMS key and times the re-encryption
- * job to the end (records/s); `reads()` measures value reads, optionally while a job runs.
+ * job to the end (records/s); `reads()` measures value reads, optionally while a job runs: a
+ * re-encryption (after a KEK change) or a forced re-key (a fresh data key for every value).
  */
 export interface ReencryptionBenchOptions {
   dynamodbEndpoint: string
@@ -102,6 +104,21 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
     return view.job?.id ?? ''
   }
 
+  /**
+   * Forces a re-key; resolves once its job is filed. A re-key left unfinished by an earlier
+   * measurement is taken up again instead (a second one is refused while one is open).
+   */
+  async function startRekey() {
+    try {
+      return (await deps.rekeying.force(principal)).id
+    } catch (error) {
+      const running = isAppError(error) ? error.extra.jobId : undefined
+      if (typeof running !== 'string') throw error
+      deps.reencryption.kick(tenantId, running)
+      return running
+    }
+  }
+
   return {
     app,
     async rotate(): Promise<{
@@ -124,7 +141,8 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
     },
 
     /**
-     * Value reads through the domain (no HTTP), `during: true` with a job running throughout.
+     * Value reads through the domain (no HTTP), with a job of the kind `during` names running
+     * throughout (`reencrypt`, `rekey`), or none (`false`).
      * `hotKeys`: the reads cycle over that many keys, as an application reading its own few
      * keys does; absent, over every key, so each read is a cold one (a miss in every cache).
      */
@@ -132,10 +150,15 @@ export async function prepareReencryptionBench(options: ReencryptionBenchOptions
       concurrency: number
       seconds: number
       warmupSeconds: number
-      during: boolean
+      during: false | 'reencrypt' | 'rekey'
       hotKeys?: number
     }): Promise<Measurement & { jobRecords: number }> {
-      const jobId = load.during ? await startRotation() : undefined
+      const jobId =
+        load.during === 'rekey'
+          ? await startRekey()
+          : load.during === 'reencrypt'
+            ? await startRotation()
+            : undefined
       // Measured once the job is moving records, not while it waits out the staleness bound
       // and counts what it has to move.
       const movedSoFar = async () =>

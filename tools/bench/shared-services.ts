@@ -15,7 +15,8 @@ export function createSharedServices(env: NodeJS.ProcessEnv) {
   const pids: Record<string, number> = {}
   return {
     async dynamodbEndpoint(): Promise<string> {
-      dynamodb ??= startDynamoDbLocal()
+      // A loaded machine can take far longer than the usual 2-4 s to start the JVM.
+      dynamodb ??= startDynamoDbLocal({ readyTimeoutMs: 180_000 })
       const started = await dynamodb
       pids.dynamodb = started.pid
       return started.endpoint

@@ -10,6 +10,7 @@ import type { KeyStore } from './keys.ts'
 import { aliasOperations } from './ops-aliases.ts'
 import { callTargets, cryptoOperations } from './ops-crypto.ts'
 import { keyOperations } from './ops-keys.ts'
+import { rotationOperations } from './ops-rotation.ts'
 import { type Sts, StsError, stsErrorXml } from './sts.ts'
 
 /**
@@ -35,6 +36,7 @@ const handlers: Record<string, (input: Input, ctx: OpContext) => Record<string, 
   ...keyOperations,
   ...aliasOperations,
   ...cryptoOperations,
+  ...rotationOperations,
 }
 const jsonType = 'application/x-amz-json-1.1'
 

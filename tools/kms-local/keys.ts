@@ -29,6 +29,11 @@ export interface KmsKey {
   multiRegion: boolean
   /** Region of the multi-Region primary; equal to `region` on the primary itself. */
   primaryRegion?: string
+  /**
+   * Automatic rotation, while enabled: its period and when it was enabled (the next rotation
+   * falls a period after that). Multi-Region keys keep it on the primary only, as AWS does.
+   */
+  rotation?: { periodInDays: number; enabledAt: number }
   /** base64 AES-256 key; only symmetric keys have material (no asymmetric operation exists). */
   material?: string
   policy: string

@@ -146,6 +146,37 @@ export interface components {
         version: number
       }
     }
+    ReencryptionJob: {
+      id: string
+      /** reencrypt: data keys move to a new KEK version; rekey: every value gets a fresh data key */
+      kind: 'reencrypt' | 'rekey'
+      status: 'pending' | 'running' | 'finished' | 'failed' | 'superseded'
+      targetVersion: number
+      total: number
+      done: number
+      failed: number
+      failures: Array<{
+        keyId: string
+        version: number
+        code: string
+      }>
+      pass: number
+      createdAt: string
+      startedAt: string | null
+      finishedAt: string | null
+    }
+    Rekeying: {
+      /** Days between scheduled re-keys (365 by default); 0 turns the schedule off */
+      periodDays: number
+      /** null: no scheduled re-key */
+      nextDueAt: string | null
+      lastRekeyAt: string | null
+      job: (components['schemas']['ReencryptionJob'] & Record<string, never>) | null
+    }
+    PutRekeying: {
+      /** Days between scheduled re-keys (365 by default); 0 turns the schedule off */
+      periodDays: number
+    }
     Encryption: {
       provider: 'platform' | 'aws-kms' | 'raw'
       kekVersion: number
@@ -168,25 +199,22 @@ export interface components {
         createdAt: string | null
         retiredAt: string | null
       }>
-      job: components['schemas']['ReencryptionJob']
+      job: (components['schemas']['ReencryptionJob'] & Record<string, never>) | null
+      rekey: components['schemas']['Rekeying']
+      kekRotation: components['schemas']['KekRotation']
     }
-    ReencryptionJob: {
-      id: string
-      status: 'pending' | 'running' | 'finished' | 'failed' | 'superseded'
-      targetVersion: number
-      total: number
-      done: number
-      failed: number
-      failures: Array<{
-        keyId: string
-        version: number
-        code: string
-      }>
-      pass: number
-      createdAt: string
-      startedAt: string | null
-      finishedAt: string | null
-    } | null
+    KekRotation: {
+      /** aws-kms: the KMS key’s automatic rotation (GetKeyRotationStatus); unknown when the key policy does not allow reading it. null for other providers */
+      automatic: 'enabled' | 'disabled' | 'unknown' | null
+      rotationPeriodInDays: number | null
+      nextRotationAt: string | null
+      /** The error code behind unknown */
+      unknownBecause: string | null
+      /** raw: supply new material by then (the re-keying period, counted from when it was set) */
+      replaceMaterialBy: string | null
+      /** raw: the end of the material’s period is near; supply new material */
+      materialRotationDue: boolean
+    }
     PutEncryption:
       | {
           provider: 'platform'
@@ -232,6 +260,11 @@ export interface components {
         | 'encryption.job.start'
         | 'encryption.job.finish'
         | 'encryption.job.fail'
+        | 'encryption.rekey.request'
+        | 'encryption.rekey.start'
+        | 'encryption.rekey.finish'
+        | 'encryption.rekey.fail'
+        | 'encryption.rotation_due'
         | 'audit.export'
       actor: {
         type: 'user' | 'token' | 'system' | 'anonymous'
@@ -909,6 +942,52 @@ export interface paths {
         404: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/encryption/rekey': {
+    /** Set how often values get fresh data keys */
+    put: {
+      path: never
+      query: never
+      body: components['schemas']['PutRekeying']
+      responses: {
+        /** The re-keying settings */
+        200: components['schemas']['Rekeying']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Re-key now: give every stored value a fresh data key (a background job) */
+    post: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** The re-keying job, started */
+        202: components['schemas']['ReencryptionJob']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }

@@ -79,7 +79,7 @@ const Range = z.object({
 const ActionFilter = z
   .string()
   .max(64)
-  .regex(/^[a-z]+(\.[a-z]+)*(\.\*)?$/, 'an action name, or a prefix ending in .*')
+  .regex(/^[a-z]+(\.[a-z_]+)*(\.\*)?$/, 'an action name, or a prefix ending in .*')
   .optional()
 const ListQuery = Range.extend({
   action: ActionFilter,

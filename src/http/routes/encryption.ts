@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { MAX_DEK_TTL_SECONDS } from '../../crypto/dek-cache.ts'
 import type { EncryptionService } from '../../domain/encryption.ts'
+import type { RekeyingService } from '../../domain/rekeying.ts'
 import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
@@ -60,6 +61,10 @@ const KekVersionSchema = z.object({
 const JobSchema = z
   .object({
     id: z.string(),
+    kind: z.enum(['reencrypt', 'rekey']).openapi({
+      description:
+        'reencrypt: data keys move to a new KEK version; rekey: every value gets a fresh data key',
+    }),
     status: z.enum(['pending', 'running', 'finished', 'failed', 'superseded']),
     targetVersion: z.number().int(),
     total: z.number().int(),
@@ -72,6 +77,38 @@ const JobSchema = z
     finishedAt: z.string().nullable(),
   })
   .openapi('ReencryptionJob')
+
+const PeriodDays = z.number().int().min(0).max(3650).openapi({
+  description: 'Days between scheduled re-keys (365 by default); 0 turns the schedule off',
+})
+
+const RekeySchema = z
+  .object({
+    periodDays: PeriodDays,
+    nextDueAt: z.string().nullable().openapi({ description: 'null: no scheduled re-key' }),
+    lastRekeyAt: z.string().nullable(),
+    job: JobSchema.nullable().openapi({ description: 'The last re-keying job' }),
+  })
+  .openapi('Rekeying')
+
+const KekRotationSchema = z
+  .object({
+    automatic: z.enum(['enabled', 'disabled', 'unknown']).nullable().openapi({
+      description:
+        'aws-kms: the KMS key’s automatic rotation (GetKeyRotationStatus); unknown when the key policy does not allow reading it. null for other providers',
+    }),
+    rotationPeriodInDays: z.number().int().nullable(),
+    nextRotationAt: z.string().nullable(),
+    unknownBecause: z.string().nullable().openapi({ description: 'The error code behind unknown' }),
+    replaceMaterialBy: z.string().nullable().openapi({
+      description:
+        'raw: supply new material by then (the re-keying period, counted from when it was set)',
+    }),
+    materialRotationDue: z.boolean().openapi({
+      description: 'raw: the end of the material’s period is near; supply new material',
+    }),
+  })
+  .openapi('KekRotation')
 
 const EncryptionSchema = z
   .object({
@@ -87,11 +124,14 @@ const EncryptionSchema = z
     serverDataKeyCacheTtlSeconds: z.number().int(),
     versions: z.array(KekVersionSchema),
     job: JobSchema.nullable(),
+    rekey: RekeySchema,
+    kekRotation: KekRotationSchema,
   })
   .openapi('Encryption')
 
 export function encryptionRoutes(deps: {
   encryption: EncryptionService
+  rekeying: RekeyingService
   authenticator: Pick<Authenticator, 'authenticate'>
 }) {
   const { encryption } = deps
@@ -138,7 +178,53 @@ export function encryptionRoutes(deps: {
     },
   })
 
+  const forceRekey = createRoute({
+    method: 'post',
+    path: '/v1/org/encryption/rekey',
+    tags: ['encryption'],
+    summary: 'Re-key now: give every stored value a fresh data key (a background job)',
+    security: bearer,
+    middleware: [auth] as const,
+    responses: {
+      202: { description: 'The re-keying job, started', content: json(JobSchema) },
+      ...problems(401, 403, 409),
+    },
+  })
+
+  const setPeriod = createRoute({
+    method: 'put',
+    path: '/v1/org/encryption/rekey',
+    tags: ['encryption'],
+    summary: 'Set how often values get fresh data keys',
+    security: bearer,
+    middleware: [auth] as const,
+    request: {
+      body: {
+        required: true,
+        content: json(z.strictObject({ periodDays: PeriodDays }).openapi('PutRekeying')),
+      },
+    },
+    responses: {
+      200: { description: 'The re-keying settings', content: json(RekeySchema) },
+      ...problems(400, 401, 403, 409, 413, 415, 422),
+    },
+  })
+
+  const meta = (c: Parameters<typeof clientOf>[0], requestId: string) => {
+    const { address, userAgent } = clientOf(c)
+    return { requestId, client: { address: address ?? null, userAgent: userAgent ?? null } }
+  }
+
   return createRouter()
+    .openapi(forceRekey, async (c) =>
+      c.json(await deps.rekeying.force(c.get('principal'), meta(c, c.get('requestId'))), 202),
+    )
+    .openapi(setPeriod, async (c) => {
+      const principal = c.get('principal')
+      const { periodDays } = c.req.valid('json')
+      await deps.rekeying.setPeriod(principal, periodDays, meta(c, c.get('requestId')))
+      return c.json(await deps.rekeying.describe(principal.tenantId), 200)
+    })
     .openapi(get, async (c) => c.json(await encryption.describe(c.get('principal')), 200))
     .openapi(put, async (c) => {
       const { address, userAgent } = clientOf(c)

@@ -41,5 +41,6 @@ export function allScenarios(): Scenario[] {
     }),
     reencryptionRateScenario(Number(process.env.BENCH_REENCRYPT_KEYS ?? 10_000)),
     readDuringJobScenario(Number(process.env.BENCH_REENCRYPT_KEYS ?? 10_000)),
+    readDuringJobScenario(Number(process.env.BENCH_REENCRYPT_KEYS ?? 10_000), 'rekey'),
   ]
 }

@@ -11,6 +11,8 @@ import type { BenchContext, Scenario } from '../scenario.ts'
  * - `value-read-during-job`: value reads in this process with a job running throughout at the
  *   server's default rate, against the same reads without a job (target: at least 0.7 of
  *   them), over 16 hot keys (the row) and over every key in turn, all cold (printed).
+ * - `value-read-during-rekey`: the same with a forced re-key running instead (every value
+ *   opened and sealed again under a fresh data key), against the same reads without one.
  */
 function byokScenario(
   name: string,
@@ -75,20 +77,22 @@ export const reencryptionRateScenario = (keys = 10_000) =>
     },
   )
 
-export const readDuringJobScenario = (keys = 10_000) =>
+export const readDuringJobScenario = (keys = 10_000, job: 'reencrypt' | 'rekey' = 'reencrypt') =>
   byokScenario(
-    'value-read-during-job',
-    'value reads (in process) while a re-encryption job runs at its default rate, against none',
+    job === 'rekey' ? 'value-read-during-rekey' : 'value-read-during-job',
+    job === 'rekey'
+      ? 'value reads (in process) while a forced re-key runs at its default rate, against none'
+      : 'value reads (in process) while a re-encryption job runs at its default rate, against none',
     keys,
     undefined,
     async (bench, context, concurrency) => {
       const load = { concurrency, seconds: context.seconds, warmupSeconds: context.warmupSeconds }
       const ratio = async (hotKeys?: number) => {
         const quiet = await bench.reads({ ...load, during: false, ...(hotKeys ? { hotKeys } : {}) })
-        const busy = await bench.reads({ ...load, during: true, ...(hotKeys ? { hotKeys } : {}) })
+        const busy = await bench.reads({ ...load, during: job, ...(hotKeys ? { hotKeys } : {}) })
         const what = hotKeys ? `${hotKeys} hot keys` : 'every key in turn (all cold)'
         console.error(
-          `  ${what}: no job ${Math.round(quiet.rps)} reads/s, during a job ${Math.round(busy.rps)} reads/s: ratio ${(busy.rps / quiet.rps).toFixed(2)}; the job moved ${busy.jobRecords} records meanwhile`,
+          `  ${what}: no job ${Math.round(quiet.rps)} reads/s, during a ${job} job ${Math.round(busy.rps)} reads/s: ratio ${(busy.rps / quiet.rps).toFixed(2)}; the job moved ${busy.jobRecords} records meanwhile`,
         )
         const { jobRecords: _, ...measurement } = busy
         return measurement
