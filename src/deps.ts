@@ -30,6 +30,10 @@ import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
+import { instrumentAwsClient } from './metrics/aws-sdk.ts'
+import { createMetrics } from './metrics/metrics.ts'
+import { createRateExchange } from './ratelimit/exchange.ts'
+import { createRateLimiter } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
@@ -40,6 +44,7 @@ import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
+import { createRateCounterStore } from './storage/rate-counters.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
@@ -63,6 +68,10 @@ export function buildDeps(
 ) {
   const table = config.aws.table
   const { doc } = aws
+  // Every AWS call is counted where the SDK sends it; the document client shares the stack.
+  const metrics = createMetrics()
+  instrumentAwsClient(aws.dynamodb, metrics.aws.dynamodb)
+  instrumentAwsClient(aws.kms, metrics.aws.kms)
   const platformKek = createAwsKmsProvider({
     client: aws.kms,
     keyId: config.aws.platformKeyId,
@@ -87,6 +96,19 @@ export function buildDeps(
   const accounts = createAccountRepository({ doc, table })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
+  // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
+  const limiter = createRateLimiter({
+    token: config.rateLimits.token,
+    organization: config.rateLimits.organization,
+    now: () => clock.now(),
+    onRefused: metrics.rateLimited,
+  })
+  const rateExchange = createRateExchange({
+    limiter,
+    store: createRateCounterStore({ doc, table, now: () => clock.now() }),
+    intervalMs: config.rateLimits.syncMs,
+    logger,
+  })
   const statusCache = createRecordCache<TokenStatus>({
     stalenessMs: config.cache.recordStalenessMs,
     clock,
@@ -103,6 +125,7 @@ export function buildDeps(
     statusCache,
     lastUsed,
     clock,
+    limiter,
   })
   const onRevoked = authenticator.forget
 
@@ -110,8 +133,14 @@ export function buildDeps(
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
   const audit =
     config.audit.writer === 'thread' && config.audit.mode !== 'off'
-      ? createOffThreadAuditRecorder({ config, clock, logger })
-      : createAuditRecorder({ mode: config.audit.mode, store: auditStore, clock, logger })
+      ? createOffThreadAuditRecorder({ config, clock, logger, observe: metrics.audit })
+      : createAuditRecorder({
+          mode: config.audit.mode,
+          store: auditStore,
+          clock,
+          logger,
+          observe: metrics.audit,
+        })
   const auditLog = createAuditLog({
     store: auditStore,
     audit,
@@ -132,6 +161,7 @@ export function buildDeps(
     endpoint: config.aws.kmsEndpoint,
     stsEndpoint: config.aws.stsEndpoint,
     clock,
+    onClient: (client) => instrumentAwsClient(client, metrics.aws.kms),
   })
   const kekStore = createKekStore({ doc, table })
   const keks = createTenantKekResolver({
@@ -152,6 +182,7 @@ export function buildDeps(
   const reencryption = createJobRunner({
     jobs: kekJobs,
     run: createReencryption({
+      progress: metrics.reencryption,
       jobs: kekJobs,
       rewraps: createRewrapStore({ doc, table }),
       kekStore,
@@ -198,13 +229,14 @@ export function buildDeps(
   })
   const cipher = createValueCipher({ keks, dekCache })
   const keyRepository = createKeyRepository({ doc, table })
+  const keyCache = createRecordCache<KeyRecord | undefined>({
+    stalenessMs: config.cache.recordStalenessMs,
+    clock,
+  })
   const keyService = createKeyService({
     keys: keyRepository,
     cipher,
-    cache: createRecordCache<KeyRecord | undefined>({
-      stalenessMs: config.cache.recordStalenessMs,
-      clock,
-    }),
+    cache: keyCache,
     config,
     clock,
   })
@@ -217,10 +249,20 @@ export function buildDeps(
     lastUsed,
   })
 
+  metrics.watch({
+    dekCache: dekCache.stats,
+    recordCaches: { token_status: statusCache.stats, key: keyCache.stats },
+    auditPending: () => audit.pending,
+  })
+
   return {
     config,
     logger,
     clock,
+    metrics,
+    limiter,
+    /** Start with `rateExchange.start()` (main.ts) when several instances share the table. */
+    rateExchange,
     ring,
     authenticator,
     lastUsed,
@@ -250,7 +292,14 @@ export function buildDeps(
     reveal,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
-    tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
+    tokens: createTokenService({
+      tokens: tokenRepository,
+      ring,
+      config,
+      clock,
+      onRevoked,
+      defaultRateLimit: config.rateLimits.token,
+    }),
     organizations: createOrganizationService({
       accounts,
       purge: createOrgPurge({ doc, table }),

@@ -7,6 +7,7 @@ import { createAwsClients } from './aws.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
 import { coalesceWrites } from './http/coalesced-writes.ts'
+import { metricsEndpoint } from './http/metrics-endpoint.ts'
 import { createLogger, type Logger } from './logger.ts'
 
 // The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   const app = createApp(deps)
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
+  deps.rateExchange.start()
+  const metricsServer = config.metrics && serveMetrics(config.metrics, deps, logger)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
@@ -54,6 +57,9 @@ async function main(): Promise<void> {
       `  Keystash is running (${config.mode} mode)`,
       `  API:   ${base}`,
       `  Docs:  ${base}/docs`,
+      ...(config.metrics
+        ? [`  Metrics: http://${config.metrics.host}:${config.metrics.port}/metrics`]
+        : []),
       ...(config.mode === 'development'
         ? [`  Data:  ${resolve(config.dataDir)}`, '  Stop:  Ctrl-C', '']
         : ['']),
@@ -69,7 +75,9 @@ async function main(): Promise<void> {
     stopping = true
     logger.info({ signal }, 'shutting down')
     await new Promise<void>((done) => server.close(() => done()))
+    metricsServer?.close()
     await deps.reencryption.stop({ release: true })
+    await deps.rateExchange.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')
@@ -79,6 +87,26 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+/**
+ * The Prometheus endpoint on its own port. A port already taken (another development server
+ * on this machine) costs the metrics, not the server.
+ */
+function serveMetrics(
+  settings: NonNullable<Config['metrics']>,
+  deps: ReturnType<typeof buildDeps>,
+  logger: Logger,
+) {
+  const server = serve({
+    fetch: metricsEndpoint({ metrics: deps.metrics, token: settings.token }).fetch,
+    port: settings.port,
+    hostname: settings.host,
+  })
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.warn({ port: settings.port, code: error.code }, 'metrics listener not started')
+  })
+  return server
 }
 
 /** Development mode: DynamoDB Local and the local KMS as child processes, data under dataDir. */

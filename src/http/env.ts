@@ -16,5 +16,7 @@ export interface AppEnv {
     organization: OrganizationRecord
     /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
     prefetched: Map<string, Record<string, unknown>> | undefined
+    /** The rate limits' headers (RateLimit, RateLimit-Policy), sent with the response. */
+    rateLimit: Record<string, string> | undefined
   }
 }

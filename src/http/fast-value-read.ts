@@ -2,6 +2,8 @@ import { SUCCESS } from '../audit/events.ts'
 import type { Authenticator } from '../auth/authenticate.ts'
 import type { ValueReader } from '../domain/key-values.ts'
 import type { Logger } from '../logger.ts'
+import type { HistogramCell } from '../metrics/histogram-cells.ts'
+import type { RateLimiter } from '../ratelimit/limiter.ts'
 import { auditInput, type RequestAudit } from './audit.ts'
 import { clientFrom } from './client.ts'
 import { BEARER } from './middleware/auth.ts'
@@ -18,6 +20,10 @@ export interface FastValueReadDeps {
   logger: Logger
   /** Told of every request it answers, as requestContext tells of the others. */
   onRequest?: () => void
+  /** The same limits as the routed path; a read that must wait is declined (and refused there). */
+  limiter?: Pick<RateLimiter, 'tryAdmit'>
+  /** The value route's 2xx cell of the HTTP metrics, resolved once. */
+  metrics?: Pick<HistogramCell, 'observe'>
 }
 
 /**
@@ -46,6 +52,8 @@ export function fastValueRead({
   audit,
   logger,
   onRequest,
+  limiter,
+  metrics,
 }: FastValueReadDeps) {
   return (request: Request, env: unknown): FastAnswer => {
     if (request.method !== 'GET') return undefined
@@ -68,10 +76,12 @@ export function fastValueRead({
       return undefined
     }
     if (!who || !revealed) return undefined
+    const limits = limiter?.tryAdmit(who.principal)
+    if (limits === false) return undefined
 
     onRequest?.()
     const requestId = requestIdFor(request.headers.get('x-request-id'))
-    const answer = valueAnswer(requestId, revealed)
+    const answer = valueAnswer(requestId, revealed, limits?.headers)
     if (audit.mode !== 'off') {
       let recorded: Promise<void>
       try {
@@ -96,6 +106,7 @@ export function fastValueRead({
         return recorded.then(
           () => {
             logRequest(logger, requestId, 'GET', path, 200, started)
+            metrics?.observe((performance.now() - started) / 1000)
             return answer
           },
           () => undefined,
@@ -105,6 +116,7 @@ export function fastValueRead({
     // No closure on this path: tsx names every function it creates (esbuild's keepNames), a
     // defineProperty per request.
     logRequest(logger, requestId, 'GET', path, 200, started)
+    metrics?.observe((performance.now() - started) / 1000)
     return answer
   }
 }

@@ -46,6 +46,8 @@ export interface ReencryptionDeps {
   logger: Logger
   /** AUDIT HOOK: `encryption.job.start|finish|fail` go here when it is connected. */
   audit?: AuditSink
+  /** Told of each record moved or given up on, and of jobs starting and ending (metrics). */
+  progress?: { moved(): void; failed(): void }
   options: ReencryptionOptions
 }
 
@@ -129,7 +131,10 @@ export function createReencryption(deps: ReencryptionDeps) {
           )
           if (outcome === 'gone') job.total = Math.max(0, job.total - 1)
           else job.done++
-          if (outcome === 'rewrapped') movedThisPass = true
+          if (outcome === 'rewrapped') {
+            movedThisPass = true
+            deps.progress?.moved()
+          }
           failures.delete(id)
           return
         } catch (error) {
@@ -140,7 +145,10 @@ export function createReencryption(deps: ReencryptionDeps) {
             await pause(250 * 2 ** attempt, signal)
             continue
           }
-          if (!failures.has(id)) log.warn({ keyId, version, code }, 'record not re-wrapped')
+          if (!failures.has(id)) {
+            log.warn({ keyId, version, code }, 'record not re-wrapped')
+            deps.progress?.failed()
+          }
           failures.set(id, { keyId, version, code })
           return
         }

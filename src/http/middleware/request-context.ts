@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
+import type { Metrics } from '../../metrics/metrics.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
 
@@ -11,6 +12,8 @@ export interface RequestContextOptions {
   generateId?: () => string
   /** Told of every request, so background jobs can give way to traffic (jobs/foreground.ts). */
   onRequest?: () => void
+  /** Counts and times every request by method, route template and status class. */
+  metrics?: Pick<Metrics['http'], 'cell'>
 }
 
 /**
@@ -23,6 +26,7 @@ export function requestContext({
   logger,
   generateId = newRequestId,
   onRequest,
+  metrics,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
@@ -34,8 +38,18 @@ export function requestContext({
     await next()
     completeHeaders(c)
     logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started)
+    metrics
+      ?.cell(c.req.method, matchedRoute(c.req.routePath), c.res.status)
+      .observe((performance.now() - started) / 1000)
   })
 }
+
+/**
+ * The template of the route that answered (`/v1/keys/:ref`), or undefined when none did and
+ * only middleware ran (Hono then reports the middleware's own pattern).
+ */
+const matchedRoute = (routePath: string): string | undefined =>
+  routePath === '*' || routePath === '/*' || routePath.endsWith('/*') ? undefined : routePath
 
 /** The caller's `X-Request-Id` when it is well-formed, else a new id. */
 export function requestIdFor(
