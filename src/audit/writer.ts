@@ -97,8 +97,11 @@ export function createAuditRecorder({
     const { details, dropped: names } = cleanDetails(input.details)
     if (names.length > 0) log.warn({ action: input.action, names }, 'audit details dropped')
     if (input.tenantId === null) {
-      const { action, actor, outcome, requestId, client } = input
-      log.info({ audit: { action, actor, outcome, requestId, client } }, 'audit event (no tenant)')
+      const { action, actor, outcome, requestId, traceId, client } = input
+      log.info(
+        { audit: { action, actor, outcome, requestId, traceId, client } },
+        'audit event (no tenant)',
+      )
       return Promise.resolve()
     }
     // A chain's table order must be its seq order, so its times never go backwards.

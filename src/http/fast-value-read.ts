@@ -9,6 +9,7 @@ import { clientFrom } from './client.ts'
 import { BEARER } from './middleware/auth.ts'
 import { logRequest, requestIdFor } from './middleware/request-context.ts'
 import { REF_PATTERN, valueAnswer, valueReadEntry } from './routes/keys.ts'
+import { traceFrom } from './trace-context.ts'
 
 /** `/v1/keys/{ref}/value` with no query string and nothing percent-encoded. */
 const VALUE_PATH = /^\/v1\/keys\/([^/?#%]+)\/value$/
@@ -81,6 +82,7 @@ export function fastValueRead({
 
     onRequest?.()
     const requestId = requestIdFor(request.headers.get('x-request-id'))
+    const { traceId } = traceFrom(request.headers.get('traceparent'))
     const answer = valueAnswer(requestId, revealed, limits?.headers)
     if (audit.mode !== 'off') {
       let recorded: Promise<void>
@@ -90,6 +92,7 @@ export function fastValueRead({
             {
               principal: who.principal,
               requestId,
+              traceId,
               client: clientFrom(env, request.headers.get('user-agent')),
             },
             valueReadEntry(revealed),
@@ -105,7 +108,7 @@ export function fastValueRead({
       if (audit.mode === 'strict') {
         return recorded.then(
           () => {
-            logRequest(logger, requestId, 'GET', path, 200, started)
+            logRequest(logger, requestId, traceId, 'GET', path, 200, started)
             metrics?.observe((performance.now() - started) / 1000)
             return answer
           },
@@ -115,7 +118,7 @@ export function fastValueRead({
     }
     // No closure on this path: tsx names every function it creates (esbuild's keepNames), a
     // defineProperty per request.
-    logRequest(logger, requestId, 'GET', path, 200, started)
+    logRequest(logger, requestId, traceId, 'GET', path, 200, started)
     metrics?.observe((performance.now() - started) / 1000)
     return answer
   }

@@ -256,6 +256,8 @@ export interface components {
         code: string | null
       }
       requestId: string | null
+      /** W3C trace id of the request (absent on events recorded before it was kept) */
+      traceId?: string | null
       client: {
         address: string | null
         userAgent: string | null

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts'
 import type { Metrics } from '../../metrics/metrics.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
+import { traceFrom } from '../trace-context.ts'
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/
 
@@ -31,13 +32,15 @@ export function requestContext({
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
     const requestId = requestIdFor(c.req.header('x-request-id'), generateId)
-    const log = lazyChild(logger, requestId)
+    const trace = traceFrom(c.req.header('traceparent'))
+    const log = lazyChild(logger, requestId, trace.traceId)
     c.set('requestId', requestId)
+    c.set('trace', trace)
     c.set('log', log)
     const started = performance.now()
     await next()
     completeHeaders(c)
-    logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started)
+    logRequest(logger, requestId, trace.traceId, c.req.method, c.req.path, c.res.status, started)
     metrics
       ?.cell(c.req.method, matchedRoute(c.req.routePath), c.res.status)
       .observe((performance.now() - started) / 1000)
@@ -63,6 +66,7 @@ export function requestIdFor(
 export function logRequest(
   logger: Logger,
   requestId: string,
+  traceId: string,
   method: string,
   path: string,
   status: number,
@@ -76,8 +80,8 @@ export function logRequest(
     durationMs: Math.round((performance.now() - started) * 100) / 100,
   }
   // Straight to the base logger: one line needs no child.
-  if (status >= 500) logger.error({ requestId, ...line }, 'request failed')
-  else logger.info({ requestId, ...line }, 'request')
+  if (status >= 500) logger.error({ requestId, traceId, ...line }, 'request failed')
+  else logger.info({ requestId, traceId, ...line }, 'request')
 }
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
@@ -91,10 +95,11 @@ class LazyRequestLogger {
   constructor(
     private readonly logger: Logger,
     private readonly requestId: string,
+    private readonly traceId: string,
   ) {}
   #log(level: Level, args: unknown[]) {
     if (!this.logger.isLevelEnabled(level)) return
-    this.#child ??= this.logger.child({ requestId: this.requestId })
+    this.#child ??= this.logger.child({ requestId: this.requestId, traceId: this.traceId })
     ;(this.#child[level] as (...a: unknown[]) => void)(...args)
   }
   trace(...args: unknown[]) {
@@ -117,5 +122,5 @@ class LazyRequestLogger {
   }
 }
 
-const lazyChild = (logger: Logger, requestId: string): RequestLogger =>
-  new LazyRequestLogger(logger, requestId) as unknown as RequestLogger
+const lazyChild = (logger: Logger, requestId: string, traceId: string): RequestLogger =>
+  new LazyRequestLogger(logger, requestId, traceId) as unknown as RequestLogger
