@@ -32,6 +32,7 @@ import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
 import { instrumentAwsClient } from './metrics/aws-sdk.ts'
 import { createMetrics } from './metrics/metrics.ts'
+import { createOutboundFetch } from './net/outbound.ts'
 import { createRateExchange } from './ratelimit/exchange.ts'
 import { createRateLimiter } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
@@ -290,6 +291,8 @@ export function buildDeps(
     reencryption,
     keyService,
     reveal,
+    /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
+    outbound: createOutboundFetch(config.outbound),
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({
