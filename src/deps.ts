@@ -69,10 +69,13 @@ export function buildDeps(
 ) {
   const table = config.aws.table
   const { doc } = aws
+  // Collected only when they are served (KEYSTASH_METRICS_PORT): otherwise nothing is counted.
   // Every AWS call is counted where the SDK sends it; the document client shares the stack.
-  const metrics = createMetrics()
-  instrumentAwsClient(aws.dynamodb, metrics.aws.dynamodb)
-  instrumentAwsClient(aws.kms, metrics.aws.kms)
+  const metrics = config.metrics ? createMetrics() : undefined
+  if (metrics) {
+    instrumentAwsClient(aws.dynamodb, metrics.aws.dynamodb)
+    instrumentAwsClient(aws.kms, metrics.aws.kms)
+  }
   const platformKek = createAwsKmsProvider({
     client: aws.kms,
     keyId: config.aws.platformKeyId,
@@ -102,7 +105,7 @@ export function buildDeps(
     token: config.rateLimits.token,
     organization: config.rateLimits.organization,
     now: () => clock.now(),
-    onRefused: metrics.rateLimited,
+    ...(metrics ? { onRefused: metrics.rateLimited } : {}),
   })
   const rateExchange = createRateExchange({
     limiter,
@@ -134,13 +137,18 @@ export function buildDeps(
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
   const audit =
     config.audit.writer === 'thread' && config.audit.mode !== 'off'
-      ? createOffThreadAuditRecorder({ config, clock, logger, observe: metrics.audit })
+      ? createOffThreadAuditRecorder({
+          config,
+          clock,
+          logger,
+          ...(metrics ? { observe: metrics.audit } : {}),
+        })
       : createAuditRecorder({
           mode: config.audit.mode,
           store: auditStore,
           clock,
           logger,
-          observe: metrics.audit,
+          ...(metrics ? { observe: metrics.audit } : {}),
         })
   const auditLog = createAuditLog({
     store: auditStore,
@@ -162,7 +170,7 @@ export function buildDeps(
     endpoint: config.aws.kmsEndpoint,
     stsEndpoint: config.aws.stsEndpoint,
     clock,
-    onClient: (client) => instrumentAwsClient(client, metrics.aws.kms),
+    ...(metrics ? { onClient: (client) => instrumentAwsClient(client, metrics.aws.kms) } : {}),
   })
   const kekStore = createKekStore({ doc, table })
   const keks = createTenantKekResolver({
@@ -183,7 +191,7 @@ export function buildDeps(
   const reencryption = createJobRunner({
     jobs: kekJobs,
     run: createReencryption({
-      progress: metrics.reencryption,
+      ...(metrics ? { progress: metrics.reencryption } : {}),
       jobs: kekJobs,
       rewraps: createRewrapStore({ doc, table }),
       kekStore,
@@ -250,7 +258,7 @@ export function buildDeps(
     lastUsed,
   })
 
-  metrics.watch({
+  metrics?.watch({
     dekCache: dekCache.stats,
     recordCaches: { token_status: statusCache.stats, key: keyCache.stats },
     auditPending: () => audit.pending,

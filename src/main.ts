@@ -9,6 +9,7 @@ import { buildDeps } from './deps.ts'
 import { coalesceWrites } from './http/coalesced-writes.ts'
 import { metricsEndpoint } from './http/metrics-endpoint.ts'
 import { createLogger, type Logger } from './logger.ts'
+import type { Metrics } from './metrics/metrics.ts'
 
 // The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
 // an SDK release that supports Node 20 (see package-lock.json), so the notice is noise here.
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
   deps.rateExchange.start()
-  const metricsServer = config.metrics && serveMetrics(config.metrics, deps, logger)
+  const metricsServer =
+    config.metrics && deps.metrics && serveMetrics(config.metrics, deps.metrics, logger)
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
@@ -93,13 +95,9 @@ async function main(): Promise<void> {
  * The Prometheus endpoint on its own port. A port already taken (another development server
  * on this machine) costs the metrics, not the server.
  */
-function serveMetrics(
-  settings: NonNullable<Config['metrics']>,
-  deps: ReturnType<typeof buildDeps>,
-  logger: Logger,
-) {
+function serveMetrics(settings: NonNullable<Config['metrics']>, metrics: Metrics, logger: Logger) {
   const server = serve({
-    fetch: metricsEndpoint({ metrics: deps.metrics, token: settings.token }).fetch,
+    fetch: metricsEndpoint({ metrics, token: settings.token }).fetch,
     port: settings.port,
     hostname: settings.host,
   })

@@ -13,7 +13,8 @@ import { client, type Stack, signup, startStack, tokenMinter } from '../support/
 let stack: Stack
 let api: ReturnType<typeof client>
 beforeAll(async () => {
-  stack = await startStack()
+  // Metrics are collected when they are served; the stack opens no port itself.
+  stack = await startStack({ env: { KEYSTASH_METRICS_PORT: '0' } })
   api = client(stack.app)
 })
 afterAll(() => stack?.close())
@@ -67,10 +68,14 @@ describe('metrics', () => {
     expect(warm.value('keystash_dek_cache_entries')).toBeGreaterThan(0)
 
     // The fast path on its own (as app.fetch calls it before Hono): it answers and counts.
+    const { authenticator, reveal, audit, logger, limiter } = stack.deps
     const fast = fastValueRead({
-      ...stack.deps,
-      metrics: stack.deps.metrics.http.valueRead,
-      limiter: stack.deps.limiter,
+      authenticator,
+      reveal,
+      audit,
+      logger,
+      limiter,
+      ...(stack.deps.metrics ? { metrics: stack.deps.metrics.http.valueRead } : {}),
     })
     let answered = 0
     for (let i = 0; i < 3; i++) {
@@ -175,7 +180,9 @@ describe('metrics', () => {
 
   it('asks for its own bearer token when one is configured', async () => {
     const token = 'metrics-scrape-token-0123456789abcdef'
-    const endpoint = metricsEndpoint({ metrics: stack.deps.metrics, token })
+    const metrics = stack.deps.metrics
+    if (!metrics) throw new Error('metrics are off')
+    const endpoint = metricsEndpoint({ metrics, token })
     expect((await endpoint.request('/metrics')).status).toBe(401)
     const wrong = await endpoint.request('/metrics', {
       headers: { authorization: `Bearer ${token}x` },
@@ -188,5 +195,14 @@ describe('metrics', () => {
     expect(right.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     // The API's own port serves no metrics.
     expect((await stack.app.request('/metrics')).status).toBe(404)
+  })
+})
+
+describe('metrics off', () => {
+  it('collect nothing when no metrics port is configured (the production default)', async () => {
+    const off = stack.anotherInstance({ KEYSTASH_METRICS_PORT: 'off' })
+    expect(off.deps.metrics).toBeUndefined()
+    const res = await off.app.request('/v1/keys/x/value')
+    expect(res.status).toBe(401)
   })
 })

@@ -3,7 +3,8 @@ import { metricsEndpoint } from '../../src/http/metrics-endpoint.ts'
 import type { Metrics } from '../../src/metrics/metrics.ts'
 
 /** Scrapes an instance's metrics endpoint and parses the text with a Prometheus parser. */
-export async function scrape(metrics: Pick<Metrics, 'scrape'>) {
+export async function scrape(metrics: Pick<Metrics, 'scrape'> | undefined) {
+  if (!metrics) throw new Error('metrics are off: set KEYSTASH_METRICS_PORT')
   const res = await metricsEndpoint({ metrics }).request('/metrics')
   if (res.status !== 200) throw new Error(`scrape answered ${res.status}`)
   const text = await res.text()
