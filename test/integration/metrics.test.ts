@@ -90,14 +90,23 @@ describe('metrics', () => {
     expect((await scrape(stack.deps.metrics)).value('keystash_http_requests_total', VALUE)).toBe(
       warm.value('keystash_http_requests_total', VALUE) + 3 + answered,
     )
-    // Routes are named by template, other statuses by class, unknown paths as unmatched.
+    // Routes are named by template (a refusal by middleware too), other statuses by class,
+    // unknown paths as unmatched.
     await api.get('/v1/keys/no-such-key', reader)
+    await api.get('/v1/tokens/tok_nobody')
     await api.get('/nowhere/at/all')
     const after = await scrape(stack.deps.metrics)
     expect(
       after.value('keystash_http_requests_total', {
         method: 'GET',
         route: '/v1/keys/{ref}',
+        status_class: '4xx',
+      }),
+    ).toBeGreaterThan(0)
+    expect(
+      after.value('keystash_http_requests_total', {
+        method: 'GET',
+        route: '/v1/tokens/{id}',
         status_class: '4xx',
       }),
     ).toBeGreaterThan(0)

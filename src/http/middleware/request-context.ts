@@ -1,4 +1,6 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { matchedRoutes } from 'hono/route'
 import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
 import type { Metrics } from '../../metrics/metrics.ts'
@@ -42,17 +44,23 @@ export function requestContext({
     completeHeaders(c)
     logRequest(logger, requestId, trace.traceId, c.req.method, c.req.path, c.res.status, started)
     metrics
-      ?.cell(c.req.method, matchedRoute(c.req.routePath), c.res.status)
+      ?.cell(c.req.method, routeOf(c), c.res.status)
       .observe((performance.now() - started) / 1000)
   })
 }
 
 /**
- * The template of the route that answered (`/v1/keys/:ref`), or undefined when none did and
- * only middleware ran (Hono then reports the middleware's own pattern).
+ * The template of the route the request matched (`/v1/keys/:ref`), even when middleware
+ * answered before it (a 401); undefined when only middleware matched (no such route).
  */
-const matchedRoute = (routePath: string): string | undefined =>
-  routePath === '*' || routePath === '/*' || routePath.endsWith('/*') ? undefined : routePath
+function routeOf(c: Context<AppEnv>): string | undefined {
+  const routes = matchedRoutes(c)
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i]
+    if (route && route.method !== 'ALL' && !route.path.endsWith('*')) return route.path
+  }
+  return undefined
+}
 
 /** The caller's `X-Request-Id` when it is well-formed, else a new id. */
 export function requestIdFor(
