@@ -35,6 +35,8 @@ import { orgRoutes } from './http/routes/org.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics/metrics.ts'
+import type { RateLimiter } from './ratelimit/limiter.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'limits'>
@@ -59,6 +61,9 @@ export interface AppDeps {
   stopping?: () => boolean
   /** Told of every request, so background jobs give way to traffic. */
   foreground?: Pick<ForegroundGauge, 'mark'>
+  metrics?: Pick<Metrics, 'http'>
+  /** The rate limits; `authenticator.authenticate` applies them on the routed path. */
+  limiter?: Pick<RateLimiter, 'tryAdmit'>
 }
 
 /** The HTTP application. It does no I/O of its own: tests call `app.request()` on it. */
@@ -70,6 +75,7 @@ export function createApp(deps: AppDeps) {
     requestContext({
       logger: deps.logger,
       ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics.http } : {}),
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
@@ -121,6 +127,8 @@ export function createApp(deps: AppDeps) {
     audit: deps.audit,
     logger: deps.logger,
     ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics.http.valueRead } : {}),
+    ...(deps.limiter ? { limiter: deps.limiter } : {}),
   })
   const routed = app.fetch
   app.fetch = (request, env, executionCtx) => {

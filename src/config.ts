@@ -18,6 +18,21 @@ const seconds = (name: string, fallback: number, max: number) =>
     .max(max, `${name} must be at most ${max}`)
     .default(fallback)
 
+const perSecond = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of requests per second` })
+    .min(0, `${name} must be 0 (off) or more`)
+    .max(1_000_000, `${name} must be at most 1000000`)
+    .default(fallback)
+
+const burst = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number of requests` })
+    .int(`${name} must be a whole number of requests`)
+    .min(1, `${name} must be at least 1`)
+    .max(10_000_000, `${name} must be at most 10000000`)
+    .optional()
+
 const milliseconds = (name: string, fallback: number) =>
   z.coerce
     .number({ error: `${name} must be a number of milliseconds` })
@@ -113,6 +128,28 @@ const envSchema = z.object({
     .enum(['thread', 'inline'], { error: 'KEYSTASH_AUDIT_WRITER must be one of: thread, inline' })
     .optional(),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  KEYSTASH_METRICS_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+      error: 'KEYSTASH_METRICS_PORT must be a port number or off',
+    })
+    .optional(),
+  KEYSTASH_METRICS_HOST: z.string().min(1).optional(),
+  KEYSTASH_METRICS_TOKEN: z
+    .string()
+    .min(32, 'KEYSTASH_METRICS_TOKEN must be at least 32 characters')
+    .optional(),
+
+  KEYSTASH_RATE_LIMIT_TOKEN_RPS: perSecond('KEYSTASH_RATE_LIMIT_TOKEN_RPS', 100),
+  KEYSTASH_RATE_LIMIT_TOKEN_BURST: burst('KEYSTASH_RATE_LIMIT_TOKEN_BURST'),
+  KEYSTASH_RATE_LIMIT_ORG_RPS: perSecond('KEYSTASH_RATE_LIMIT_ORG_RPS', 1000),
+  KEYSTASH_RATE_LIMIT_ORG_BURST: burst('KEYSTASH_RATE_LIMIT_ORG_BURST'),
+  KEYSTASH_RATE_LIMIT_SYNC_MS: z.coerce
+    .number({ error: 'KEYSTASH_RATE_LIMIT_SYNC_MS must be a number of milliseconds' })
+    .int('KEYSTASH_RATE_LIMIT_SYNC_MS must be a whole number of milliseconds')
+    .min(0, 'KEYSTASH_RATE_LIMIT_SYNC_MS must be 0 (no exchange) or more')
+    .max(60_000, 'KEYSTASH_RATE_LIMIT_SYNC_MS must be at most 60000')
+    .default(1000),
+
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
     .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
@@ -191,6 +228,15 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /** The Prometheus endpoint's own listener; undefined: none. */
+  metrics: { port: number; host: string; token: string | undefined } | undefined
+  rateLimits: {
+    /** Per access token or session, unless the token has its own; undefined: off. */
+    token: { rate: number; burst: number } | undefined
+    organization: { rate: number; burst: number } | undefined
+    /** How often instances exchange their counts through DynamoDB; 0: never. */
+    syncMs: number
+  }
   /**
    * On SIGTERM: readiness fails at once; after `drainMs` (the load balancer's deregistration
    * delay) the server stops accepting; in-flight requests then get at most `graceMs`.
@@ -305,6 +351,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       drainMs: e.KEYSTASH_SHUTDOWN_DRAIN_SECONDS * 1000,
       graceMs: e.KEYSTASH_SHUTDOWN_GRACE_SECONDS * 1000,
     },
+    // Development has it on; production only when asked (it must not be public by accident).
+    metrics: metricsListener(e, production, host),
+    rateLimits: {
+      token: policy(e.KEYSTASH_RATE_LIMIT_TOKEN_RPS, e.KEYSTASH_RATE_LIMIT_TOKEN_BURST),
+      organization: policy(e.KEYSTASH_RATE_LIMIT_ORG_RPS, e.KEYSTASH_RATE_LIMIT_ORG_BURST),
+      syncMs: e.KEYSTASH_RATE_LIMIT_SYNC_MS,
+    },
     outbound: {
       production,
       allowPrivateHosts,
@@ -321,6 +374,23 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
   }
   return deepFreeze(config)
+}
+
+/** Bursts default to five seconds' worth of the rate. */
+function policy(rate: number, burst: number | undefined) {
+  return rate > 0 ? { rate, burst: burst ?? Math.max(1, Math.ceil(rate * 5)) } : undefined
+}
+
+export const DEV_METRICS_PORT = 9464
+
+function metricsListener(
+  e: z.infer<typeof envSchema>,
+  production: boolean,
+  host: string,
+): Config['metrics'] {
+  const port = e.KEYSTASH_METRICS_PORT ?? (production ? 'off' : DEV_METRICS_PORT)
+  if (port === 'off') return undefined
+  return { port, host: e.KEYSTASH_METRICS_HOST ?? host, token: e.KEYSTASH_METRICS_TOKEN }
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

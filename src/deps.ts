@@ -41,8 +41,12 @@ import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
+import { instrumentAwsClient } from './metrics/aws-sdk.ts'
+import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
 import { createOutageLog } from './outage-log.ts'
+import { createRateExchange } from './ratelimit/exchange.ts'
+import { createRateLimiter } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
@@ -54,6 +58,7 @@ import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
+import { createRateCounterStore } from './storage/rate-counters.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
 import { createRekeyStore } from './storage/rekey-store.ts'
@@ -89,6 +94,13 @@ export function buildDeps(
     log: createOutageLog({ dependency: 'kms', logger, clock }),
     outage: kmsOutage,
   })
+  // Collected only when they are served (KEYSTASH_METRICS_PORT): otherwise nothing is counted.
+  // Every AWS call is counted where the SDK sends it; the document client shares the stack.
+  const metrics = config.metrics ? createMetrics() : undefined
+  if (metrics) {
+    instrumentAwsClient(aws.dynamodb, metrics.aws.dynamodb)
+    instrumentAwsClient(aws.kms, metrics.aws.kms)
+  }
   const platformKek = createAwsKmsProvider({
     client: aws.kms,
     keyId: config.aws.platformKeyId,
@@ -113,6 +125,19 @@ export function buildDeps(
   const accounts = createAccountRepository({ doc, table })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
+  // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
+  const limiter = createRateLimiter({
+    token: config.rateLimits.token,
+    organization: config.rateLimits.organization,
+    now: () => clock.now(),
+    ...(metrics ? { onRefused: metrics.rateLimited } : {}),
+  })
+  const rateExchange = createRateExchange({
+    limiter,
+    store: createRateCounterStore({ doc, table, now: () => clock.now() }),
+    intervalMs: config.rateLimits.syncMs,
+    logger,
+  })
   const statusCache = createRecordCache<TokenStatus>({
     stalenessMs: config.cache.recordStalenessMs,
     clock,
@@ -129,6 +154,7 @@ export function buildDeps(
     statusCache,
     lastUsed,
     clock,
+    limiter,
   })
   const onRevoked = authenticator.forget
 
@@ -136,8 +162,19 @@ export function buildDeps(
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
   const audit =
     config.audit.writer === 'thread' && config.audit.mode !== 'off'
-      ? createOffThreadAuditRecorder({ config, clock, logger })
-      : createAuditRecorder({ mode: config.audit.mode, store: auditStore, clock, logger })
+      ? createOffThreadAuditRecorder({
+          config,
+          clock,
+          logger,
+          ...(metrics ? { observe: metrics.audit } : {}),
+        })
+      : createAuditRecorder({
+          mode: config.audit.mode,
+          store: auditStore,
+          clock,
+          logger,
+          ...(metrics ? { observe: metrics.audit } : {}),
+        })
   const auditLog = createAuditLog({
     store: auditStore,
     audit,
@@ -158,6 +195,7 @@ export function buildDeps(
     endpoint: config.aws.kmsEndpoint,
     stsEndpoint: config.aws.stsEndpoint,
     clock,
+    ...(metrics ? { onClient: (client) => instrumentAwsClient(client, metrics.aws.kms) } : {}),
   })
   const kekStore = createKekStore({ doc, table })
   const keks = createTenantKekResolver({
@@ -178,6 +216,7 @@ export function buildDeps(
   const reencryption = createJobRunner({
     jobs: kekJobs,
     run: createReencryption({
+      ...(metrics ? { progress: metrics.reencryption } : {}),
       jobs: kekJobs,
       rewraps: createRewrapStore({ doc, table }),
       kekStore,
@@ -279,13 +318,14 @@ export function buildDeps(
   })
   const cipher = createValueCipher({ keks, dekCache })
   const keyRepository = createKeyRepository({ doc, table })
+  const keyCache = createRecordCache<KeyRecord | undefined>({
+    stalenessMs: config.cache.recordStalenessMs,
+    clock,
+  })
   const keyService = createKeyService({
     keys: keyRepository,
     cipher,
-    cache: createRecordCache<KeyRecord | undefined>({
-      stalenessMs: config.cache.recordStalenessMs,
-      clock,
-    }),
+    cache: keyCache,
     config,
     clock,
   })
@@ -298,10 +338,20 @@ export function buildDeps(
     lastUsed,
   })
 
+  metrics?.watch({
+    dekCache: dekCache.stats,
+    recordCaches: { token_status: statusCache.stats, key: keyCache.stats },
+    auditPending: () => audit.pending,
+  })
+
   return {
     config,
     logger,
     clock,
+    metrics,
+    limiter,
+    /** Start with `rateExchange.start()` (main.ts) when several instances share the table. */
+    rateExchange,
     ring,
     authenticator,
     lastUsed,
@@ -345,7 +395,14 @@ export function buildDeps(
     outbound: createOutboundFetch(config.outbound),
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
-    tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
+    tokens: createTokenService({
+      tokens: tokenRepository,
+      ring,
+      config,
+      clock,
+      onRevoked,
+      defaultRateLimit: config.rateLimits.token,
+    }),
     organizations: createOrganizationService({
       accounts,
       purge: createOrgPurge({ doc, table }),

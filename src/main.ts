@@ -2,14 +2,16 @@ import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import { getRequestListener } from '@hono/node-server'
+import { getRequestListener, serve } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { createAwsClients } from './aws.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
 import { coalesceWrites } from './http/coalesced-writes.ts'
+import { metricsEndpoint } from './http/metrics-endpoint.ts'
 import { gracefulShutdown } from './http/shutdown.ts'
 import { createLogger, type Logger } from './logger.ts'
+import type { Metrics } from './metrics/metrics.ts'
 
 // The AWS SDK announces at every start that its 2027 releases will need Node 22; Keystash pins
 // an SDK release that supports Node 20 (see package-lock.json), so the notice is noise here.
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
   deps.rekeyTicker?.start()
+  deps.rateExchange.start()
+  const metricsServer =
+    config.metrics && deps.metrics && serveMetrics(config.metrics, deps.metrics, logger)
   // The request listener is wrapped so that shutdown can answer late requests on old connections.
   const server = createServer(
     lifecycle.wrap(getRequestListener(app.fetch, { hostname: config.host })),
@@ -63,6 +68,9 @@ async function main(): Promise<void> {
       `  Keystash is running (${config.mode} mode)`,
       `  API:   ${base}`,
       `  Docs:  ${base}/docs`,
+      ...(config.metrics
+        ? [`  Metrics: http://${config.metrics.host}:${config.metrics.port}/metrics`]
+        : []),
       ...(config.mode === 'development'
         ? [`  Data:  ${resolve(config.dataDir)}`, '  Stop:  Ctrl-C', '']
         : ['']),
@@ -78,8 +86,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     // Readiness fails from here on; see http/shutdown.ts for the phases and their bounds.
     await lifecycle.shutdown(server)
+    metricsServer?.close()
     await deps.rekeyTicker?.stop()
     await deps.reencryption.stop({ release: true })
+    await deps.rateExchange.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')
@@ -90,6 +100,22 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+/**
+ * The Prometheus endpoint on its own port. A port already taken (another development server
+ * on this machine) costs the metrics, not the server.
+ */
+function serveMetrics(settings: NonNullable<Config['metrics']>, metrics: Metrics, logger: Logger) {
+  const server = serve({
+    fetch: metricsEndpoint({ metrics, token: settings.token }).fetch,
+    port: settings.port,
+    hostname: settings.host,
+  })
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.warn({ port: settings.port, code: error.code }, 'metrics listener not started')
+  })
+  return server
 }
 
 /** Development mode: DynamoDB Local and the local KMS as child processes, data under dataDir. */

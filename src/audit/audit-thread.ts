@@ -32,7 +32,19 @@ const recorder = createAuditRecorder({
   }),
   clock: { now: () => now },
   logger: createLogger({ level: config.logLevel }),
+  // The request thread's metrics count what happens here, told once per write (a few a
+  // second), dropped events included (a full buffer drops thousands a second).
+  observe: {
+    flushed: (flushedSeconds) => {
+      reply({ type: 'observed', flushedSeconds, dropped, pending: recorder.pending })
+      dropped = 0
+    },
+    dropped: (count) => {
+      dropped += count
+    },
+  },
 })
+let dropped = 0
 
 // Strict outcomes go back in batches, one message per event-loop turn.
 let done: number[] = []

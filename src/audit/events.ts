@@ -62,6 +62,8 @@ export interface AuditInput {
   target?: AuditTarget | null
   outcome: AuditOutcome
   requestId?: string | null
+  /** The request's W3C trace id. */
+  traceId?: string | null
   client?: { address?: string | null; userAgent?: string | null } | null
   details?: AuditDetails
 }
@@ -81,6 +83,8 @@ export interface AuditEvent {
   target: { type: AuditTarget['type']; id: string; name: string | null } | null
   outcome: { result: AuditOutcome['result']; code: string | null }
   requestId: string | null
+  /** The request's W3C trace id; absent from events recorded before traces were kept. */
+  traceId?: string | null
   client: { address: string | null; userAgent: string | null }
   details: AuditDetails
   /** Position in its hash chain: see chain.ts. */
@@ -144,6 +148,8 @@ export function cleanDetails(details: AuditDetails | undefined): {
 const text = (value: string | null | undefined, max = 200) =>
   value === undefined || value === null ? null : value.slice(0, max)
 
+const TRACE_ID = /^[0-9a-f]{32}$/
+
 /** The stored shape of an input, before it takes its place in a chain. */
 export function normalise(
   input: AuditInput & { tenantId: string },
@@ -172,6 +178,7 @@ export function normalise(
         ? { result: 'success', code: null }
         : { result: input.outcome.result, code: input.outcome.code.slice(0, 64) },
     requestId: text(input.requestId, 128),
+    traceId: input.traceId && TRACE_ID.test(input.traceId) ? input.traceId : null,
     client: {
       address: text(input.client?.address, 64),
       userAgent: text(input.client?.userAgent, 512),

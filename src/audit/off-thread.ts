@@ -5,7 +5,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { isSource, moduleUrl } from '../module-url.ts'
 import type { AuditInput } from './events.ts'
-import { type AuditRecorder, auditUnavailable } from './writer.ts'
+import { type AuditObserver, type AuditRecorder, auditUnavailable } from './writer.ts'
 
 /** One event: what was recorded, when (ms), and in strict mode the ticket its outcome answers. */
 type Posted = [input: AuditInput, at: number, ticket?: number]
@@ -17,6 +17,7 @@ export type ThreadRequest =
 export type ThreadReply =
   | { type: 'settled'; done: number[]; failed: Array<[ticket: number, code: string]> }
   | { type: 'finished'; ref: number; error?: string }
+  | { type: 'observed'; flushedSeconds?: number; dropped?: number; pending: number }
 
 export interface OffThreadOptions {
   config: Readonly<Config>
@@ -24,6 +25,8 @@ export interface OffThreadOptions {
   logger: Logger
   /** Buffered mode: how long events gather before they are handed to the thread. */
   handOffMs?: number
+  /** Told of the thread's writes and dropped events (the metrics). */
+  observe?: AuditObserver
 }
 
 // From source, the thread loads our TypeScript through tsx's API, with the package's own
@@ -56,6 +59,7 @@ export function createOffThreadAuditRecorder({
   clock,
   logger,
   handOffMs = 5,
+  observe,
 }: OffThreadOptions): Pick<AuditRecorder, 'mode' | 'record' | 'flush' | 'close' | 'pending'> {
   const mode = config.audit.mode
   const log = logger.child({ component: 'audit' })
@@ -65,6 +69,8 @@ export function createOffThreadAuditRecorder({
   let scheduled = false
   let next = 1
   let startedAt = Number.NEGATIVE_INFINITY
+  // Events the thread holds unwritten, as it last reported.
+  let threadPending = 0
   // Strict tickets and flush/close references, by number.
   const waiters = new Map<number, { resolve: () => void; reject: (error: Error) => void }>()
 
@@ -74,6 +80,10 @@ export function createOffThreadAuditRecorder({
       if (reply.type === 'settled') {
         for (const ticket of reply.done) settle(ticket)
         for (const [ticket, code] of reply.failed) settle(ticket, auditUnavailable(code))
+      } else if (reply.type === 'observed') {
+        threadPending = reply.pending
+        if (reply.flushedSeconds !== undefined) observe?.flushed(reply.flushedSeconds)
+        if (reply.dropped) observe?.dropped(reply.dropped)
       } else {
         settle(reply.ref, reply.error === undefined ? undefined : new Error(reply.error))
       }
@@ -212,9 +222,9 @@ export function createOffThreadAuditRecorder({
       thread = undefined
       await closing?.terminate()
     },
-    /** Events not yet handed to the thread. */
+    /** Events not yet handed to the thread, and those it reported unwritten. */
     get pending(): number {
-      return outbox.length
+      return outbox.length + threadPending
     },
   }
 }

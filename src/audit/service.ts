@@ -38,6 +38,7 @@ export interface ListQuery extends TimeRange, EventFilter {
 
 export interface RequestFacts {
   requestId: string
+  traceId?: string | undefined
   client: { address?: string | undefined; userAgent?: string | undefined }
 }
 
@@ -166,6 +167,7 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
         target: { type: 'audit', id: principal.tenantId },
         outcome: SUCCESS,
         requestId: facts.requestId,
+        traceId: facts.traceId ?? null,
         client: facts.client,
         details: { from: requested.start, to: requested.end },
       })

@@ -104,5 +104,7 @@ export function toEvent(entry: unknown): AuditEvent {
   const item = entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : {}
   const out: Record<string, unknown> = {}
   for (const field of EVENT_FIELDS) out[field] = item[field] ?? null
+  // Hashed only when present (chain.ts): events recorded before trace ids have none.
+  if (typeof item.traceId === 'string') out.traceId = item.traceId
   return out as unknown as AuditEvent
 }

@@ -24,6 +24,13 @@ export interface AuditRecorderOptions {
   flushIntervalMs?: number
   /** Buffered mode: beyond this many waiting events, new ones are dropped (and logged). */
   maxBuffered?: number
+  /** Told how long each write took and of dropped events (the metrics). */
+  observe?: AuditObserver
+}
+
+export interface AuditObserver {
+  flushed(seconds: number): void
+  dropped(count: number): void
 }
 
 /** What a strict-mode request gets when its event cannot be written: it must fail closed. */
@@ -64,6 +71,7 @@ export function createAuditRecorder({
   chains = createChains(),
   flushIntervalMs = 200,
   maxBuffered = 10_000,
+  observe,
 }: AuditRecorderOptions) {
   const log = logger.child({ component: 'audit' })
   let lastMs = 0
@@ -89,8 +97,11 @@ export function createAuditRecorder({
     const { details, dropped: names } = cleanDetails(input.details)
     if (names.length > 0) log.warn({ action: input.action, names }, 'audit details dropped')
     if (input.tenantId === null) {
-      const { action, actor, outcome, requestId, client } = input
-      log.info({ audit: { action, actor, outcome, requestId, client } }, 'audit event (no tenant)')
+      const { action, actor, outcome, requestId, traceId, client } = input
+      log.info(
+        { audit: { action, actor, outcome, requestId, traceId, client } },
+        'audit event (no tenant)',
+      )
       return Promise.resolve()
     }
     // A chain's table order must be its seq order, so its times never go backwards.
@@ -107,6 +118,7 @@ export function createAuditRecorder({
       })
     }
     if (waiting.length + unwrittenEvents >= maxBuffered) {
+      observe?.dropped(1)
       if (dropped++ % 1000 === 0) log.error({ dropped, action: input.action }, 'audit buffer full')
       return Promise.resolve()
     }
@@ -196,7 +208,9 @@ export function createAuditRecorder({
         const opened = sealed.flatMap(({ opening }) => (opening ? [opening] : []))
         if (opened.length > 0) await store.putHeads(opened)
         const blocks = toBlocks(sealed.map(({ event }) => event))
+        const started = performance.now()
         await Promise.all(blocks.map((block) => store.putBlock(block)))
+        observe?.flushed((performance.now() - started) / 1000)
         for (const { head } of sealed) heads.set(head.chainId, head)
         schedule(closed ? 0 : flushIntervalMs)
         for (const { done } of group) done()
@@ -216,9 +230,18 @@ export function createAuditRecorder({
     await writeQueued()
   }
 
+  async function timedWriteAll(): Promise<void> {
+    const started = performance.now()
+    try {
+      await writeAll()
+    } finally {
+      observe?.flushed((performance.now() - started) / 1000)
+    }
+  }
+
   /** One writeAll at a time. The timer does not wait for strict groups: heads may follow. */
   function writeQueued(): Promise<void> {
-    const run = tail.then(writeAll)
+    const run = tail.then(observe ? timedWriteAll : writeAll)
     tail = run.catch(() => {})
     return run
   }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts'
+import type { RateLimiter, RateVerdict } from '../ratelimit/limiter.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { ItemKey } from '../storage/keys.ts'
 import { itemKey } from '../storage/keys.ts'
@@ -18,6 +19,8 @@ export interface AuthenticatorDeps {
   statusCache: RecordCache<TokenStatus>
   lastUsed: Pick<LastUsedTracker, 'touchFor'>
   clock: Clock
+  /** Per-token and per-organization limits, applied by `authenticate`. */
+  limiter?: Pick<RateLimiter, 'admit'>
 }
 
 export interface Authenticated {
@@ -26,6 +29,8 @@ export interface Authenticated {
   organization: OrganizationRecord
   /** Items read in the same round trip as the token's status, when it was read. */
   prefetched: Map<string, Record<string, unknown>> | undefined
+  /** The rate limits' headers, when the request counted against any. */
+  rateLimit?: RateVerdict | undefined
 }
 
 const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
@@ -36,15 +41,20 @@ const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
  * organization, which may have been deleted.
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
-  const { ring, verify, readStatus, statusCache, lastUsed, clock } = deps
+  const { ring, verify, readStatus, statusCache, lastUsed, clock, limiter } = deps
   const checked = new WeakMap<
     object,
     { claims: Principal; expiresAtMs: number; principal: Principal }
   >()
 
+  /**
+   * `limit: false` checks the token without counting the request against its rate limits
+   * (for a middleware that only needs to know who is calling before the route counts it).
+   */
   async function authenticate(
     token: string,
     prefetch?: (tenantId: string) => ItemKey[],
+    { limit = true }: { limit?: boolean } = {},
   ): Promise<Authenticated> {
     const claims = await verifyToken(ring, token, verify)
     const cacheId = `${claims.tenantId}|${claims.tokenId}`
@@ -54,7 +64,9 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       prefetched = read.extra
       return read.status
     })
-    return { ...admit(claims, status), prefetched }
+    const admitted = admit(claims, status)
+    const rateLimit = limit ? limiter?.admit(admitted.principal) : undefined
+    return { ...admitted, prefetched, rateLimit }
   }
 
   /**
@@ -89,7 +101,11 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       known = {
         claims,
         expiresAtMs: Date.parse(record.expiresAt),
-        principal: { ...claims, ...(record.name ? { name: record.name } : {}) },
+        principal: {
+          ...claims,
+          ...(record.name ? { name: record.name } : {}),
+          ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
+        },
       }
       checked.set(record, known)
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Environment } from '../config.ts'
+import type { RatePolicy } from '../ratelimit/token-bucket.ts'
 import type { Scope } from './scopes.ts'
 
 export const ENVIRONMENTS = [
@@ -32,6 +33,8 @@ export interface Principal {
   environment?: Environment
   expiresAt: Date
   name?: string
+  /** The token's own rate limit, from its record (else the server's default applies). */
+  rateLimit?: RatePolicy
 }
 
 /** What a token grants, and so what `assertSubset` compares between a parent and a child. */

@@ -41,6 +41,7 @@ export interface EncryptionServiceDeps {
 
 export interface RequestMeta {
   requestId?: string
+  traceId?: string | undefined
   client?: { address?: string | null; userAgent?: string | null }
 }
 
@@ -138,6 +139,7 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
           target: { type: 'encryption', id: tenantId },
           outcome,
           requestId: meta.requestId ?? null,
+          traceId: meta.traceId ?? null,
           client: meta.client ?? null,
           details: { provider: input.provider, ...details },
         })

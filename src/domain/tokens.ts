@@ -6,6 +6,8 @@ import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { isId, newId } from '../ids.ts'
+import { narrowRateLimit } from '../ratelimit/narrow.ts'
+import type { RatePolicy } from '../ratelimit/token-bucket.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
 
 export interface TokenServiceDeps {
@@ -14,6 +16,8 @@ export interface TokenServiceDeps {
   config: Pick<Config, 'auth'>
   clock: Clock
   onRevoked: (tenantId: string, tokenId: string) => void
+  /** The server's per-token rate limit: a session's ceiling for what it mints. */
+  defaultRateLimit?: RatePolicy | undefined
 }
 
 export interface CreateTokenInput {
@@ -22,6 +26,7 @@ export interface CreateTokenInput {
   expiresAt: Date
   keys?: string[]
   environment?: Environment
+  rateLimit?: RatePolicy
 }
 
 /** What callers see of a token: everything but the token string. */
@@ -38,11 +43,19 @@ export function describeToken(record: TokenRecord) {
     lastUsedAt: record.lastUsedAt ?? null,
     revokedAt: record.revokedAt ?? null,
     createdBy: record.createdBy,
+    rateLimit: record.rateLimit ?? null,
   }
 }
 
 /** Access tokens for applications: minted within the caller's own grant, revocable at once. */
-export function createTokenService({ tokens, ring, config, clock, onRevoked }: TokenServiceDeps) {
+export function createTokenService({
+  tokens,
+  ring,
+  config,
+  clock,
+  onRevoked,
+  defaultRateLimit,
+}: TokenServiceDeps) {
   return {
     async create(principal: Principal, input: CreateTokenInput) {
       requireScope(principal, 'tokens:write')
@@ -69,6 +82,7 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
         environment,
         expiresAt: input.expiresAt,
       })
+      const rateLimit = narrowRateLimit(principal.rateLimit, defaultRateLimit, input.rateLimit)
       const record: TokenRecord = {
         tenantId: principal.tenantId,
         tokenId: newId('tok'),
@@ -82,6 +96,7 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
         createdBy: principal.userId
           ? { type: 'user', id: principal.userId }
           : { type: 'token', id: principal.tokenId },
+        ...(rateLimit ? { rateLimit } : {}),
       }
       const token = await issueToken(ring, {
         issuer: config.auth.issuer,

@@ -78,7 +78,12 @@ async function recordOutcome<T>(
 
 function build(c: Context<AppEnv>, entry: AuditEntry, outcome: ReturnType<typeof outcomeOf>) {
   return auditInput(
-    { principal: c.get('principal'), requestId: c.get('requestId'), client: clientOf(c) },
+    {
+      principal: c.get('principal'),
+      requestId: c.get('requestId'),
+      traceId: c.get('trace')?.traceId,
+      client: clientOf(c),
+    },
     entry,
     outcome,
   )
@@ -88,12 +93,13 @@ function build(c: Context<AppEnv>, entry: AuditEntry, outcome: ReturnType<typeof
 export interface RequestParty {
   principal: Principal | undefined
   requestId: string | undefined
+  traceId?: string | undefined
   client: Client
 }
 
 /** The event of `entry` for a request handled outside Hono (http/fast-value-read.ts). */
 export function auditInput(
-  { principal, requestId, client }: RequestParty,
+  { principal, requestId, traceId, client }: RequestParty,
   entry: AuditEntry,
   outcome: ReturnType<typeof outcomeOf>,
 ) {
@@ -106,6 +112,7 @@ export function auditInput(
     target: entry.target ?? null,
     outcome,
     requestId: requestId ?? null,
+    traceId: traceId ?? null,
     client: { address: address ?? null, userAgent: userAgent ?? null },
     ...(entry.details ? { details: entry.details } : {}),
   }

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.ts'
 import type { Logger } from '../logger.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
+import type { TraceContext } from './trace-context.ts'
 
 export type RequestLogger = Pick<Logger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>
 
@@ -8,7 +9,9 @@ export type RequestLogger = Pick<Logger, 'trace' | 'debug' | 'info' | 'warn' | '
 export interface AppEnv {
   Variables: {
     requestId: string
-    /** The request's logger: every line carries the request id. */
+    /** The request's W3C trace (its `traceparent`, or a new trace). */
+    trace: TraceContext
+    /** The request's logger: every line carries the request id and trace id. */
     log: RequestLogger
     /** Set by `requireAuth` on authenticated routes. */
     principal: Principal
@@ -16,5 +19,7 @@ export interface AppEnv {
     organization: OrganizationRecord
     /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
     prefetched: Map<string, Record<string, unknown>> | undefined
+    /** The rate limits' headers (RateLimit, RateLimit-Policy), sent with the response. */
+    rateLimit: Record<string, string> | undefined
   }
 }

@@ -2,11 +2,14 @@ import { SUCCESS } from '../audit/events.ts'
 import type { Authenticator } from '../auth/authenticate.ts'
 import type { ValueReader } from '../domain/key-values.ts'
 import type { Logger } from '../logger.ts'
+import type { HistogramCell } from '../metrics/histogram-cells.ts'
+import type { RateLimiter } from '../ratelimit/limiter.ts'
 import { auditInput, type RequestAudit } from './audit.ts'
 import { clientFrom } from './client.ts'
 import { BEARER } from './middleware/auth.ts'
 import { logRequest, requestIdFor } from './middleware/request-context.ts'
 import { REF_PATTERN, valueAnswer, valueReadEntry } from './routes/keys.ts'
+import { traceFrom } from './trace-context.ts'
 
 /** `/v1/keys/{ref}/value` with no query string and nothing percent-encoded. */
 const VALUE_PATH = /^\/v1\/keys\/([^/?#%]+)\/value$/
@@ -18,6 +21,10 @@ export interface FastValueReadDeps {
   logger: Logger
   /** Told of every request it answers, as requestContext tells of the others. */
   onRequest?: () => void
+  /** The same limits as the routed path; a read that must wait is declined (and refused there). */
+  limiter?: Pick<RateLimiter, 'tryAdmit'>
+  /** The value route's 2xx cell of the HTTP metrics, resolved once. */
+  metrics?: Pick<HistogramCell, 'observe'>
 }
 
 /**
@@ -46,6 +53,8 @@ export function fastValueRead({
   audit,
   logger,
   onRequest,
+  limiter,
+  metrics,
 }: FastValueReadDeps) {
   return (request: Request, env: unknown): FastAnswer => {
     if (request.method !== 'GET') return undefined
@@ -68,10 +77,13 @@ export function fastValueRead({
       return undefined
     }
     if (!who || !revealed) return undefined
+    const limits = limiter?.tryAdmit(who.principal)
+    if (limits === false) return undefined
 
     onRequest?.()
     const requestId = requestIdFor(request.headers.get('x-request-id'))
-    const answer = valueAnswer(requestId, revealed)
+    const { traceId } = traceFrom(request.headers.get('traceparent'))
+    const answer = valueAnswer(requestId, revealed, limits?.headers)
     if (audit.mode !== 'off') {
       let recorded: Promise<void>
       try {
@@ -80,6 +92,7 @@ export function fastValueRead({
             {
               principal: who.principal,
               requestId,
+              traceId,
               client: clientFrom(env, request.headers.get('user-agent')),
             },
             valueReadEntry(revealed),
@@ -95,7 +108,8 @@ export function fastValueRead({
       if (audit.mode === 'strict') {
         return recorded.then(
           () => {
-            logRequest(logger, requestId, 'GET', path, 200, started)
+            logRequest(logger, requestId, traceId, 'GET', path, 200, started)
+            metrics?.observe((performance.now() - started) / 1000)
             return answer
           },
           () => undefined,
@@ -104,7 +118,8 @@ export function fastValueRead({
     }
     // No closure on this path: tsx names every function it creates (esbuild's keepNames), a
     // defineProperty per request.
-    logRequest(logger, requestId, 'GET', path, 200, started)
+    logRequest(logger, requestId, traceId, 'GET', path, 200, started)
+    metrics?.observe((performance.now() - started) / 1000)
     return answer
   }
 }

@@ -11,13 +11,15 @@ export interface Problem {
   detail: string
   code: string
   requestId: string
+  /** The W3C trace id of the request, to find it in traces and logs. */
+  traceId?: string
   [extension: string]: unknown
 }
 
 export const PROBLEM_TYPE_BASE = 'https://keystash.dev/problems/'
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
-export function toProblem(error: AppError, requestId: string): Problem {
+export function toProblem(error: AppError, requestId: string, traceId?: string): Problem {
   return {
     ...error.extra,
     type: `${PROBLEM_TYPE_BASE}${error.code.replaceAll('_', '-')}`,
@@ -26,6 +28,7 @@ export function toProblem(error: AppError, requestId: string): Problem {
     detail: error.detail,
     code: error.code,
     requestId,
+    ...(traceId ? { traceId } : {}),
   }
 }
 
@@ -37,7 +40,7 @@ export function problemResponse(c: Context<AppEnv>, error: AppError): Response {
     'x-request-id': requestId,
   })
   for (const [name, value] of Object.entries(error.headers)) headers.set(name, value)
-  return new Response(JSON.stringify(toProblem(error, requestId)), {
+  return new Response(JSON.stringify(toProblem(error, requestId, c.get('trace')?.traceId)), {
     status: error.status,
     headers,
   })

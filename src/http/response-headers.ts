@@ -72,4 +72,6 @@ export function completeHeaders(c: Context<AppEnv>): void {
     if (!headers.has(name)) headers.set(name, SECURITY_HEADERS[name] as string)
   }
   headers.set('x-request-id', c.get('requestId'))
+  const limits = c.get('rateLimit')
+  if (limits) for (const name in limits) headers.set(name, limits[name] as string)
 }

@@ -50,6 +50,8 @@ export interface ReencryptionDeps extends ReencryptWorkDeps {
   logger: Logger
   /** `encryption.job.*` and `encryption.rekey.*` (start, finish, fail) go here. */
   audit?: AuditSink
+  /** Told of each record moved or given up on, and of jobs starting and ending (metrics). */
+  progress?: { moved(): void; failed(): void }
   options: ReencryptionOptions
 }
 
@@ -133,7 +135,10 @@ export function createReencryption(deps: ReencryptionDeps) {
           const outcome = await work.move(keyId, version)
           if (outcome === 'gone') job.total = Math.max(0, job.total - 1)
           else job.done++
-          if (outcome === 'moved') movedThisPass = true
+          if (outcome === 'moved') {
+            movedThisPass = true
+            deps.progress?.moved()
+          }
           failures.delete(id)
           return
         } catch (error) {
@@ -144,7 +149,10 @@ export function createReencryption(deps: ReencryptionDeps) {
             await pause(250 * 2 ** attempt, signal)
             continue
           }
-          if (!failures.has(id)) log.warn({ keyId, version, code }, 'record not re-wrapped')
+          if (!failures.has(id)) {
+            log.warn({ keyId, version, code }, 'record not re-wrapped')
+            deps.progress?.failed()
+          }
           failures.set(id, { keyId, version, code })
           return
         }

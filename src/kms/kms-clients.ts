@@ -25,6 +25,8 @@ export interface KmsClientPoolOptions {
   /** Where STS is (the local KMS answers STS too); the SDK's default when absent. */
   stsEndpoint?: string
   clock: Clock
+  /** Told of every client the pool makes (the metrics instrument them). */
+  onClient?: (client: KMSClient | STSClient) => void
 }
 
 const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/
@@ -43,6 +45,7 @@ export function createKmsClientPool({
   endpoint,
   stsEndpoint,
   clock,
+  onClient,
 }: KmsClientPoolOptions) {
   const clients = new Map<string, KMSClient>()
   const roleCredentials = new Map<string, ReturnType<typeof assumeRoleProvider>>()
@@ -58,6 +61,7 @@ export function createKmsClientPool({
         credentials,
         ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
       })
+      onClient?.(sts)
       let output: AssumeRoleCommandOutput
       try {
         output = await sts.send(
@@ -112,6 +116,7 @@ export function createKmsClientPool({
           credentials: roleProvider ?? credentials,
           ...(endpoint ? { endpoint } : {}),
         })
+        onClient?.(client)
         clients.set(id, client)
       }
       return client

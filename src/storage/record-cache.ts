@@ -22,6 +22,9 @@ export function createRecordCache<T>({
   const flights = new Map<string, Promise<T>>()
   // Bumped on invalidate, so a load that started before an invalidation is not stored.
   const generations = new Map<string, number>()
+  // Counted for the metrics (metrics/metrics.ts reads them when scraped).
+  let hits = 0
+  let misses = 0
 
   /**
    * The record as remembered while within the staleness bound; nothing is loaded, and a
@@ -35,12 +38,17 @@ export function createRecordCache<T>({
   function fresh(id: string): { value: T; loadedAt: number } | undefined {
     if (stalenessMs <= 0) return undefined
     const hit = entries.get(id)
-    return hit && clock.now() - hit.loadedAt < stalenessMs ? hit : undefined
+    if (hit && clock.now() - hit.loadedAt < stalenessMs) {
+      hits++
+      return hit
+    }
+    return undefined
   }
 
   async function get(id: string, load: () => Promise<T>): Promise<T> {
     const hit = fresh(id)
     if (hit) return hit.value
+    misses++
     const pending = flights.get(id)
     if (pending) return pending
     const generation = generations.get(id) ?? 0
@@ -68,7 +76,15 @@ export function createRecordCache<T>({
     generations.set(id, (generations.get(id) ?? 0) + 1)
   }
 
-  return { get, peek, invalidate, clear: () => entries.clear(), size: () => entries.size }
+  return {
+    get,
+    peek,
+    invalidate,
+    clear: () => entries.clear(),
+    size: () => entries.size,
+    /** Lookups answered from memory and lookups that needed a load (or joined one). */
+    stats: () => ({ hits, misses, size: entries.size }),
+  }
 }
 
 export type RecordCache<T> = ReturnType<typeof createRecordCache<T>>

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
+import type { RatePolicy } from '../ratelimit/token-bucket.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
@@ -26,6 +27,8 @@ export interface TokenRecord {
   revokedAt?: string
   lastUsedAt?: string
   createdBy: { type: 'user' | 'token'; id: string }
+  /** Its own rate limit, set at minting within the minter's; absent: the server's default. */
+  rateLimit?: RatePolicy
 }
 
 const FIELDS = [
@@ -42,6 +45,7 @@ const FIELDS = [
   'revokedAt',
   'lastUsedAt',
   'createdBy',
+  'rateLimit',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */

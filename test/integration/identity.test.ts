@@ -91,8 +91,8 @@ describe('accounts', () => {
     })
     expectProblem(wrongPassword, 401, 'invalid_credentials')
     expectProblem(wrongEmail, 401, 'invalid_credentials')
-    const { requestId: _a, ...a } = wrongPassword.body
-    const { requestId: _b, ...b } = wrongEmail.body
+    const { requestId: _a, traceId: _ta, ...a } = wrongPassword.body
+    const { requestId: _b, traceId: _tb, ...b } = wrongEmail.body
     expect(a).toEqual(b)
   })
 
@@ -413,7 +413,11 @@ describe('tenant isolation', () => {
       const none = await api[method](path.replace(aToken.id, missing), b.session)
       expectProblem(theirs, 404, 'not_found')
       expectProblem(none, 404, 'not_found')
-      expect({ ...theirs.body, requestId: 0 }).toEqual({ ...none.body, requestId: 0 })
+      expect({ ...theirs.body, requestId: 0, traceId: 0 }).toEqual({
+        ...none.body,
+        requestId: 0,
+        traceId: 0,
+      })
     }
     expect((await api.get('/v1/tokens', b.session)).body.items).toEqual([])
     expect((await api.get('/v1/me', aToken.token)).status).toBe(200)

@@ -327,8 +327,8 @@ describe('ciphertext binding', () => {
     for (const res of failures) {
       expect([res.status, res.body.code]).toEqual([500, 'decryption_failed'])
       expect(res.body.detail).toBe(failures[0]?.body.detail)
-      // The request id is random hex, which can spell "aad"; the rest is what could leak.
-      const { requestId: _, ...said } = res.body
+      // Request and trace ids are random hex, which can spell "aad"; the rest could leak.
+      const { requestId: _, traceId: _trace, ...said } = res.body
       expect(JSON.stringify(said)).not.toMatch(/value-of|AAD|tag|auth/i)
     }
     expect((await fresh.get('/v1/keys/x/value', a.reader)).body.value).toBe('value-of-x')

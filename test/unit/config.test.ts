@@ -34,6 +34,44 @@ describe('configuration', () => {
     expect(() => loadConfig({ KEYSTASH_AUDIT_WRITER: 'fork' })).toThrow(/KEYSTASH_AUDIT_WRITER/)
   })
 
+  it('serves metrics in development, and in production only when asked', () => {
+    const production = {
+      KEYSTASH_TABLE: 'keystash-prod',
+      AWS_REGION: 'eu-west-1',
+      KEYSTASH_KMS_KEY_ID: 'alias/keystash',
+    }
+    expect(loadConfig({}).metrics).toEqual({ port: 9464, host: '127.0.0.1', token: undefined })
+    expect(loadConfig({ KEYSTASH_METRICS_PORT: 'off' }).metrics).toBeUndefined()
+    expect(loadConfig(production).metrics).toBeUndefined()
+    const token = 'x'.repeat(32)
+    expect(
+      loadConfig({ ...production, KEYSTASH_METRICS_PORT: '9100', KEYSTASH_METRICS_TOKEN: token })
+        .metrics,
+    ).toEqual({ port: 9100, host: '0.0.0.0', token })
+    expect(() => loadConfig({ KEYSTASH_METRICS_PORT: 'on' })).toThrow(/KEYSTASH_METRICS_PORT/)
+    expect(() => loadConfig({ KEYSTASH_METRICS_TOKEN: 'short' })).toThrow(/at least 32/)
+  })
+
+  it('limits tokens and organizations by default, bursts of five seconds of the rate', () => {
+    expect(loadConfig({}).rateLimits).toEqual({
+      token: { rate: 100, burst: 500 },
+      organization: { rate: 1000, burst: 5000 },
+      syncMs: 1000,
+    })
+    const set = loadConfig({
+      KEYSTASH_RATE_LIMIT_TOKEN_RPS: '0.5',
+      KEYSTASH_RATE_LIMIT_TOKEN_BURST: '2',
+      KEYSTASH_RATE_LIMIT_ORG_RPS: '0',
+    }).rateLimits
+    expect(set).toMatchObject({ token: { rate: 0.5, burst: 2 }, organization: undefined })
+    expect(() => loadConfig({ KEYSTASH_RATE_LIMIT_TOKEN_BURST: '0' })).toThrow(
+      /KEYSTASH_RATE_LIMIT_TOKEN_BURST must be at least 1/,
+    )
+    expect(() => loadConfig({ KEYSTASH_RATE_LIMIT_ORG_RPS: '-1' })).toThrow(
+      /KEYSTASH_RATE_LIMIT_ORG_RPS/,
+    )
+  })
+
   it('refuses half a production configuration, naming what is missing', () => {
     expect(() => loadConfig({ KEYSTASH_TABLE: 'keystash-prod' })).toThrow(
       /KEYSTASH_TABLE, AWS_REGION and KEYSTASH_KMS_KEY_ID/,

@@ -111,6 +111,11 @@ async function prepare(context: BenchContext): Promise<Shared> {
       // A log line per request would measure pino rather than Keystash.
       LOG_LEVEL: 'warn',
       KEYSTASH_AUDIT_MODE: 'off',
+      // One token at thousands of reads a second: the limits would measure 429s. The
+      // value-ops-on scenario turns them (and the metrics) on.
+      KEYSTASH_RATE_LIMIT_TOKEN_RPS: '0',
+      KEYSTASH_RATE_LIMIT_ORG_RPS: '0',
+      KEYSTASH_METRICS_PORT: 'off',
     },
   }
 }

@@ -69,6 +69,13 @@ export interface components {
         type: 'user' | 'token'
         id: string
       }
+      /** Its own rate limit; null: the server default applies */
+      rateLimit: {
+        /** Requests per second */
+        rate: number
+        /** Largest burst */
+        burst: number
+      } | null
     }
     Organization: {
       id: string
@@ -282,6 +289,8 @@ export interface components {
         code: string | null
       }
       requestId: string | null
+      /** W3C trace id of the request (absent on events recorded before it was kept) */
+      traceId?: string | null
       client: {
         address: string | null
         userAgent: string | null
@@ -525,6 +534,13 @@ export interface paths {
         keys?: Array<string>
         /** Default: production */
         environment?: 'development' | 'staging' | 'production'
+        /** A rate limit of its own, at most the minter’s (default: the minter’s own token limit, else the server’s) */
+        rateLimit?: {
+          /** Requests per second */
+          rate: number
+          /** Largest burst */
+          burst: number
+        }
       }
       responses: {
         /** Created */
@@ -541,6 +557,8 @@ export interface paths {
         415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** Too many requests */
+        429: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -881,6 +899,8 @@ export interface paths {
         404: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** Too many requests */
+        429: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }

@@ -58,6 +58,7 @@ export function auditRejections({ audit, identify }: AuditRejectionsOptions) {
         actor,
         outcome: { result: 'denied', code },
         requestId: c.var.requestId,
+        traceId: c.var.trace?.traceId ?? null,
         client: { address, userAgent },
         details: { method: c.req.method, path: c.req.path, status },
       })

@@ -55,13 +55,14 @@ export function requireAuth({ authenticator, prefetch }: RequireAuthOptions) {
       })
     }
     const token = match[1]
-    const { principal, organization, prefetched } = await authenticator.authenticate(
+    const { principal, organization, prefetched, rateLimit } = await authenticator.authenticate(
       token,
       prefetch ? (tenantId: string) => prefetch(c, tenantId) : undefined,
     )
     c.set('principal', principal)
     c.set('organization', organization)
     c.set('prefetched', prefetched)
+    if (rateLimit) c.set('rateLimit', rateLimit.headers)
     await next()
   })
 }

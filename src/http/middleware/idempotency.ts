@@ -61,7 +61,8 @@ export function idempotency({
     const token = BEARER.exec(c.req.header('authorization')?.trim() ?? '')?.[1]
     if (!token) return undefined
     try {
-      return (await authenticator.authenticate(token)).principal
+      // The route counts the request against the token's rate limits; this only looks.
+      return (await authenticator.authenticate(token, undefined, { limit: false })).principal
     } catch {
       return undefined // the route's own requireAuth answers with the right 401
     }

@@ -1,8 +1,12 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { matchedRoutes } from 'hono/route'
 import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
+import type { Metrics } from '../../metrics/metrics.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
+import { traceFrom } from '../trace-context.ts'
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/
 
@@ -11,6 +15,8 @@ export interface RequestContextOptions {
   generateId?: () => string
   /** Told of every request, so background jobs can give way to traffic (jobs/foreground.ts). */
   onRequest?: () => void
+  /** Counts and times every request by method, route template and status class. */
+  metrics?: Pick<Metrics['http'], 'cell'>
 }
 
 /**
@@ -23,18 +29,37 @@ export function requestContext({
   logger,
   generateId = newRequestId,
   onRequest,
+  metrics,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
     const requestId = requestIdFor(c.req.header('x-request-id'), generateId)
-    const log = lazyChild(logger, requestId)
+    const trace = traceFrom(c.req.header('traceparent'))
+    const log = lazyChild(logger, requestId, trace.traceId)
     c.set('requestId', requestId)
+    c.set('trace', trace)
     c.set('log', log)
     const started = performance.now()
     await next()
     completeHeaders(c)
-    logRequest(logger, requestId, c.req.method, c.req.path, c.res.status, started)
+    logRequest(logger, requestId, trace.traceId, c.req.method, c.req.path, c.res.status, started)
+    metrics
+      ?.cell(c.req.method, routeOf(c), c.res.status)
+      .observe((performance.now() - started) / 1000)
   })
+}
+
+/**
+ * The template of the route the request matched (`/v1/keys/:ref`), even when middleware
+ * answered before it (a 401); undefined when only middleware matched (no such route).
+ */
+function routeOf(c: Context<AppEnv>): string | undefined {
+  const routes = matchedRoutes(c)
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i]
+    if (route && route.method !== 'ALL' && !route.path.endsWith('*')) return route.path
+  }
+  return undefined
 }
 
 /** The caller's `X-Request-Id` when it is well-formed, else a new id. */
@@ -49,6 +74,7 @@ export function requestIdFor(
 export function logRequest(
   logger: Logger,
   requestId: string,
+  traceId: string,
   method: string,
   path: string,
   status: number,
@@ -62,8 +88,8 @@ export function logRequest(
     durationMs: Math.round((performance.now() - started) * 100) / 100,
   }
   // Straight to the base logger: one line needs no child.
-  if (status >= 500) logger.error({ requestId, ...line }, 'request failed')
-  else logger.info({ requestId, ...line }, 'request')
+  if (status >= 500) logger.error({ requestId, traceId, ...line }, 'request failed')
+  else logger.info({ requestId, traceId, ...line }, 'request')
 }
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
@@ -77,10 +103,11 @@ class LazyRequestLogger {
   constructor(
     private readonly logger: Logger,
     private readonly requestId: string,
+    private readonly traceId: string,
   ) {}
   #log(level: Level, args: unknown[]) {
     if (!this.logger.isLevelEnabled(level)) return
-    this.#child ??= this.logger.child({ requestId: this.requestId })
+    this.#child ??= this.logger.child({ requestId: this.requestId, traceId: this.traceId })
     ;(this.#child[level] as (...a: unknown[]) => void)(...args)
   }
   trace(...args: unknown[]) {
@@ -103,5 +130,5 @@ class LazyRequestLogger {
   }
 }
 
-const lazyChild = (logger: Logger, requestId: string): RequestLogger =>
-  new LazyRequestLogger(logger, requestId) as unknown as RequestLogger
+const lazyChild = (logger: Logger, requestId: string, traceId: string): RequestLogger =>
+  new LazyRequestLogger(logger, requestId, traceId) as unknown as RequestLogger

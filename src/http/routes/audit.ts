@@ -23,6 +23,9 @@ const AuditEventSchema = z
     target: z.object({ type: z.string(), id: z.string(), name: nullable }).nullable(),
     outcome: z.object({ result: z.enum(['success', 'denied', 'error']), code: nullable }),
     requestId: nullable,
+    traceId: nullable.optional().openapi({
+      description: 'W3C trace id of the request (absent on events recorded before it was kept)',
+    }),
     client: z.object({ address: nullable, userAgent: nullable }),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
     chain: z.object({ id: z.string(), seq: z.number().int(), prev: z.string() }),
@@ -177,7 +180,11 @@ export function auditRoutes({
       const pages = await auditLog.exportEvents(
         c.get('principal'),
         { ...dates(query), ...(query.action ? { action: query.action } : {}) },
-        { requestId: c.get('requestId'), client: { address, userAgent } },
+        {
+          requestId: c.get('requestId'),
+          traceId: c.get('trace')?.traceId,
+          client: { address, userAgent },
+        },
       )
       const log = c.get('log')
       const encoder = new TextEncoder()

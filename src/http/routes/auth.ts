@@ -127,6 +127,7 @@ export function authRoutes({
                 : { type: 'anonymous', id: null },
               outcome: outcomeOf(error),
               requestId: c.get('requestId'),
+              traceId: c.get('trace')?.traceId ?? null,
               client: clientOf(c),
             }),
         },

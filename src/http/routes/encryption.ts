@@ -230,6 +230,7 @@ export function encryptionRoutes(deps: {
       const { address, userAgent } = clientOf(c)
       const view = await encryption.configure(c.get('principal'), c.req.valid('json'), {
         requestId: c.get('requestId'),
+        traceId: c.get('trace')?.traceId,
         client: { address: address ?? null, userAgent: userAgent ?? null },
       })
       return c.json(view, 200)

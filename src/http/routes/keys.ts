@@ -107,12 +107,21 @@ export const valueReadEntry = (r: RevealedValue): AuditEntry => ({
   },
 })
 
-/** A value read's answer: the documented KeyValue body, `no-store`, and Keystash-Mode. */
-export function valueAnswer(requestId: string, revealed: RevealedValue): Response {
-  return jsonResponse(requestId, valueJson(revealed), 200, {
+/**
+ * A value read's answer: the documented KeyValue body, `no-store`, Keystash-Mode, and the
+ * rate limits' headers when the read counted against any.
+ */
+export function valueAnswer(
+  requestId: string,
+  revealed: RevealedValue,
+  rateLimit?: Record<string, string>,
+): Response {
+  const headers: Record<string, string> = {
     'cache-control': 'no-store',
     'keystash-mode': revealed.mode.effective,
-  })
+  }
+  if (rateLimit !== undefined) Object.assign(headers, rateLimit)
+  return jsonResponse(requestId, valueJson(revealed), 200, headers)
 }
 
 interface ValueJsonParts {
@@ -287,7 +296,7 @@ export function keyRoutes(deps: {
         headers: { 'Keystash-Mode': { schema: { type: 'string', enum: ['mock', 'live'] } } },
         content: json(KeyValueSchema),
       },
-      ...problems(401, 403, 404, 422, 503),
+      ...problems(401, 403, 404, 422, 429, 503),
     },
   })
 
@@ -408,7 +417,7 @@ export function keyRoutes(deps: {
         details: { ...(version !== undefined ? { version } : {}) },
       },
     )
-    return valueAnswer(c.get('requestId'), revealed)
+    return valueAnswer(c.get('requestId'), revealed, c.get('rateLimit'))
   })
 
   return router

@@ -9,6 +9,11 @@ import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { bearer, problems } from '../schemas.ts'
 
+const RateLimitSchema = z.strictObject({
+  rate: z.number().positive().max(1_000_000).openapi({ description: 'Requests per second' }),
+  burst: z.number().int().min(1).max(10_000_000).openapi({ description: 'Largest burst' }),
+})
+
 const TokenSchema = z
   .object({
     id: z.string(),
@@ -22,6 +27,9 @@ const TokenSchema = z
     lastUsedAt: z.iso.datetime().nullable(),
     revokedAt: z.iso.datetime().nullable(),
     createdBy: z.object({ type: z.enum(['user', 'token']), id: z.string() }),
+    rateLimit: RateLimitSchema.nullable().openapi({
+      description: 'Its own rate limit; null: the server default applies',
+    }),
   })
   .openapi('Token')
 
@@ -42,6 +50,10 @@ const CreateTokenBody = z
         'Key ids or names this token may use; a trailing * matches a prefix. Omit for every key.',
     }),
     environment: environmentSchema.optional().openapi({ description: 'Default: production' }),
+    rateLimit: RateLimitSchema.optional().openapi({
+      description:
+        'A rate limit of its own, at most the minter’s (default: the minter’s own token limit, else the server’s)',
+    }),
   })
   .refine((b) => (b.expiresIn === undefined) !== (b.expiresAt === undefined), {
     message: 'give exactly one of expiresIn and expiresAt',
@@ -71,7 +83,7 @@ const create = createRoute({
   },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: CreatedToken } } },
-    ...problems(400, 401, 403, 413, 415, 422),
+    ...problems(400, 401, 403, 413, 415, 422, 429),
   },
 })
 
@@ -145,6 +157,7 @@ export function tokenRoutes({
         expiresAt,
         ...(body.keys ? { keys: body.keys } : {}),
         ...(body.environment ? { environment: body.environment } : {}),
+        ...(body.rateLimit ? { rateLimit: body.rateLimit } : {}),
       })
       await auditSuccess(c, audit, {
         action: 'token.create',
@@ -154,6 +167,9 @@ export function tokenRoutes({
           environment: record.environment ?? null,
           keys: record.keys?.join(' ') ?? null,
           expiresAt: record.expiresAt,
+          rateLimit: record.rateLimit
+            ? `${record.rateLimit.rate}/s burst ${record.rateLimit.burst}`
+            : null,
         },
       })
       return c.json({ ...describeToken(record), token }, 201, { 'cache-control': 'no-store' })

@@ -34,6 +34,17 @@ export function allScenarios(): Scenario[] {
       env: { KEYSTASH_AUDIT_MODE: 'buffered' },
       targets: [{ metric: 'rps', of: 'value-default', atLeast: 0.9 }],
     }),
+    // Metrics collected (and served on a port of their own) and rate limits on, set above
+    // the load, against value-default (both off).
+    valueReadScenario({
+      name: 'value-ops-on',
+      env: {
+        KEYSTASH_METRICS_PORT: '0',
+        KEYSTASH_RATE_LIMIT_TOKEN_RPS: '1000000',
+        KEYSTASH_RATE_LIMIT_ORG_RPS: '1000000',
+      },
+      targets: [{ metric: 'rps', of: 'value-default', atLeast: 0.9 }],
+    }),
     valueReadScenario({
       name: 'value-audit-strict',
       env: { KEYSTASH_AUDIT_MODE: 'strict' },
