@@ -7,6 +7,7 @@ import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { isId, newId } from '../ids.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import { type LifetimeQuery, lifetimeFilters } from './key-lifetime.ts'
 
 export interface TokenServiceDeps {
   tokens: TokenRepository
@@ -99,9 +100,16 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
       return { token, record }
     },
 
-    async list(principal: Principal, page: { limit: number; cursor?: string }) {
+    async list(principal: Principal, query: LifetimeQuery & { limit: number; cursor?: string }) {
       requireScope(principal, 'tokens:write')
-      return tokens.list(principal.tenantId, { kind: 'access', ...page })
+      const { expiringWithinDays, unusedForDays, neverUsed, ...page } = query
+      const now = clock.now()
+      return tokens.list(principal.tenantId, {
+        kind: 'access',
+        ...page,
+        ...lifetimeFilters({ expiringWithinDays, unusedForDays, neverUsed }, now),
+        now: new Date(now).toISOString(),
+      })
     },
 
     async get(principal: Principal, tokenId: string) {

@@ -35,6 +35,12 @@ export interface KeyRecord {
   updatedAt: string
   lastUsedAt?: string
   mockOverrides?: ModeSettings
+  /** When the provider key itself stops working (the provider's expiry, not ours). */
+  expiresAt?: string
+  /** A person replaces the provider key this often; `rotationDueAt` follows from it. */
+  rotateEveryDays?: number
+  /** The current version's creation plus `rotateEveryDays`. */
+  rotationDueAt?: string
   current: StoredVersion
 }
 
@@ -44,6 +50,23 @@ export interface KeyMetadataUpdate {
   tags?: string[]
   provider?: Provider
   mockOverrides?: ModeSettings
+  /** null removes it. */
+  expiresAt?: string | null
+  rotateEveryDays?: number | null
+  rotationDueAt?: string | null
+}
+
+/** Listing filters; each is a moment already worked out by the caller. */
+export interface KeyListFilters {
+  provider?: string
+  tag?: string
+  /** Keys whose provider key expires at or before this moment (expired ones included). */
+  expiringBefore?: string
+  /** Keys whose replacement was due at or before this moment. */
+  rotationDueBefore?: string
+  /** Keys not used since this moment (and created before it). */
+  unusedSince?: string
+  neverUsed?: boolean
 }
 
 const KEY_FIELDS = [
@@ -58,6 +81,9 @@ const KEY_FIELDS = [
   'updatedAt',
   'lastUsedAt',
   'mockOverrides',
+  'expiresAt',
+  'rotateEveryDays',
+  'rotationDueAt',
   'current',
 ] as const
 
@@ -140,24 +166,12 @@ export function createKeyRepository({
 
     async list(
       tenantId: string,
-      {
-        limit,
-        cursor,
-        provider,
-        tag,
-      }: { limit: number; cursor?: string; provider?: string; tag?: string },
+      { limit, cursor, ...filter }: KeyListFilters & { limit: number; cursor?: string },
     ): Promise<{ items: KeyRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
-      const filters: string[] = []
-      const values: Record<string, unknown> = { ':pk': pk, ':prefix': 'KEYNAME#' }
-      if (provider) {
-        filters.push('provider = :provider')
-        values[':provider'] = provider
-      }
-      if (tag) {
-        filters.push('contains(tags, :tag)')
-        values[':tag'] = tag
-      }
+      const { filters, values } = keyFilterExpression(filter)
+      values[':pk'] = pk
+      values[':prefix'] = 'KEYNAME#'
       const items: KeyRecord[] = []
       let startKey = decodeCursor(cursor, { pk, skPrefix: 'KEYNAME#' }) as
         | Record<string, unknown>
@@ -184,7 +198,11 @@ export function createKeyRepository({
      * otherwise throws VersionConflict and writes nothing, so concurrent writers retry with
      * the next number instead of overwriting each other.
      */
-    async addVersion(record: KeyRecord, next: StoredVersion): Promise<void> {
+    async addVersion(
+      record: KeyRecord,
+      next: StoredVersion,
+      { rotationDueAt }: { rotationDueAt?: string } = {},
+    ): Promise<void> {
       try {
         await doc.send(
           new TransactWriteCommand({
@@ -193,8 +211,7 @@ export function createKeyRepository({
                 Update: {
                   TableName: table,
                   Key: key,
-                  UpdateExpression:
-                    'SET currentVersion = :next, #current = :current, updatedAt = :now',
+                  UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? ', rotationDueAt = :due' : ''}`,
                   ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
                   ExpressionAttributeNames: { '#current': 'current' },
                   ExpressionAttributeValues: {
@@ -203,6 +220,7 @@ export function createKeyRepository({
                     ':current': next,
                     ':now': next.createdAt,
                     ':keyId': record.keyId,
+                    ...(rotationDueAt ? { ':due': rotationDueAt } : {}),
                   },
                 },
               })),
@@ -338,6 +356,36 @@ export function createKeyRepository({
       )
     },
   }
+}
+
+/** The FilterExpression of a listing: every given filter must hold. */
+function keyFilterExpression(filter: KeyListFilters) {
+  const filters: string[] = []
+  const values: Record<string, unknown> = {}
+  if (filter.provider) {
+    filters.push('provider = :provider')
+    values[':provider'] = filter.provider
+  }
+  if (filter.tag) {
+    filters.push('contains(tags, :tag)')
+    values[':tag'] = filter.tag
+  }
+  if (filter.expiringBefore) {
+    filters.push('expiresAt <= :expiringBefore')
+    values[':expiringBefore'] = filter.expiringBefore
+  }
+  if (filter.rotationDueBefore) {
+    filters.push('rotationDueAt <= :rotationDueBefore')
+    values[':rotationDueBefore'] = filter.rotationDueBefore
+  }
+  if (filter.unusedSince) {
+    filters.push(
+      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
+    )
+    values[':unusedSince'] = filter.unusedSince
+  }
+  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
+  return { filters, values }
 }
 
 function versionItem(tenantId: string, keyId: string, version: StoredVersion) {

@@ -62,6 +62,35 @@ export function toTokenRecord(item: Record<string, unknown>): TokenRecord {
   return out as unknown as TokenRecord
 }
 
+/** Listing filters; each is a moment already worked out by the caller. */
+export interface TokenListFilters {
+  /** Live tokens (neither expired nor revoked at `now`) expiring at or before this moment. */
+  expiringBefore?: string
+  now?: string
+  /** Tokens not used since this moment (and created before it). */
+  unusedSince?: string
+  neverUsed?: boolean
+}
+
+function tokenFilterExpression(filter: TokenListFilters) {
+  const filters: string[] = []
+  const values: Record<string, unknown> = {}
+  if (filter.expiringBefore) {
+    filters.push('expiresAt <= :expiringBefore AND expiresAt > :now')
+    filters.push('attribute_not_exists(revokedAt)')
+    values[':expiringBefore'] = filter.expiringBefore
+    values[':now'] = filter.now ?? new Date(0).toISOString()
+  }
+  if (filter.unusedSince) {
+    filters.push(
+      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
+    )
+    values[':unusedSince'] = filter.unusedSince
+  }
+  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
+  return { filters, values }
+}
+
 export function createTokenRepository({
   doc,
   table,
@@ -93,9 +122,15 @@ export function createTokenRepository({
 
     async list(
       tenantId: string,
-      { kind, limit, cursor }: { kind: TokenRecord['kind']; limit: number; cursor?: string },
+      {
+        kind,
+        limit,
+        cursor,
+        ...filter
+      }: TokenListFilters & { kind: TokenRecord['kind']; limit: number; cursor?: string },
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
+      const { filters, values } = tokenFilterExpression(filter)
       const items: TokenRecord[] = []
       let startKey = decodeCursor(cursor, { pk, skPrefix: 'TOKEN#' }) as
         | Record<string, unknown>
@@ -106,8 +141,8 @@ export function createTokenRepository({
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: 'kind = :kind',
-            ExpressionAttributeValues: { ':pk': pk, ':prefix': 'TOKEN#', ':kind': kind },
+            FilterExpression: ['kind = :kind', ...filters].join(' AND '),
+            ExpressionAttributeValues: { ...values, ':pk': pk, ':prefix': 'TOKEN#', ':kind': kind },
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),

@@ -105,6 +105,9 @@ export interface components {
       createdAt: string
       updatedAt: string
       lastUsedAt: string | null
+      expiresAt: string | null
+      rotateEveryDays: number | null
+      rotationDueAt: string | null
       mockOverrides: {
         development?: 'mock' | 'live'
         staging?: 'mock' | 'live'
@@ -446,6 +449,12 @@ export interface paths {
       query: {
         limit?: number
         cursor?: string
+        /** Only items that expire within this many days (already expired keys included) */
+        expiringWithinDays?: number
+        /** Only items not used for this many days (and older than that) */
+        unusedForDays?: number
+        /** Only items never used */
+        neverUsed?: 'true' | 'false'
       }
       body: never
       responses: {
@@ -627,6 +636,14 @@ export interface paths {
           | 'sendgrid'
           | 'generic'
         tag?: string
+        /** Only items that expire within this many days (already expired keys included) */
+        expiringWithinDays?: number
+        /** Only items not used for this many days (and older than that) */
+        unusedForDays?: number
+        /** Only items never used */
+        neverUsed?: 'true' | 'false'
+        /** Only keys whose replacement is overdue */
+        rotationOverdue?: 'true' | 'false'
       }
       body: never
       responses: {
@@ -670,6 +687,10 @@ export interface paths {
           | 'generic'
         description?: string
         tags?: Array<string>
+        /** When the provider key itself expires */
+        expiresAt?: string
+        /** Replace the provider key this often; rotationDueAt follows from the current version */
+        rotateEveryDays?: number
       }
       responses: {
         /** Created */
@@ -763,6 +784,10 @@ export interface paths {
           staging?: 'mock' | 'live' | null
           production?: 'mock' | 'live' | null
         }
+        /** When the provider key itself expires */
+        expiresAt?: string | null
+        /** Replace the provider key this often; rotationDueAt follows from the current version */
+        rotateEveryDays?: number | null
       }
       responses: {
         /** Updated */
