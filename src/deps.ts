@@ -21,6 +21,7 @@ import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createWebhookService } from './domain/webhooks.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
@@ -31,6 +32,8 @@ import { createKmsClientPool } from './kms/kms-clients.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
 import { createAccountRepository } from './storage/accounts.ts'
+import { createDeliveryLog } from './storage/deliveries.ts'
+import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
@@ -45,6 +48,8 @@ import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
+import { createWebhookRepository } from './storage/webhooks.ts'
+import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
   clock?: Clock
@@ -217,10 +222,26 @@ export function buildDeps(
     lastUsed,
   })
 
+  // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
+  const webhookRepository = createWebhookRepository({ doc, table })
+  const webhookSecrets = createWebhookSecretSealer(platformKek)
+  const events = createEventWriter({ doc, table })
+  const webhooks = createWebhookService({
+    webhooks: webhookRepository,
+    sealer: webhookSecrets,
+    deliveries: createDeliveryLog({ doc, table }),
+    events,
+    clock,
+    checkUrl: () => {},
+    kick: () => {},
+  })
+
   return {
     config,
     logger,
     clock,
+    webhooks,
+    webhookSecrets,
     ring,
     authenticator,
     lastUsed,

@@ -24,6 +24,11 @@ export const AUDIT_ACTIONS = [
   'encryption.job.finish',
   'encryption.job.fail',
   'audit.export',
+  'webhook.create',
+  'webhook.update',
+  'webhook.delete',
+  'webhook.secret.rotate',
+  'webhook.test',
 ] as const
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
@@ -38,7 +43,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit'
+  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook'
   id: string
   name?: string | null
 }

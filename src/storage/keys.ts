@@ -17,6 +17,15 @@ export const itemKey = {
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
+  webhook: (tenantId: string, webhookId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `WEBHOOK#${webhookId}`,
+  }),
+  event: (tenantId: string, eventId: string) => ({ pk: `ORG#${tenantId}`, sk: `EVENT#${eventId}` }),
+  delivery: (tenantId: string, webhookId: string, messageId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `WHDELIVERY#${webhookId}#${messageId}`,
+  }),
   loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),
 }
 
