@@ -24,7 +24,9 @@ import { createTokenService } from './domain/tokens.ts'
 import { createWebhookService } from './domain/webhooks.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
+import { createPoller } from './jobs/poller.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
+import { createDeliveryWorker } from './jobs/webhook-delivery.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
 import { validateKmsKek } from './kms/kek-validation.ts'
@@ -43,12 +45,14 @@ import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
+import { createOutboxStore } from './storage/outbox-store.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { createWebhookRepository } from './storage/webhooks.ts'
+import { directFetch } from './webhooks/direct-fetch.ts'
 import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
@@ -201,6 +205,35 @@ export function buildDeps(
     clock,
     audit,
   })
+  // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
+  const webhookRepository = createWebhookRepository({ doc, table })
+  const webhookSecrets = createWebhookSecretSealer(platformKek)
+  const events = createEventWriter({ doc, table })
+  const deliveryWorker = createDeliveryWorker({
+    outbox: createOutboxStore({ doc, table }),
+    webhooks: webhookRepository,
+    sealer: webhookSecrets,
+    fetch: directFetch,
+    clock,
+    logger,
+  })
+  /** Start with `outbox.start()` (main.ts); a write that queued an event kicks it. */
+  const outbox = createPoller({
+    name: 'webhook-delivery',
+    pass: deliveryWorker.pass,
+    pollMs: 5_000,
+    logger,
+  })
+  const webhooks = createWebhookService({
+    webhooks: webhookRepository,
+    sealer: webhookSecrets,
+    deliveries: createDeliveryLog({ doc, table }),
+    events,
+    clock,
+    checkUrl: () => {},
+    kick: outbox.kick,
+  })
+
   const cipher = createValueCipher({ keks, dekCache })
   const keyRepository = createKeyRepository({ doc, table })
   const keyService = createKeyService({
@@ -212,6 +245,7 @@ export function buildDeps(
     }),
     config,
     clock,
+    onEvent: outbox.kick,
   })
   const reveal = createValueReader({
     keyService,
@@ -222,26 +256,13 @@ export function buildDeps(
     lastUsed,
   })
 
-  // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
-  const webhookRepository = createWebhookRepository({ doc, table })
-  const webhookSecrets = createWebhookSecretSealer(platformKek)
-  const events = createEventWriter({ doc, table })
-  const webhooks = createWebhookService({
-    webhooks: webhookRepository,
-    sealer: webhookSecrets,
-    deliveries: createDeliveryLog({ doc, table }),
-    events,
-    clock,
-    checkUrl: () => {},
-    kick: () => {},
-  })
-
   return {
     config,
     logger,
     clock,
     webhooks,
     webhookSecrets,
+    outbox,
     ring,
     authenticator,
     lastUsed,
@@ -271,7 +292,14 @@ export function buildDeps(
     reveal,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
-    tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),
+    tokens: createTokenService({
+      tokens: tokenRepository,
+      ring,
+      config,
+      clock,
+      onRevoked,
+      onEvent: outbox.kick,
+    }),
     organizations: createOrganizationService({
       accounts,
       purge: createOrgPurge({ doc, table }),

@@ -4,6 +4,7 @@ import { requireKeyAccess, requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
 import { describeShape, detectProvider, type Provider } from '../mock/fake-values.ts'
 import { checkSettingAllowed, type ModeSettings } from '../mock/resolve-mode.ts'
@@ -32,6 +33,8 @@ export interface KeyServiceDeps {
   cache: RecordCache<KeyRecord | undefined>
   config: Pick<Config, 'mockGuardrails'>
   clock: Clock
+  /** Told when a write queued an event, so the delivery worker looks soon (never awaited). */
+  onEvent?: () => void
 }
 
 /** What callers see of a key: never its value. */
@@ -76,7 +79,14 @@ export function checkValue(value: string): Uint8Array {
 /** Reserved so that a name can never be mistaken for an id in `{ref}`. */
 const ID_SHAPED = /^key_[0-9a-z]{26}$/
 
-export function createKeyService({ keys, cipher, cache, config, clock }: KeyServiceDeps) {
+export function createKeyService({
+  keys,
+  cipher,
+  cache,
+  config,
+  clock,
+  onEvent = () => {},
+}: KeyServiceDeps) {
   const cacheId = (tenantId: string, ref: string) => `${tenantId}|${ref}`
   const forget = (record: Pick<KeyRecord, 'tenantId' | 'keyId' | 'name'>) => {
     cache.invalidate(cacheId(record.tenantId, record.keyId))
@@ -224,9 +234,16 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
         const due = record.rotateEveryDays
           ? { rotationDueAt: rotationDueAt(next.createdAt, record.rotateEveryDays) }
           : {}
+        const event = newEvent(
+          record.tenantId,
+          'key.version_created',
+          { keyId: record.keyId, name: record.name, version: next.version },
+          Date.parse(next.createdAt),
+        )
         try {
-          await keys.addVersion(record, next, due)
+          await keys.addVersion(record, next, { ...due, events: [event] })
           forget(record)
+          onEvent()
           return {
             ...record,
             ...due,
@@ -280,8 +297,15 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
     async delete(principal: Principal, ref: string) {
       requireScope(principal, 'keys:write')
       const record = await load(principal, ref)
-      await keys.delete(record)
+      const event = newEvent(
+        record.tenantId,
+        'key.deleted',
+        { keyId: record.keyId, name: record.name, versions: record.currentVersion },
+        clock.now(),
+      )
+      await keys.delete(record, [event])
       forget(record)
+      onEvent()
       return record
     },
 

@@ -5,6 +5,7 @@ import { assertSubset, requireScope, type Scope } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
 import { isId, newId } from '../ids.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
 import { type LifetimeQuery, lifetimeFilters } from './key-lifetime.ts'
@@ -15,6 +16,8 @@ export interface TokenServiceDeps {
   config: Pick<Config, 'auth'>
   clock: Clock
   onRevoked: (tenantId: string, tokenId: string) => void
+  /** Told when a write queued an event, so the delivery worker looks soon (never awaited). */
+  onEvent?: () => void
 }
 
 export interface CreateTokenInput {
@@ -43,7 +46,14 @@ export function describeToken(record: TokenRecord) {
 }
 
 /** Access tokens for applications: minted within the caller's own grant, revocable at once. */
-export function createTokenService({ tokens, ring, config, clock, onRevoked }: TokenServiceDeps) {
+export function createTokenService({
+  tokens,
+  ring,
+  config,
+  clock,
+  onRevoked,
+  onEvent = () => {},
+}: TokenServiceDeps) {
   return {
     async create(principal: Principal, input: CreateTokenInput) {
       requireScope(principal, 'tokens:write')
@@ -124,11 +134,14 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
     /** Idempotent: revoking a revoked token succeeds and keeps the first revocation time. */
     async revoke(principal: Principal, tokenId: string) {
       requireScope(principal, 'tokens:write')
+      const now = clock.now()
+      const event = newEvent(principal.tenantId, 'token.revoked', { tokenId }, now)
       const revoked =
         isId('tok', tokenId) &&
-        (await tokens.revoke(principal.tenantId, tokenId, new Date(clock.now()), 'access'))
+        (await tokens.revoke(principal.tenantId, tokenId, new Date(now), 'access', event))
       if (!revoked) throw notFound()
       onRevoked(principal.tenantId, tokenId)
+      onEvent()
     },
   }
 }

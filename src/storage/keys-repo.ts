@@ -8,11 +8,13 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { AppError } from '../errors.ts'
+import type { OutboxEvent } from '../events/catalog.ts'
 import { isId } from '../ids.ts'
 import type { Provider, ValueShape } from '../mock/fake-values.ts'
 import type { ModeSettings } from '../mock/resolve-mode.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { type ItemKey, itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /** One sealed version of a key's value, and what mock mode may know about it. */
 export interface StoredVersion {
@@ -201,7 +203,7 @@ export function createKeyRepository({
     async addVersion(
       record: KeyRecord,
       next: StoredVersion,
-      { rotationDueAt }: { rotationDueAt?: string } = {},
+      { rotationDueAt, events = [] }: { rotationDueAt?: string; events?: OutboxEvent[] } = {},
     ): Promise<void> {
       try {
         await doc.send(
@@ -231,6 +233,7 @@ export function createKeyRepository({
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               },
+              ...events.map((event) => eventPut(table, event)),
             ],
           }),
         )
@@ -284,19 +287,25 @@ export function createKeyRepository({
       }
     },
 
-    /** Removes the key (both items) at once, then every version's ciphertext. */
-    async delete(record: KeyRecord): Promise<void> {
+    /**
+     * Removes the key (both items) at once, with `events` in the same transaction, then every
+     * version's ciphertext.
+     */
+    async delete(record: KeyRecord, events: OutboxEvent[] = []): Promise<void> {
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: both(record).map((key) => ({
-              Delete: {
-                TableName: table,
-                Key: key,
-                ConditionExpression: 'keyId = :keyId',
-                ExpressionAttributeValues: { ':keyId': record.keyId },
-              },
-            })),
+            TransactItems: [
+              ...both(record).map((key) => ({
+                Delete: {
+                  TableName: table,
+                  Key: key,
+                  ConditionExpression: 'keyId = :keyId',
+                  ExpressionAttributeValues: { ':keyId': record.keyId },
+                },
+              })),
+              ...events.map((event) => eventPut(table, event)),
+            ],
           }),
         )
       } catch (error) {

@@ -1,15 +1,21 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
+import type { OutboxEvent } from '../events/catalog.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { epochSeconds, itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /** A session or access token as stored: the source of truth for its status. Never the JWT. */
 export interface TokenRecord {
@@ -153,13 +159,45 @@ export function createTokenRepository({
       return { items, nextCursor: encodeCursor(startKey) }
     },
 
-    /** Sets `revokedAt` once; revoking twice keeps the first time. False when no such token. */
+    /**
+     * Sets `revokedAt` once; revoking twice keeps the first time. False when no such token.
+     * `event` is written in the same transaction as the first revocation only, so a token's
+     * revocation is reported once however often it is repeated.
+     */
     async revoke(
       tenantId: string,
       tokenId: string,
       at: Date,
       kind?: TokenRecord['kind'],
+      event?: OutboxEvent,
     ): Promise<boolean> {
+      if (event) {
+        try {
+          await doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Update: {
+                    TableName: table,
+                    Key: itemKey.token(tenantId, tokenId),
+                    UpdateExpression: 'SET revokedAt = :at',
+                    ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt)${kind ? ' AND kind = :kind' : ''}`,
+                    ExpressionAttributeValues: {
+                      ':at': at.toISOString(),
+                      ...(kind ? { ':kind': kind } : {}),
+                    },
+                  },
+                },
+                eventPut(table, event),
+              ],
+            }),
+          )
+          return true
+        } catch (error) {
+          // Missing, of another kind, or revoked already: the plain update below tells which.
+          if (!(error instanceof TransactionCanceledException)) throw error
+        }
+      }
       try {
         await doc.send(
           new UpdateCommand({

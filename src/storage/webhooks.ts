@@ -1,15 +1,20 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
-import type { EventType } from '../events/catalog.ts'
+import type { EventType, OutboxEvent } from '../events/catalog.ts'
 import { itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /** One signing secret of an endpoint, sealed; a rotated-out one signs until `expiresAt`. */
 export interface StoredWebhookSecret {
@@ -159,6 +164,86 @@ export function createWebhookRepository({
         return true
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /** Notes a failed delivery; returns since when the endpoint has been failing. */
+    async markFailing(
+      tenantId: string,
+      webhookId: string,
+      now: string,
+    ): Promise<string | undefined> {
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :now)',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':now': now },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        )
+        return Attributes?.failingSince as string | undefined
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined
+        throw error
+      }
+    },
+
+    /** A delivery succeeded: the endpoint is healthy again. */
+    async markHealthy(tenantId: string, webhookId: string): Promise<void> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            UpdateExpression: 'REMOVE failingSince',
+            ConditionExpression: 'attribute_exists(failingSince)',
+          }),
+        )
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error
+      }
+    },
+
+    /**
+     * Turns off an endpoint that kept failing, with its `webhook.disabled` event in the same
+     * transaction; false when it was already off (another instance got there first).
+     */
+    async disableFailing(
+      tenantId: string,
+      webhookId: string,
+      now: string,
+      event: OutboxEvent,
+    ): Promise<boolean> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: itemKey.webhook(tenantId, webhookId),
+                  UpdateExpression:
+                    'SET enabled = :false, disabledReason = :failing, updatedAt = :now',
+                  ConditionExpression: 'enabled = :true',
+                  ExpressionAttributeValues: {
+                    ':false': false,
+                    ':true': true,
+                    ':failing': 'failing',
+                    ':now': now,
+                  },
+                },
+              },
+              eventPut(table, event),
+            ],
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) return false
         throw error
       }
     },
