@@ -1,15 +1,15 @@
 /**
  * When a failed webhook delivery is tried again: exponential backoff (10 s, 30 s, 90 s, ...
  * capped at 12 h) with ±25 % jitter, so receivers coming back from an outage are not hit by
- * every sender at once. A message is retried for 5 days (the specification asks for at least
- * a day); its last attempt falls at the end of that window, which is also when an endpoint
- * that kept failing is disabled.
+ * every sender at once. An endpoint failing for 5 days without one success is disabled; a
+ * message is retried for an hour longer than that (the specification asks for at least a
+ * day), so its last attempt, at the end of its window, finds an endpoint that failed
+ * throughout past the 5 days.
  */
 export const FIRST_RETRY_MS = 10_000
 export const MAX_RETRY_MS = 12 * 3600_000
-export const RETRY_WINDOW_MS = 5 * 86_400_000
-/** An endpoint failing for this long without one success is disabled. */
 export const DISABLE_AFTER_MS = 5 * 86_400_000
+export const RETRY_WINDOW_MS = DISABLE_AFTER_MS + 3600_000
 
 /** The delay after failed attempt number `attempt` (1-based). */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {

@@ -9,7 +9,8 @@ const clock = { offset: 0, now: () => Date.now() + clock.offset }
 let stack: Stack
 let receiver: WebhookReceiver
 beforeAll(async () => {
-  stack = await startStack({ clock })
+  // Sessions outlive the clock's jumps of days in these tests.
+  stack = await startStack({ clock, env: { KEYSTASH_SESSION_TTL_SECONDS: String(30 * 86400) } })
 })
 afterAll(() => stack?.close())
 afterEach(async () => {
@@ -139,5 +140,49 @@ describe('webhook delivery', () => {
     await receiver.waitFor(1)
     expect(receiver.hanging).toBe(1)
     expect(receiver.abandoned).toBe(0)
+  })
+  it('disables an endpoint after 5 days of failures, and says so with webhook.disabled', async () => {
+    const { api, session, webhookId } = await setUp()
+    const watcher = await startWebhookReceiver()
+    try {
+      const other = await api.post(
+        '/v1/webhooks',
+        { url: watcher.url, eventTypes: ['webhook.disabled'] },
+        session,
+      )
+      receiver.answers.push(...Array<number>(60).fill(500))
+      await api.post('/v1/keys', { name: 'k', value: 'v' }, session)
+      await api.delete('/v1/keys/k', session)
+      let delivery: { status: string; nextAttemptAt: string | null; attempts: unknown[] }
+      for (;;) {
+        await stack.deps.outbox.runNow()
+        ;[delivery] = (await api.get(`/v1/webhooks/${webhookId}/deliveries`, session)).body.items
+        if (delivery.status !== 'pending') break
+        clock.offset = Date.parse(delivery.nextAttemptAt ?? '') - Date.now() + 1
+      }
+      expect(delivery.status).toBe('failed')
+      expect(delivery.attempts.length).toBeGreaterThan(10)
+      const [first, last] = [receiver.received[0], receiver.received.at(-1)]
+      expect(first?.headers['webhook-id']).toBe(last?.headers['webhook-id'])
+
+      const hook = (await api.get(`/v1/webhooks/${webhookId}`, session)).body
+      expect(hook).toMatchObject({ enabled: false, disabledReason: 'failing' })
+      await stack.deps.outbox.runNow()
+      expect(watcher.received).toHaveLength(1)
+      const event = JSON.parse(watcher.received[0]?.body ?? '{}')
+      expect(event).toMatchObject({ type: 'webhook.disabled', data: { webhookId } })
+      expect(other.body.id).not.toBe(webhookId)
+
+      // Turned back on by a person: healthy again, with no failure history.
+      const enabled = await api.patch(`/v1/webhooks/${webhookId}`, { enabled: true }, session)
+      expect(enabled.body).toMatchObject({
+        enabled: true,
+        disabledReason: null,
+        failingSince: null,
+      })
+    } finally {
+      await watcher.close()
+      clock.offset = 0
+    }
   })
 })
