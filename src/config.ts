@@ -101,6 +101,12 @@ const envSchema = z.object({
     .enum(['thread', 'inline'], { error: 'KEYSTASH_AUDIT_WRITER must be one of: thread, inline' })
     .optional(),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  KEYSTASH_UNUSED_AFTER_DAYS: z.coerce
+    .number({ error: 'KEYSTASH_UNUSED_AFTER_DAYS must be a whole number of days' })
+    .int('KEYSTASH_UNUSED_AFTER_DAYS must be a whole number of days')
+    .min(1, 'KEYSTASH_UNUSED_AFTER_DAYS must be at least 1')
+    .max(3650, 'KEYSTASH_UNUSED_AFTER_DAYS must be at most 3650')
+    .default(90),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
     .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
@@ -154,6 +160,8 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /** Reminders (key.unused, token.unused) for keys and tokens not used for this many days. */
+  reminders: { unusedAfterDays: number }
 }
 
 export class ConfigError extends Error {
@@ -231,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    reminders: { unusedAfterDays: e.KEYSTASH_UNUSED_AFTER_DAYS },
   }
   return deepFreeze(config)
 }

@@ -26,6 +26,7 @@ import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createPoller } from './jobs/poller.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
+import { createReminderScheduler } from './jobs/reminder-scheduler.ts'
 import { createDeliveryWorker } from './jobs/webhook-delivery.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import { kekStalenessMs, RAW_MATERIAL_KEY_ID } from './kms/kek-records.ts'
@@ -35,6 +36,7 @@ import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createDeliveryLog } from './storage/deliveries.ts'
+import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
@@ -224,6 +226,20 @@ export function buildDeps(
     pollMs: 5_000,
     logger,
   })
+  /** Start with `reminders.start()` (main.ts): expiry, replacement and unused reminders. */
+  const reminders = createPoller({
+    name: 'reminders',
+    pass: createReminderScheduler({
+      index: createDueIndex({ doc, table }),
+      clock,
+      logger,
+      unusedAfterDays: config.reminders.unusedAfterDays,
+      onEvents: outbox.kick,
+    }).pass,
+    // Reminders are counted in days; a minute late is on time.
+    pollMs: 60_000,
+    logger,
+  })
   const webhooks = createWebhookService({
     webhooks: webhookRepository,
     sealer: webhookSecrets,
@@ -263,6 +279,7 @@ export function buildDeps(
     webhooks,
     webhookSecrets,
     outbox,
+    reminders,
     ring,
     authenticator,
     lastUsed,

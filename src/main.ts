@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   deps.reencryption.start()
   // Events waiting in the outbox (from any instance, or from before a restart) go out from here.
   deps.outbox.start()
+  deps.reminders.start()
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     await new Promise<void>((done) => server.close(() => done()))
     await deps.reencryption.stop({ release: true })
+    await deps.reminders.stop()
     await deps.outbox.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {

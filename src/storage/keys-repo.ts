@@ -13,6 +13,7 @@ import { isId } from '../ids.ts'
 import type { Provider, ValueShape } from '../mock/fake-values.ts'
 import type { ModeSettings } from '../mock/resolve-mode.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { DUE, dueAttributes } from './due-index.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 
@@ -70,6 +71,9 @@ export interface KeyListFilters {
   unusedSince?: string
   neverUsed?: boolean
 }
+
+/** What reminders depend on, besides use (see domain/reminders.ts). */
+const LIFETIME_FIELDS = ['expiresAt', 'rotateEveryDays', 'rotationDueAt'] as const
 
 const KEY_FIELDS = [
   'tenantId',
@@ -133,10 +137,16 @@ export function createKeyRepository({
         await doc.send(
           new TransactWriteCommand({
             TransactItems: [
-              ...both(record).map((key) => ({
+              ...both(record).map((key, i) => ({
                 Put: {
                   TableName: table,
-                  Item: { ...key, type: 'key', ...record },
+                  // The id item stands for the key in the index of due dates.
+                  Item: {
+                    ...key,
+                    type: 'key',
+                    ...record,
+                    ...(i === 0 ? dueAttributes(record.createdAt, key) : {}),
+                  },
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               })),
@@ -209,11 +219,12 @@ export function createKeyRepository({
         await doc.send(
           new TransactWriteCommand({
             TransactItems: [
-              ...both(record).map((key) => ({
+              ...both(record).map((key, i) => ({
                 Update: {
                   TableName: table,
                   Key: key,
-                  UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? ', rotationDueAt = :due' : ''}`,
+                  // A new replacement date: the id item is due for the scheduler's look now.
+                  UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? `, rotationDueAt = :due${i === 0 ? ', gsi1pk = :dueIndex, gsi1sk = :dueAt' : ''}` : ''}`,
                   ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
                   ExpressionAttributeNames: { '#current': 'current' },
                   ExpressionAttributeValues: {
@@ -223,6 +234,12 @@ export function createKeyRepository({
                     ':now': next.createdAt,
                     ':keyId': record.keyId,
                     ...(rotationDueAt ? { ':due': rotationDueAt } : {}),
+                    ...(rotationDueAt && i === 0
+                      ? {
+                          ':dueIndex': DUE,
+                          ':dueAt': dueAttributes(next.createdAt, key).gsi1sk,
+                        }
+                      : {}),
                   },
                 },
               })),
@@ -256,20 +273,34 @@ export function createKeyRepository({
           values[`:${field}`] = value
         }
       }
-      const expression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
+      const expression = (extraSets: string[]) =>
+        `SET ${[...sets, ...extraSets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
+      // A changed expiry or replacement policy: the id item is due for the scheduler's look now.
+      const lifetimeChanged = LIFETIME_FIELDS.some((field) => field in changes)
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: both(record).map((key) => ({
-              Update: {
-                TableName: table,
-                Key: key,
-                UpdateExpression: expression,
-                ConditionExpression: 'keyId = :keyId',
-                ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-                ExpressionAttributeValues: values,
-              },
-            })),
+            TransactItems: both(record).map((key, i) => {
+              const due = lifetimeChanged && i === 0
+              return {
+                Update: {
+                  TableName: table,
+                  Key: key,
+                  UpdateExpression: expression(
+                    due ? ['gsi1pk = :dueIndex', 'gsi1sk = :dueAt'] : [],
+                  ),
+                  ConditionExpression: 'keyId = :keyId',
+                  ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+                  ExpressionAttributeValues: due
+                    ? {
+                        ...values,
+                        ':dueIndex': DUE,
+                        ':dueAt': dueAttributes(now, key).gsi1sk,
+                      }
+                    : values,
+                },
+              }
+            }),
           }),
         )
       } catch (error) {

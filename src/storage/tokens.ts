@@ -14,6 +14,7 @@ import type { Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { dueAttributes } from './due-index.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 
@@ -54,10 +55,13 @@ const FIELDS = [
 const TTL_GRACE_MS = 7 * 86400_000
 
 export function tokenItem(record: TokenRecord) {
+  const key = itemKey.token(record.tenantId, record.tokenId)
   return {
-    ...itemKey.token(record.tenantId, record.tokenId),
+    ...key,
     type: 'token',
     ...record,
+    // Access tokens get expiry and unused reminders (the scheduler works out when).
+    ...(record.kind === 'access' ? dueAttributes(record.createdAt, key) : {}),
     ttl: epochSeconds(new Date(Date.parse(record.expiresAt) + TTL_GRACE_MS)),
   }
 }

@@ -74,6 +74,7 @@ export async function startStack(
     close: async () => {
       for (const deps of instances) {
         await deps.reencryption.stop()
+        await deps.reminders.stop()
         await deps.outbox.stop()
       }
       await first.deps.lastUsed.settled()
