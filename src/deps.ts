@@ -55,7 +55,7 @@ import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { createWebhookRepository } from './storage/webhooks.ts'
-import { directFetch } from './webhooks/direct-fetch.ts'
+import { createWebhookUrlCheck } from './webhooks/check-url.ts'
 import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
@@ -208,6 +208,7 @@ export function buildDeps(
     clock,
     audit,
   })
+  const outbound = createOutboundFetch(config.outbound)
   // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
   const webhookRepository = createWebhookRepository({ doc, table })
   const webhookSecrets = createWebhookSecretSealer(platformKek)
@@ -216,7 +217,7 @@ export function buildDeps(
     outbox: createOutboxStore({ doc, table }),
     webhooks: webhookRepository,
     sealer: webhookSecrets,
-    fetch: directFetch,
+    fetch: outbound,
     clock,
     logger,
   })
@@ -247,7 +248,7 @@ export function buildDeps(
     deliveries: createDeliveryLog({ doc, table }),
     events,
     clock,
-    checkUrl: () => {},
+    checkUrl: createWebhookUrlCheck(config.outbound),
     kick: outbox.kick,
   })
 
@@ -309,7 +310,7 @@ export function buildDeps(
     keyService,
     reveal,
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
-    outbound: createOutboundFetch(config.outbound),
+    outbound,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({

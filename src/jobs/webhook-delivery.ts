@@ -4,6 +4,7 @@ import { eventPayload, type OutboxEvent } from '../events/catalog.ts'
 import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../logger.ts'
+import type { OutboundFetch } from '../net/outbound.ts'
 import {
   type DeliveryAttempt,
   type DeliveryRecord,
@@ -12,7 +13,6 @@ import {
 import { toOutboxEvent } from '../storage/outbox.ts'
 import { LeaseLost, type OutboxStore } from '../storage/outbox-store.ts'
 import type { WebhookRecord, WebhookRepository } from '../storage/webhooks.ts'
-import type { OutboundFetch } from '../webhooks/outbound-fetch.ts'
 import type { WebhookSecretSealer } from '../webhooks/secret.ts'
 import { signedHeaders } from '../webhooks/sign.ts'
 import { DISABLE_AFTER_MS, nextAttemptAt } from './retry-schedule.ts'

@@ -10,7 +10,10 @@ const DAY = 86_400_000
 let stack: Stack
 let receiver: WebhookReceiver
 beforeAll(async () => {
-  stack = await startStack({ clock, env: { KEYSTASH_UNUSED_AFTER_DAYS: '30' } })
+  stack = await startStack({
+    clock,
+    env: { KEYSTASH_UNUSED_AFTER_DAYS: '30', KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' },
+  })
   receiver = await startWebhookReceiver()
 })
 afterAll(async () => {

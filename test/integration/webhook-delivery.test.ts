@@ -9,8 +9,15 @@ const clock = { offset: 0, now: () => Date.now() + clock.offset }
 let stack: Stack
 let receiver: WebhookReceiver
 beforeAll(async () => {
-  // Sessions outlive the clock's jumps of days in these tests.
-  stack = await startStack({ clock, env: { KEYSTASH_SESSION_TTL_SECONDS: String(30 * 86400) } })
+  stack = await startStack({
+    clock,
+    env: {
+      // Sessions outlive the clock's jumps of days in these tests.
+      KEYSTASH_SESSION_TTL_SECONDS: String(30 * 86400),
+      // The receivers listen on 127.0.0.1 (webhook-ssrf.test.ts covers the refusals).
+      KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true',
+    },
+  })
 })
 afterAll(() => stack?.close())
 afterEach(async () => {
@@ -51,10 +58,13 @@ describe('webhook delivery', () => {
 
     await stack.deps.outbox.runNow()
     expect(receiver.received).toHaveLength(2)
-    const payloads = receiver.received.map((m) => verify(secret, m) as Record<string, any>)
-    expect(payloads.map((p) => p.type)).toEqual(['key.version_created', 'key.deleted'])
-    expect(payloads[0]?.data).toMatchObject({ name: 'openai', version: 2 })
-    expect(payloads[1]?.data).toMatchObject({ name: 'openai', versions: 2 })
+    // Deliveries go out in parallel: their order is not fixed.
+    const payloads = receiver.received
+      .map((m) => verify(secret, m) as Record<string, any>)
+      .sort((a, b) => a.type.localeCompare(b.type))
+    expect(payloads.map((p) => p.type)).toEqual(['key.deleted', 'key.version_created'])
+    expect(payloads[0]?.data).toMatchObject({ name: 'openai', versions: 2 })
+    expect(payloads[1]?.data).toMatchObject({ name: 'openai', version: 2 })
     for (const message of receiver.received) {
       expect(message.headers['webhook-id']).toMatch(/^msg_/)
       expect(message.body).not.toContain('secret-value')
@@ -141,7 +151,9 @@ describe('webhook delivery', () => {
     expect(receiver.hanging).toBe(1)
     expect(receiver.abandoned).toBe(0)
   })
-  it('disables an endpoint after 5 days of failures, and says so with webhook.disabled', async () => {
+  it('disables an endpoint after 5 days of failures, and says so with webhook.disabled', {
+    timeout: 60_000,
+  }, async () => {
     const { api, session, webhookId } = await setUp()
     const watcher = await startWebhookReceiver()
     try {

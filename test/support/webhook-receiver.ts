@@ -35,7 +35,14 @@ export async function startWebhookReceiver() {
         })
         return
       }
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok')
+      // A redirect points where a sender must never be led: the cloud metadata service.
+      const redirect = answer >= 300 && answer < 400
+      res
+        .writeHead(answer, {
+          'content-type': 'text/plain',
+          ...(redirect ? { location: 'http://169.254.169.254/latest/meta-data/' } : {}),
+        })
+        .end('ok')
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { tableShape } from './001-table.ts'
+import { dueDates } from './002-due-dates.ts'
 
 export interface MigrationContext {
   dynamodb: DynamoDBClient
@@ -32,7 +33,7 @@ export interface Migration {
  * Every step that brings a table written by any earlier release to the current shape, oldest
  * first. A new step goes in its own file and gets one line here, at the end.
  */
-export const migrations: readonly Migration[] = [tableShape]
+export const migrations: readonly Migration[] = [tableShape, dueDates]
 
 export interface MigrationOutcome {
   id: string
