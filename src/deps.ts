@@ -22,6 +22,7 @@ import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createWebhookService } from './domain/webhooks.ts'
+import { reportUnreachableKeks } from './events/kek-unreachable.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createPoller } from './jobs/poller.ts'
@@ -41,6 +42,7 @@ import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createKekAlertStore } from './storage/kek-alerts.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
 import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
@@ -131,83 +133,6 @@ export function buildDeps(
     retentionDays: config.audit.retentionDays,
   })
 
-  const dekCache = createDekCache({
-    ttlSeconds: config.cache.dekTtlSeconds,
-    maxEntries: config.cache.dekMaxEntries,
-  })
-
-  // Bring your own key: each tenant's KEK versions (docs/byok.md), the job that moves data
-  // keys to a new version, and the service behind /v1/org/encryption.
-  const kmsClients = createKmsClientPool({
-    base: aws.kms,
-    region: config.aws.region,
-    endpoint: config.aws.kmsEndpoint,
-    stsEndpoint: config.aws.stsEndpoint,
-    clock,
-  })
-  const kekStore = createKekStore({ doc, table })
-  const keks = createTenantKekResolver({
-    store: kekStore,
-    clients: kmsClients,
-    dekCache,
-    platformKeyId: config.aws.platformKeyId,
-    platformRegion: config.aws.region,
-    stalenessMs: kekStalenessMs(config.cache.recordStalenessMs),
-    serverTtlSeconds: config.cache.dekTtlSeconds,
-    clock,
-    logger,
-  })
-  const kekJobs = createKekJobStore({ doc, table })
-  const leaseMs = 30_000
-  const foreground = createForegroundGauge()
-  const rate = config.reencryption.recordsPerSecond
-  const reencryption = createJobRunner({
-    jobs: kekJobs,
-    run: createReencryption({
-      jobs: kekJobs,
-      rewraps: createRewrapStore({ doc, table }),
-      kekStore,
-      keks,
-      clock,
-      logger,
-      audit,
-      options: {
-        recordsPerSecond: rate,
-        // While requests keep the event loop busy, a tenth of the rate: reads come first.
-        busyRecordsPerSecond: Math.max(1, Math.floor(rate / 10)),
-        yieldTo: foreground.busy,
-        parallel: 8,
-        // A page takes about a second at the configured rate, well inside the lease.
-        batchSize: Math.max(1, Math.min(25, rate)),
-        // A key record read before it was re-wrapped may be served from memory for the
-        // staleness bound, plus however long a slow request takes to unwrap it.
-        graceMs: kekStalenessMs(config.cache.recordStalenessMs) + 2000,
-        leaseMs,
-      },
-    }),
-    clock,
-    logger,
-    leaseMs,
-    pollMs: 15_000,
-  })
-  const encryption = createEncryptionService({
-    keks,
-    store: kekStore,
-    jobs: kekJobs,
-    validateKms: (tenantId, spec) => validateKmsKek(kmsClients, tenantId, spec),
-    sealMaterial: (tenantId, version, material) =>
-      sealValue({
-        provider: platformKek,
-        plaintext: material,
-        tenantId,
-        keyId: RAW_MATERIAL_KEY_ID,
-        version,
-      }),
-    kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
-    config,
-    clock,
-    audit,
-  })
   const outbound = createOutboundFetch(config.outbound)
   // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
   const webhookRepository = createWebhookRepository({ doc, table })
@@ -252,7 +177,91 @@ export function buildDeps(
     kick: outbox.kick,
   })
 
-  const cipher = createValueCipher({ keks, dekCache })
+  const dekCache = createDekCache({
+    ttlSeconds: config.cache.dekTtlSeconds,
+    maxEntries: config.cache.dekMaxEntries,
+  })
+
+  // Bring your own key: each tenant's KEK versions (docs/byok.md), the job that moves data
+  // keys to a new version, and the service behind /v1/org/encryption.
+  const kmsClients = createKmsClientPool({
+    base: aws.kms,
+    region: config.aws.region,
+    endpoint: config.aws.kmsEndpoint,
+    stsEndpoint: config.aws.stsEndpoint,
+    clock,
+  })
+  const kekStore = createKekStore({ doc, table })
+  const keks = createTenantKekResolver({
+    store: kekStore,
+    clients: kmsClients,
+    dekCache,
+    platformKeyId: config.aws.platformKeyId,
+    platformRegion: config.aws.region,
+    stalenessMs: kekStalenessMs(config.cache.recordStalenessMs),
+    serverTtlSeconds: config.cache.dekTtlSeconds,
+    clock,
+    logger,
+  })
+  const kekJobs = createKekJobStore({ doc, table })
+  const leaseMs = 30_000
+  const foreground = createForegroundGauge()
+  const rate = config.reencryption.recordsPerSecond
+  const reencryption = createJobRunner({
+    jobs: kekJobs,
+    run: createReencryption({
+      jobs: kekJobs,
+      rewraps: createRewrapStore({ doc, table }),
+      kekStore,
+      keks,
+      clock,
+      logger,
+      audit,
+      onEvent: outbox.kick,
+      options: {
+        recordsPerSecond: rate,
+        // While requests keep the event loop busy, a tenth of the rate: reads come first.
+        busyRecordsPerSecond: Math.max(1, Math.floor(rate / 10)),
+        yieldTo: foreground.busy,
+        parallel: 8,
+        // A page takes about a second at the configured rate, well inside the lease.
+        batchSize: Math.max(1, Math.min(25, rate)),
+        // A key record read before it was re-wrapped may be served from memory for the
+        // staleness bound, plus however long a slow request takes to unwrap it.
+        graceMs: kekStalenessMs(config.cache.recordStalenessMs) + 2000,
+        leaseMs,
+      },
+    }),
+    clock,
+    logger,
+    leaseMs,
+    pollMs: 15_000,
+  })
+  const encryption = createEncryptionService({
+    keks,
+    store: kekStore,
+    jobs: kekJobs,
+    validateKms: (tenantId, spec) => validateKmsKek(kmsClients, tenantId, spec),
+    sealMaterial: (tenantId, version, material) =>
+      sealValue({
+        provider: platformKek,
+        plaintext: material,
+        tenantId,
+        keyId: RAW_MATERIAL_KEY_ID,
+        version,
+      }),
+    kick: (tenantId, jobId) => reencryption.kick(tenantId, jobId),
+    config,
+    clock,
+    audit,
+    onEvent: outbox.kick,
+  })
+  const cipher = reportUnreachableKeks(createValueCipher({ keks, dekCache }), {
+    alerts: createKekAlertStore({ doc, table }),
+    clock,
+    logger,
+    onEvent: outbox.kick,
+  })
   const keyRepository = createKeyRepository({ doc, table })
   const keyService = createKeyService({
     keys: keyRepository,
