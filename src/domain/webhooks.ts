@@ -51,6 +51,8 @@ export function describeWebhook(record: WebhookRecord) {
   }
 }
 
+export const MAX_ENDPOINTS = 20
+
 /** A rotated-out secret keeps signing for this long by default, so receivers can switch. */
 export const DEFAULT_OVERLAP_SECONDS = 86_400
 
@@ -111,6 +113,12 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     async create(principal: Principal, input: WebhookInput) {
       requireManager(principal)
       const url = parseUrl(input.url)
+      // An event fans out to every endpoint in one transaction (at most 100 items).
+      if ((await webhooks.list(principal.tenantId)).length >= MAX_ENDPOINTS) {
+        throw new AppError('conflict', `An organization has at most ${MAX_ENDPOINTS} webhooks.`, {
+          extra: { limit: MAX_ENDPOINTS },
+        })
+      }
       const webhookId = newId('whk', clock.now())
       const { secret, stored } = await sealSecret(principal.tenantId, webhookId, 1)
       const now = nowIso()

@@ -1142,6 +1142,8 @@ export interface paths {
         401: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
         403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
         /** Body too large */
         413: components['schemas']['Problem']
         /** Body is not JSON */

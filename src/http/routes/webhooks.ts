@@ -109,7 +109,7 @@ export function webhookRoutes({
     ),
     responses: {
       201: { description: 'Created', content: json(CreatedWebhook) },
-      ...problems(400, 401, 403, 413, 415, 422, 503),
+      ...problems(400, 401, 403, 409, 413, 415, 422, 503),
     },
   })
   const list = createRoute({
