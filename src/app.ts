@@ -12,6 +12,7 @@ import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
 import type { TokenService } from './domain/tokens.ts'
+import type { WebhookService } from './domain/webhooks.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
@@ -33,6 +34,7 @@ import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
+import { webhookRoutes } from './http/routes/webhooks.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics/metrics.ts'
@@ -52,6 +54,7 @@ export interface AppDeps {
   reveal: ValueReader
   encryption: EncryptionService
   rekeying: RekeyingService
+  webhooks: WebhookService
   audit: RequestAudit
   auditLog: AuditLog
   identifyToken: TokenIdentifier
@@ -95,6 +98,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', keyRoutes(deps))
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))
+  app.route('/', webhookRoutes(deps))
   app.route('/', docsRoutes())
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 

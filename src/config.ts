@@ -150,6 +150,12 @@ const envSchema = z.object({
     .max(60_000, 'KEYSTASH_RATE_LIMIT_SYNC_MS must be at most 60000')
     .default(1000),
 
+  KEYSTASH_UNUSED_AFTER_DAYS: z.coerce
+    .number({ error: 'KEYSTASH_UNUSED_AFTER_DAYS must be a whole number of days' })
+    .int('KEYSTASH_UNUSED_AFTER_DAYS must be a whole number of days')
+    .min(1, 'KEYSTASH_UNUSED_AFTER_DAYS must be at least 1')
+    .max(3650, 'KEYSTASH_UNUSED_AFTER_DAYS must be at most 3650')
+    .default(90),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
     .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
@@ -242,6 +248,8 @@ export interface Config {
    * delay) the server stops accepting; in-flight requests then get at most `graceMs`.
    */
   shutdown: { drainMs: number; graceMs: number }
+  /** Reminders (key.unused, token.unused) for keys and tokens not used for this many days. */
+  reminders: { unusedAfterDays: number }
   /**
    * Requests to URLs that tenants supply (net/outbound.ts). `allowPrivateHosts` is the
    * operator's list of private host names, addresses or CIDR networks that may be reached;
@@ -358,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       organization: policy(e.KEYSTASH_RATE_LIMIT_ORG_RPS, e.KEYSTASH_RATE_LIMIT_ORG_BURST),
       syncMs: e.KEYSTASH_RATE_LIMIT_SYNC_MS,
     },
+    reminders: { unusedAfterDays: e.KEYSTASH_UNUSED_AFTER_DAYS },
     outbound: {
       production,
       allowPrivateHosts,

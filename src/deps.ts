@@ -24,10 +24,15 @@ import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createWebhookService } from './domain/webhooks.ts'
+import { reportUnreachableKeks } from './events/kek-unreachable.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
+import { createPoller } from './jobs/poller.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
+import { createReminderScheduler } from './jobs/reminder-scheduler.ts'
 import { createTicker } from './jobs/ticker.ts'
+import { createDeliveryWorker } from './jobs/webhook-delivery.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import {
   activeKek,
@@ -48,8 +53,12 @@ import { createOutageLog } from './outage-log.ts'
 import { createRateExchange } from './ratelimit/exchange.ts'
 import { createRateLimiter } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
+import { createDeliveryLog } from './storage/deliveries.ts'
+import { createDueIndex } from './storage/due-index.ts'
+import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createKekAlertStore } from './storage/kek-alerts.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
 import { createKekReminderStore } from './storage/kek-reminders.ts'
 import { createKekStore } from './storage/kek-store.ts'
@@ -58,6 +67,7 @@ import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
+import { createOutboxStore } from './storage/outbox-store.ts'
 import { createRateCounterStore } from './storage/rate-counters.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
@@ -67,6 +77,9 @@ import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { storageOutage } from './storage/unavailable.ts'
+import { createWebhookRepository } from './storage/webhooks.ts'
+import { createWebhookUrlCheck } from './webhooks/check-url.ts'
+import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
   clock?: Clock
@@ -182,6 +195,50 @@ export function buildDeps(
     retentionDays: config.audit.retentionDays,
   })
 
+  const outbound = createOutboundFetch(config.outbound)
+  // Webhooks: endpoints, their sealed secrets, the outbox and the delivery log.
+  const webhookRepository = createWebhookRepository({ doc, table })
+  const webhookSecrets = createWebhookSecretSealer(platformKek)
+  const events = createEventWriter({ doc, table })
+  const deliveryWorker = createDeliveryWorker({
+    outbox: createOutboxStore({ doc, table }),
+    webhooks: webhookRepository,
+    sealer: webhookSecrets,
+    fetch: outbound,
+    clock,
+    logger,
+  })
+  /** Start with `outbox.start()` (main.ts); a write that queued an event kicks it. */
+  const outbox = createPoller({
+    name: 'webhook-delivery',
+    pass: deliveryWorker.pass,
+    pollMs: 5_000,
+    logger,
+  })
+  /** Start with `reminders.start()` (main.ts): expiry, replacement and unused reminders. */
+  const reminders = createPoller({
+    name: 'reminders',
+    pass: createReminderScheduler({
+      index: createDueIndex({ doc, table }),
+      clock,
+      logger,
+      unusedAfterDays: config.reminders.unusedAfterDays,
+      onEvents: outbox.kick,
+    }).pass,
+    // Reminders are counted in days; a minute late is on time.
+    pollMs: 60_000,
+    logger,
+  })
+  const webhooks = createWebhookService({
+    webhooks: webhookRepository,
+    sealer: webhookSecrets,
+    deliveries: createDeliveryLog({ doc, table }),
+    events,
+    clock,
+    checkUrl: createWebhookUrlCheck(config.outbound),
+    kick: outbox.kick,
+  })
+
   const dekCache = createDekCache({
     ttlSeconds: config.cache.dekTtlSeconds,
     maxEntries: config.cache.dekMaxEntries,
@@ -239,6 +296,7 @@ export function buildDeps(
           sealValue({ provider: await keks.active(place.tenantId), plaintext, ...place }),
         replaced: (tenantId, wrapped) => dekCache.forget(tenantId, wrapped),
       },
+      onEvent: outbox.kick,
       options: {
         recordsPerSecond: rate,
         // While requests keep the event loop busy, a tenth of the rate: reads come first.
@@ -315,8 +373,14 @@ export function buildDeps(
     config,
     clock,
     audit,
+    onEvent: outbox.kick,
   })
-  const cipher = createValueCipher({ keks, dekCache })
+  const cipher = reportUnreachableKeks(createValueCipher({ keks, dekCache }), {
+    alerts: createKekAlertStore({ doc, table }),
+    clock,
+    logger,
+    onEvent: outbox.kick,
+  })
   const keyRepository = createKeyRepository({ doc, table })
   const keyCache = createRecordCache<KeyRecord | undefined>({
     stalenessMs: config.cache.recordStalenessMs,
@@ -328,6 +392,7 @@ export function buildDeps(
     cache: keyCache,
     config,
     clock,
+    onEvent: outbox.kick,
   })
   const reveal = createValueReader({
     keyService,
@@ -352,6 +417,10 @@ export function buildDeps(
     limiter,
     /** Start with `rateExchange.start()` (main.ts) when several instances share the table. */
     rateExchange,
+    webhooks,
+    webhookSecrets,
+    outbox,
+    reminders,
     ring,
     authenticator,
     lastUsed,
@@ -392,7 +461,7 @@ export function buildDeps(
     keyService,
     reveal,
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
-    outbound: createOutboundFetch(config.outbound),
+    outbound,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({
@@ -402,6 +471,7 @@ export function buildDeps(
       clock,
       onRevoked,
       defaultRateLimit: config.rateLimits.token,
+      onEvent: outbox.kick,
     }),
     organizations: createOrganizationService({
       accounts,

@@ -28,6 +28,7 @@ export const errorTable = {
   scope_escalation: { status: 403, title: 'A token cannot grant more than it holds' },
   signup_disabled: { status: 403, title: 'Sign-up is disabled on this server' },
   mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
+  url_refused: { status: 422, title: 'URL refused: the server does not call such addresses' },
   // key management (KMS and key-encryption keys)
   kek_disabled: { status: 503, title: 'Encryption key disabled' },
   kek_access_denied: { status: 503, title: 'Access to the encryption key denied' },

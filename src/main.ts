@@ -62,6 +62,9 @@ async function main(): Promise<void> {
   )
   server.listen(config.port, config.host, () => {
     const info = server.address() as AddressInfo
+    // Events waiting in the outbox (from any instance, or from before a restart) go out from here.
+    deps.outbox.start()
+    deps.reminders.start()
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
       '',
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
     await deps.rekeyTicker?.stop()
     await deps.reencryption.stop({ release: true })
     await deps.rateExchange.stop()
+    await deps.reminders.stop()
+    await deps.outbox.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')

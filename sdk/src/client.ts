@@ -17,6 +17,7 @@ import { Encryption } from './resources/encryption.ts'
 import { Keys } from './resources/keys.ts'
 import { Org } from './resources/org.ts'
 import { Tokens } from './resources/tokens.ts'
+import { Webhooks } from './resources/webhooks.ts'
 import type { Me } from './types.ts'
 
 export interface ClientOptions {
@@ -60,6 +61,7 @@ export class Keystash {
   readonly tokens: Tokens
   readonly org: Org
   readonly encryption: Encryption
+  readonly webhooks: Webhooks
   /** In offline mock mode: pin values with `mock.set(ref, value)`. Otherwise null. */
   readonly mock: OfflineMock | null
   readonly #transport: Transport
@@ -106,6 +108,7 @@ export class Keystash {
     this.tokens = new Tokens(this.#transport)
     this.org = new Org(this.#transport)
     this.encryption = new Encryption(this.#transport)
+    this.webhooks = new Webhooks(this.#transport)
   }
 
   /** Who the token belongs to: kind, tenant, scopes, key restrictions, environment, expiry. */

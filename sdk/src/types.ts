@@ -34,6 +34,15 @@ export type Environment = NonNullable<Token['environment']>
 export type CreateTokenParams = BodyOf<'/v1/tokens', 'post'>
 export type ListTokensParams = Omit<NonNullable<QueryOf<'/v1/tokens', 'get'>>, 'cursor'>
 
+export type Webhook = Schemas['Webhook']
+export type CreatedWebhook = Schemas['CreatedWebhook']
+export type RotatedWebhookSecret = Schemas['RotatedWebhookSecret']
+export type WebhookDelivery = Schemas['WebhookDelivery']
+export type WebhookAttempt = Schemas['WebhookAttempt']
+export type EventType = Schemas['EventType']
+export type CreateWebhookParams = BodyOf<'/v1/webhooks', 'post'>
+export type UpdateWebhookParams = BodyOf<'/v1/webhooks/{id}', 'patch'>
+
 export type Me = Schemas['Me']
 export type Organization = Schemas['Organization']
 export type { OrgEncryption, OrgUpdate, ReEncryptionJob, SetOrgEncryption }

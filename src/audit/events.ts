@@ -29,6 +29,11 @@ export const AUDIT_ACTIONS = [
   'encryption.rekey.fail',
   'encryption.rotation_due', // raw key material nearing the end of its period: supply new material
   'audit.export',
+  'webhook.create',
+  'webhook.update',
+  'webhook.delete',
+  'webhook.secret.rotate',
+  'webhook.test',
 ] as const
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
@@ -43,7 +48,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit'
+  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook'
   id: string
   name?: string | null
 }

@@ -5,6 +5,7 @@ import { requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { SealedRecord } from '../crypto/record.ts'
 import { AppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
 import type { AuditSink } from '../jobs/reencrypt.ts'
 import { activeKek, type KekRecord, kekStalenessMs, nextKekVersion } from '../kms/kek-records.ts'
@@ -37,6 +38,8 @@ export interface EncryptionServiceDeps {
   clock: Clock
   /** AUDIT HOOK: `encryption.update` goes here when it is connected. */
   audit?: AuditSink
+  /** Told when a change queued its event (webhooks), so it goes out soon. */
+  onEvent?: () => void
 }
 
 export interface RequestMeta {
@@ -172,10 +175,28 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
         if (ttl !== undefined) next.dataKeyCacheTtlSeconds = ttl
         const job = newJob(tenantId, version)
         next.jobId = job.jobId
-        await deps.store.rotate({ previous: active, previousStored: stored, next, job })
+        const changed = newEvent(
+          tenantId,
+          'encryption.changed',
+          {
+            provider: input.provider,
+            kekVersion: version,
+            previousKekVersion: active.version,
+            jobId: job.jobId,
+          },
+          clock.now(),
+        )
+        await deps.store.rotate({
+          previous: active,
+          previousStored: stored,
+          next,
+          job,
+          events: [changed],
+        })
         keks.invalidate(tenantId)
         deps.kick(tenantId, job.jobId)
         await deps.kekChanged?.(next)
+        deps.onEvent?.()
         return { kekVersion: version, previousKekVersion: active.version, jobId: job.jobId }
       }
       let details: Record<string, string | number | null>

@@ -4,6 +4,7 @@ import { requireKeyAccess, requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
 import { describeShape, detectProvider, type Provider } from '../mock/fake-values.ts'
 import { checkSettingAllowed, type ModeSettings } from '../mock/resolve-mode.ts'
@@ -16,6 +17,7 @@ import {
   VersionConflict,
 } from '../storage/keys-repo.ts'
 import type { RecordCache } from '../storage/record-cache.ts'
+import { type LifetimeQuery, lifetimeFilters, rotationDueAt } from './key-lifetime.ts'
 
 export const MAX_VALUE_BYTES = 16 * 1024
 // Writers that lose a race retry under the next number after a short, growing, jittered pause,
@@ -31,6 +33,8 @@ export interface KeyServiceDeps {
   cache: RecordCache<KeyRecord | undefined>
   config: Pick<Config, 'mockGuardrails'>
   clock: Clock
+  /** Told when a write queued an event, so the delivery worker looks soon (never awaited). */
+  onEvent?: () => void
 }
 
 /** What callers see of a key: never its value. */
@@ -45,6 +49,9 @@ export function describeKey(record: KeyRecord) {
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     lastUsedAt: record.lastUsedAt ?? null,
+    expiresAt: record.expiresAt ?? null,
+    rotateEveryDays: record.rotateEveryDays ?? null,
+    rotationDueAt: record.rotationDueAt ?? null,
     mockOverrides: Object.fromEntries(
       Object.entries(record.mockOverrides ?? {}).filter(([, setting]) => setting),
     ) as Partial<Record<'development' | 'staging' | 'production', 'mock' | 'live'>>,
@@ -72,7 +79,14 @@ export function checkValue(value: string): Uint8Array {
 /** Reserved so that a name can never be mistaken for an id in `{ref}`. */
 const ID_SHAPED = /^key_[0-9a-z]{26}$/
 
-export function createKeyService({ keys, cipher, cache, config, clock }: KeyServiceDeps) {
+export function createKeyService({
+  keys,
+  cipher,
+  cache,
+  config,
+  clock,
+  onEvent = () => {},
+}: KeyServiceDeps) {
   const cacheId = (tenantId: string, ref: string) => `${tenantId}|${ref}`
   const forget = (record: Pick<KeyRecord, 'tenantId' | 'keyId' | 'name'>) => {
     cache.invalidate(cacheId(record.tenantId, record.keyId))
@@ -138,6 +152,8 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
         provider?: Provider
         description?: string
         tags?: string[]
+        expiresAt?: string
+        rotateEveryDays?: number
       },
     ) {
       requireScope(principal, 'keys:write')
@@ -162,6 +178,13 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
         currentVersion: 1,
         createdAt: now,
         updatedAt: now,
+        ...(input.expiresAt ? { expiresAt: new Date(input.expiresAt).toISOString() } : {}),
+        ...(input.rotateEveryDays
+          ? {
+              rotateEveryDays: input.rotateEveryDays,
+              rotationDueAt: rotationDueAt(current.createdAt, input.rotateEveryDays),
+            }
+          : {}),
         current,
       }
       await keys.create(record)
@@ -171,10 +194,17 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
 
     async list(
       principal: Principal,
-      query: { limit: number; cursor?: string; provider?: string; tag?: string },
+      query: LifetimeQuery & { limit: number; cursor?: string; provider?: string; tag?: string },
     ) {
       requireScope(principal, 'keys:list')
-      const page = await keys.list(principal.tenantId, query)
+      const { expiringWithinDays, rotationOverdue, unusedForDays, neverUsed, ...rest } = query
+      const page = await keys.list(principal.tenantId, {
+        ...rest,
+        ...lifetimeFilters(
+          { expiringWithinDays, rotationOverdue, unusedForDays, neverUsed },
+          clock.now(),
+        ),
+      })
       const visible = page.items.filter((r) => {
         try {
           requireKeyAccess(principal, { id: r.keyId, name: r.name })
@@ -201,11 +231,22 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
       let record = await load(principal, ref)
       for (let attempt = 1; ; attempt++) {
         const next = await sealVersion(record, record.currentVersion + 1, bytes, value)
+        const due = record.rotateEveryDays
+          ? { rotationDueAt: rotationDueAt(next.createdAt, record.rotateEveryDays) }
+          : {}
+        const event = newEvent(
+          record.tenantId,
+          'key.version_created',
+          { keyId: record.keyId, name: record.name, version: next.version },
+          Date.parse(next.createdAt),
+        )
         try {
-          await keys.addVersion(record, next)
+          await keys.addVersion(record, next, { ...due, events: [event] })
           forget(record)
+          onEvent()
           return {
             ...record,
+            ...due,
             currentVersion: next.version,
             current: next,
             updatedAt: next.createdAt,
@@ -235,21 +276,36 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
       if (changes.mockOverrides !== undefined)
         update.mockOverrides = mergeOverrides(record.mockOverrides, changes.mockOverrides, config)
       if (update.tags) update.tags = [...new Set(update.tags)]
+      if (typeof update.expiresAt === 'string')
+        update.expiresAt = new Date(update.expiresAt).toISOString()
+      if (update.rotateEveryDays !== undefined) {
+        update.rotationDueAt = update.rotateEveryDays
+          ? rotationDueAt(record.current.createdAt, update.rotateEveryDays)
+          : null
+      }
       const now = new Date(clock.now()).toISOString()
       await keys.update(record, update, now)
       forget(record)
-      const { description, ...rest } = update
-      const merged: KeyRecord = { ...record, ...rest, updatedAt: now }
-      if (description === null) delete merged.description
-      else if (description !== undefined) merged.description = description
-      return merged
+      const merged: Record<string, unknown> = { ...record, updatedAt: now }
+      for (const [field, value] of Object.entries(update)) {
+        if (value === null) delete merged[field]
+        else if (value !== undefined) merged[field] = value
+      }
+      return merged as unknown as KeyRecord
     },
 
     async delete(principal: Principal, ref: string) {
       requireScope(principal, 'keys:write')
       const record = await load(principal, ref)
-      await keys.delete(record)
+      const event = newEvent(
+        record.tenantId,
+        'key.deleted',
+        { keyId: record.keyId, name: record.name, versions: record.currentVersion },
+        clock.now(),
+      )
+      await keys.delete(record, [event])
       forget(record)
+      onEvent()
       return record
     },
 

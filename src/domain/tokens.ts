@@ -5,10 +5,12 @@ import { assertSubset, requireScope, type Scope } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
 import { isId, newId } from '../ids.ts'
 import { narrowRateLimit } from '../ratelimit/narrow.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import { type LifetimeQuery, lifetimeFilters } from './key-lifetime.ts'
 
 export interface TokenServiceDeps {
   tokens: TokenRepository
@@ -18,6 +20,8 @@ export interface TokenServiceDeps {
   onRevoked: (tenantId: string, tokenId: string) => void
   /** The server's per-token rate limit: a session's ceiling for what it mints. */
   defaultRateLimit?: RatePolicy | undefined
+  /** Told when a write queued an event, so the delivery worker looks soon (never awaited). */
+  onEvent?: () => void
 }
 
 export interface CreateTokenInput {
@@ -55,6 +59,7 @@ export function createTokenService({
   clock,
   onRevoked,
   defaultRateLimit,
+  onEvent = () => {},
 }: TokenServiceDeps) {
   return {
     async create(principal: Principal, input: CreateTokenInput) {
@@ -114,9 +119,16 @@ export function createTokenService({
       return { token, record }
     },
 
-    async list(principal: Principal, page: { limit: number; cursor?: string }) {
+    async list(principal: Principal, query: LifetimeQuery & { limit: number; cursor?: string }) {
       requireScope(principal, 'tokens:write')
-      return tokens.list(principal.tenantId, { kind: 'access', ...page })
+      const { expiringWithinDays, unusedForDays, neverUsed, ...page } = query
+      const now = clock.now()
+      return tokens.list(principal.tenantId, {
+        kind: 'access',
+        ...page,
+        ...lifetimeFilters({ expiringWithinDays, unusedForDays, neverUsed }, now),
+        now: new Date(now).toISOString(),
+      })
     },
 
     async get(principal: Principal, tokenId: string) {
@@ -131,11 +143,14 @@ export function createTokenService({
     /** Idempotent: revoking a revoked token succeeds and keeps the first revocation time. */
     async revoke(principal: Principal, tokenId: string) {
       requireScope(principal, 'tokens:write')
+      const now = clock.now()
+      const event = newEvent(principal.tenantId, 'token.revoked', { tokenId }, now)
       const revoked =
         isId('tok', tokenId) &&
-        (await tokens.revoke(principal.tenantId, tokenId, new Date(clock.now()), 'access'))
+        (await tokens.revoke(principal.tenantId, tokenId, new Date(now), 'access', event))
       if (!revoked) throw notFound()
       onRevoked(principal.tenantId, tokenId)
+      onEvent()
     },
   }
 }

@@ -47,3 +47,22 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   body: { required: true, content: json(schema) },
 })
 export const bearer = [{ bearer: [] }]
+
+// Typed for the document: a coerced number would be documented as nullable.
+const Days = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(3650)
+  .openapi({ type: 'integer', minimum: 0, maximum: 3650 })
+export const Flag = z.enum(['true', 'false'])
+/** Listing filters on lifetime and use, shared by keys and tokens. */
+export const LifetimeFilters = {
+  expiringWithinDays: Days.optional().openapi({
+    description: 'Only items that expire within this many days (already expired keys included)',
+  }),
+  unusedForDays: Days.optional().openapi({
+    description: 'Only items not used for this many days (and older than that)',
+  }),
+  neverUsed: Flag.optional().openapi({ description: 'Only items never used' }),
+}

@@ -1,6 +1,8 @@
 import type { AuditInput } from '../audit/events.ts'
 import type { Clock } from '../auth/clock.ts'
 import { isAppError } from '../errors.ts'
+import { newEvent } from '../events/new-event.ts'
+import type { TenantKekResolver } from '../kms/tenant-keks.ts'
 import type { Logger } from '../logger.ts'
 import type { JobFailure, KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import {
@@ -52,6 +54,8 @@ export interface ReencryptionDeps extends ReencryptWorkDeps {
   audit?: AuditSink
   /** Told of each record moved or given up on, and of jobs starting and ending (metrics). */
   progress?: { moved(): void; failed(): void }
+  /** Told when a job's end queued its event (webhooks), so it goes out soon. */
+  onEvent?: () => void
   options: ReencryptionOptions
 }
 
@@ -102,7 +106,26 @@ export function createReencryption(deps: ReencryptionDeps) {
       job.status = status
       job.finishedAt = iso()
       job.cursor = undefined
-      await jobs.save(job, owner, undefined)
+      // The webhook event is written with the job's end, in one transaction.
+      const ended =
+        status === 'failed' || status === 'finished'
+          ? [
+              newEvent(
+                tenantId,
+                status === 'failed' ? 'reencryption.failed' : 'reencryption.finished',
+                {
+                  jobId: job.jobId,
+                  kekVersion: target,
+                  total: job.total,
+                  done: job.done,
+                  failed: job.failed,
+                },
+                clock.now(),
+              ),
+            ]
+          : []
+      await jobs.save(job, owner, undefined, ended)
+      if (ended.length) deps.onEvent?.()
       log.info({ status, done: job.done, failed: job.failed }, 'background job ended')
       if (status === 'failed')
         emit(work.audit.fail, { result: 'error', code: work.audit.failureCode })

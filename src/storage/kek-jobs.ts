@@ -2,9 +2,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import type { OutboxEvent } from '../events/catalog.ts'
 import { itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /**
  * Re-encryption jobs (jobs/reencrypt.ts), one item each in the tenant's partition. While a job
@@ -160,7 +163,13 @@ export function createKekJobStore({ doc, table }: { doc: DynamoDBDocumentClient;
      * Saves progress and extends the lease, only while `owner` holds it (else LeaseLost). A
      * terminal status also leaves the open index and gives the lease up.
      */
-    async save(job: KekJob, owner: string, leaseUntil: number | undefined): Promise<void> {
+    async save(
+      job: KekJob,
+      owner: string,
+      leaseUntil: number | undefined,
+      /** Written in the same transaction (`reencryption.finished`, `reencryption.failed`). */
+      events: OutboxEvent[] = [],
+    ): Promise<void> {
       const terminal = !OPEN_STATUSES.includes(job.status)
       const set: Record<string, unknown> = {
         status: job.status,
@@ -194,19 +203,26 @@ export function createKekJobStore({ doc, table }: { doc: DynamoDBDocumentClient;
           .join(', ')}`,
         remove.length ? `REMOVE ${remove.map((f) => `#${f}`).join(', ')}` : '',
       ].join(' ')
+      const update = {
+        TableName: table,
+        Key: itemKey.kekJob(job.tenantId, job.jobId),
+        UpdateExpression: expression.trim(),
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }
       try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.kekJob(job.tenantId, job.jobId),
-            UpdateExpression: expression.trim(),
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        )
+        if (events.length === 0) await doc.send(new UpdateCommand(update))
+        else
+          await doc.send(
+            new TransactWriteCommand({
+              TransactItems: [{ Update: update }, ...events.map((event) => eventPut(table, event))],
+            }),
+          )
       } catch (error) {
-        if ((error as Error).name === 'ConditionalCheckFailedException') throw new LeaseLost()
+        const name = (error as Error).name
+        if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException')
+          throw new LeaseLost()
         throw error
       }
     },

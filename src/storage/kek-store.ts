@@ -7,9 +7,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { AppError } from '../errors.ts'
+import type { OutboxEvent } from '../events/catalog.ts'
 import type { KekRecord } from '../kms/kek-records.ts'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 const FIELDS = [
   'tenantId',
@@ -70,8 +72,10 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
       previousStored: boolean
       next: KekRecord
       job: KekJob
+      /** Written in the same transaction (`encryption.changed`). */
+      events?: OutboxEvent[]
     }) {
-      const { previous, previousStored, next, job } = input
+      const { previous, previousStored, next, job, events = [] } = input
       const retire = previousStored
         ? {
             Update: {
@@ -103,6 +107,7 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
                 },
               },
               { Put: { TableName: table, Item: kekJobItem(job) } },
+              ...events.map((event) => eventPut(table, event)),
             ],
           }),
         )

@@ -8,11 +8,14 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { AppError } from '../errors.ts'
+import type { OutboxEvent } from '../events/catalog.ts'
 import { isId } from '../ids.ts'
 import type { Provider, ValueShape } from '../mock/fake-values.ts'
 import type { ModeSettings } from '../mock/resolve-mode.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { DUE, dueAttributes } from './due-index.ts'
 import { type ItemKey, itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /** One sealed version of a key's value, and what mock mode may know about it. */
 export interface StoredVersion {
@@ -35,6 +38,12 @@ export interface KeyRecord {
   updatedAt: string
   lastUsedAt?: string
   mockOverrides?: ModeSettings
+  /** When the provider key itself stops working (the provider's expiry, not ours). */
+  expiresAt?: string
+  /** A person replaces the provider key this often; `rotationDueAt` follows from it. */
+  rotateEveryDays?: number
+  /** The current version's creation plus `rotateEveryDays`. */
+  rotationDueAt?: string
   current: StoredVersion
 }
 
@@ -44,7 +53,27 @@ export interface KeyMetadataUpdate {
   tags?: string[]
   provider?: Provider
   mockOverrides?: ModeSettings
+  /** null removes it. */
+  expiresAt?: string | null
+  rotateEveryDays?: number | null
+  rotationDueAt?: string | null
 }
+
+/** Listing filters; each is a moment already worked out by the caller. */
+export interface KeyListFilters {
+  provider?: string
+  tag?: string
+  /** Keys whose provider key expires at or before this moment (expired ones included). */
+  expiringBefore?: string
+  /** Keys whose replacement was due at or before this moment. */
+  rotationDueBefore?: string
+  /** Keys not used since this moment (and created before it). */
+  unusedSince?: string
+  neverUsed?: boolean
+}
+
+/** What reminders depend on, besides use (see domain/reminders.ts). */
+const LIFETIME_FIELDS = ['expiresAt', 'rotateEveryDays', 'rotationDueAt'] as const
 
 const KEY_FIELDS = [
   'tenantId',
@@ -58,6 +87,9 @@ const KEY_FIELDS = [
   'updatedAt',
   'lastUsedAt',
   'mockOverrides',
+  'expiresAt',
+  'rotateEveryDays',
+  'rotationDueAt',
   'current',
 ] as const
 
@@ -104,10 +136,11 @@ export function createKeyRepository({
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: newKeyItems(record).map((Item) => ({
+            TransactItems: newKeyItems(record).map((Item, i) => ({
               Put: {
                 TableName: table,
-                Item,
+                // The id item also stands for the key in the index of due dates.
+                Item: i === 0 ? { ...Item, ...dueAttributes(record.createdAt, Item) } : Item,
                 // The key's two items claim its id and name; the version item comes with them.
                 ...(Item.type === 'key' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
               },
@@ -133,24 +166,12 @@ export function createKeyRepository({
 
     async list(
       tenantId: string,
-      {
-        limit,
-        cursor,
-        provider,
-        tag,
-      }: { limit: number; cursor?: string; provider?: string; tag?: string },
+      { limit, cursor, ...filter }: KeyListFilters & { limit: number; cursor?: string },
     ): Promise<{ items: KeyRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
-      const filters: string[] = []
-      const values: Record<string, unknown> = { ':pk': pk, ':prefix': 'KEYNAME#' }
-      if (provider) {
-        filters.push('provider = :provider')
-        values[':provider'] = provider
-      }
-      if (tag) {
-        filters.push('contains(tags, :tag)')
-        values[':tag'] = tag
-      }
+      const { filters, values } = keyFilterExpression(filter)
+      values[':pk'] = pk
+      values[':prefix'] = 'KEYNAME#'
       const items: KeyRecord[] = []
       let startKey = decodeCursor(cursor, { pk, skPrefix: 'KEYNAME#' }) as
         | Record<string, unknown>
@@ -177,17 +198,21 @@ export function createKeyRepository({
      * otherwise throws VersionConflict and writes nothing, so concurrent writers retry with
      * the next number instead of overwriting each other.
      */
-    async addVersion(record: KeyRecord, next: StoredVersion): Promise<void> {
+    async addVersion(
+      record: KeyRecord,
+      next: StoredVersion,
+      { rotationDueAt, events = [] }: { rotationDueAt?: string; events?: OutboxEvent[] } = {},
+    ): Promise<void> {
       try {
         await doc.send(
           new TransactWriteCommand({
             TransactItems: [
-              ...both(record).map((key) => ({
+              ...both(record).map((key, i) => ({
                 Update: {
                   TableName: table,
                   Key: key,
-                  UpdateExpression:
-                    'SET currentVersion = :next, #current = :current, updatedAt = :now',
+                  // A new replacement date: the id item is due for the scheduler's look now.
+                  UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? `, rotationDueAt = :due${i === 0 ? ', gsi1pk = :dueIndex, gsi1sk = :dueAt' : ''}` : ''}`,
                   ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
                   ExpressionAttributeNames: { '#current': 'current' },
                   ExpressionAttributeValues: {
@@ -196,6 +221,13 @@ export function createKeyRepository({
                     ':current': next,
                     ':now': next.createdAt,
                     ':keyId': record.keyId,
+                    ...(rotationDueAt ? { ':due': rotationDueAt } : {}),
+                    ...(rotationDueAt && i === 0
+                      ? {
+                          ':dueIndex': DUE,
+                          ':dueAt': dueAttributes(next.createdAt, key).gsi1sk,
+                        }
+                      : {}),
                   },
                 },
               })),
@@ -206,6 +238,7 @@ export function createKeyRepository({
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               },
+              ...events.map((event) => eventPut(table, event)),
             ],
           }),
         )
@@ -228,20 +261,34 @@ export function createKeyRepository({
           values[`:${field}`] = value
         }
       }
-      const expression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
+      const expression = (extraSets: string[]) =>
+        `SET ${[...sets, ...extraSets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
+      // A changed expiry or replacement policy: the id item is due for the scheduler's look now.
+      const lifetimeChanged = LIFETIME_FIELDS.some((field) => field in changes)
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: both(record).map((key) => ({
-              Update: {
-                TableName: table,
-                Key: key,
-                UpdateExpression: expression,
-                ConditionExpression: 'keyId = :keyId',
-                ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-                ExpressionAttributeValues: values,
-              },
-            })),
+            TransactItems: both(record).map((key, i) => {
+              const due = lifetimeChanged && i === 0
+              return {
+                Update: {
+                  TableName: table,
+                  Key: key,
+                  UpdateExpression: expression(
+                    due ? ['gsi1pk = :dueIndex', 'gsi1sk = :dueAt'] : [],
+                  ),
+                  ConditionExpression: 'keyId = :keyId',
+                  ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+                  ExpressionAttributeValues: due
+                    ? {
+                        ...values,
+                        ':dueIndex': DUE,
+                        ':dueAt': dueAttributes(now, key).gsi1sk,
+                      }
+                    : values,
+                },
+              }
+            }),
           }),
         )
       } catch (error) {
@@ -259,19 +306,25 @@ export function createKeyRepository({
       }
     },
 
-    /** Removes the key (both items) at once, then every version's ciphertext. */
-    async delete(record: KeyRecord): Promise<void> {
+    /**
+     * Removes the key (both items) at once, with `events` in the same transaction, then every
+     * version's ciphertext.
+     */
+    async delete(record: KeyRecord, events: OutboxEvent[] = []): Promise<void> {
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: both(record).map((key) => ({
-              Delete: {
-                TableName: table,
-                Key: key,
-                ConditionExpression: 'keyId = :keyId',
-                ExpressionAttributeValues: { ':keyId': record.keyId },
-              },
-            })),
+            TransactItems: [
+              ...both(record).map((key) => ({
+                Delete: {
+                  TableName: table,
+                  Key: key,
+                  ConditionExpression: 'keyId = :keyId',
+                  ExpressionAttributeValues: { ':keyId': record.keyId },
+                },
+              })),
+              ...events.map((event) => eventPut(table, event)),
+            ],
           }),
         )
       } catch (error) {
@@ -343,6 +396,36 @@ export function newKeyItems(record: KeyRecord) {
     { ...itemKey.keyName(record.tenantId, record.name), type: 'key', ...record },
     versionItem(record.tenantId, record.keyId, record.current),
   ]
+}
+
+/** The FilterExpression of a listing: every given filter must hold. */
+function keyFilterExpression(filter: KeyListFilters) {
+  const filters: string[] = []
+  const values: Record<string, unknown> = {}
+  if (filter.provider) {
+    filters.push('provider = :provider')
+    values[':provider'] = filter.provider
+  }
+  if (filter.tag) {
+    filters.push('contains(tags, :tag)')
+    values[':tag'] = filter.tag
+  }
+  if (filter.expiringBefore) {
+    filters.push('expiresAt <= :expiringBefore')
+    values[':expiringBefore'] = filter.expiringBefore
+  }
+  if (filter.rotationDueBefore) {
+    filters.push('rotationDueAt <= :rotationDueBefore')
+    values[':rotationDueBefore'] = filter.rotationDueBefore
+  }
+  if (filter.unusedSince) {
+    filters.push(
+      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
+    )
+    values[':unusedSince'] = filter.unusedSince
+  }
+  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
+  return { filters, values }
 }
 
 function versionItem(tenantId: string, keyId: string, version: StoredVersion) {

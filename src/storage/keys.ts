@@ -21,6 +21,15 @@ export const itemKey = {
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   /** Login and sign-up attempts of one subject in one window (login-throttle.ts). */
   attempts: (subjectWindow: string) => ({ pk: `ATTEMPTS#${subjectWindow}`, sk: 'ATTEMPTS' }),
+  webhook: (tenantId: string, webhookId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `WEBHOOK#${webhookId}`,
+  }),
+  event: (tenantId: string, eventId: string) => ({ pk: `ORG#${tenantId}`, sk: `EVENT#${eventId}` }),
+  delivery: (tenantId: string, webhookId: string, messageId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `WHDELIVERY#${webhookId}#${messageId}`,
+  }),
 }
 
 export type ItemKey = { pk: string; sk: string }

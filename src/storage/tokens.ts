@@ -1,16 +1,23 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
+import type { OutboxEvent } from '../events/catalog.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { dueAttributes } from './due-index.ts'
 import { epochSeconds, itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
 
 /** A session or access token as stored: the source of truth for its status. Never the JWT. */
 export interface TokenRecord {
@@ -52,10 +59,13 @@ const FIELDS = [
 const TTL_GRACE_MS = 7 * 86400_000
 
 export function tokenItem(record: TokenRecord) {
+  const key = itemKey.token(record.tenantId, record.tokenId)
   return {
-    ...itemKey.token(record.tenantId, record.tokenId),
+    ...key,
     type: 'token',
     ...record,
+    // Access tokens get expiry and unused reminders (the scheduler works out when).
+    ...(record.kind === 'access' ? dueAttributes(record.createdAt, key) : {}),
     ttl: epochSeconds(new Date(Date.parse(record.expiresAt) + TTL_GRACE_MS)),
   }
 }
@@ -64,6 +74,35 @@ export function toTokenRecord(item: Record<string, unknown>): TokenRecord {
   const out: Record<string, unknown> = {}
   for (const field of FIELDS) if (item[field] !== undefined) out[field] = item[field]
   return out as unknown as TokenRecord
+}
+
+/** Listing filters; each is a moment already worked out by the caller. */
+export interface TokenListFilters {
+  /** Live tokens (neither expired nor revoked at `now`) expiring at or before this moment. */
+  expiringBefore?: string
+  now?: string
+  /** Tokens not used since this moment (and created before it). */
+  unusedSince?: string
+  neverUsed?: boolean
+}
+
+function tokenFilterExpression(filter: TokenListFilters) {
+  const filters: string[] = []
+  const values: Record<string, unknown> = {}
+  if (filter.expiringBefore) {
+    filters.push('expiresAt <= :expiringBefore AND expiresAt > :now')
+    filters.push('attribute_not_exists(revokedAt)')
+    values[':expiringBefore'] = filter.expiringBefore
+    values[':now'] = filter.now ?? new Date(0).toISOString()
+  }
+  if (filter.unusedSince) {
+    filters.push(
+      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
+    )
+    values[':unusedSince'] = filter.unusedSince
+  }
+  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
+  return { filters, values }
 }
 
 export function createTokenRepository({
@@ -97,9 +136,15 @@ export function createTokenRepository({
 
     async list(
       tenantId: string,
-      { kind, limit, cursor }: { kind: TokenRecord['kind']; limit: number; cursor?: string },
+      {
+        kind,
+        limit,
+        cursor,
+        ...filter
+      }: TokenListFilters & { kind: TokenRecord['kind']; limit: number; cursor?: string },
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
+      const { filters, values } = tokenFilterExpression(filter)
       const items: TokenRecord[] = []
       let startKey = decodeCursor(cursor, { pk, skPrefix: 'TOKEN#' }) as
         | Record<string, unknown>
@@ -110,8 +155,8 @@ export function createTokenRepository({
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: 'kind = :kind',
-            ExpressionAttributeValues: { ':pk': pk, ':prefix': 'TOKEN#', ':kind': kind },
+            FilterExpression: ['kind = :kind', ...filters].join(' AND '),
+            ExpressionAttributeValues: { ...values, ':pk': pk, ':prefix': 'TOKEN#', ':kind': kind },
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),
@@ -122,13 +167,45 @@ export function createTokenRepository({
       return { items, nextCursor: encodeCursor(startKey) }
     },
 
-    /** Sets `revokedAt` once; revoking twice keeps the first time. False when no such token. */
+    /**
+     * Sets `revokedAt` once; revoking twice keeps the first time. False when no such token.
+     * `event` is written in the same transaction as the first revocation only, so a token's
+     * revocation is reported once however often it is repeated.
+     */
     async revoke(
       tenantId: string,
       tokenId: string,
       at: Date,
       kind?: TokenRecord['kind'],
+      event?: OutboxEvent,
     ): Promise<boolean> {
+      if (event) {
+        try {
+          await doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Update: {
+                    TableName: table,
+                    Key: itemKey.token(tenantId, tokenId),
+                    UpdateExpression: 'SET revokedAt = :at',
+                    ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt)${kind ? ' AND kind = :kind' : ''}`,
+                    ExpressionAttributeValues: {
+                      ':at': at.toISOString(),
+                      ...(kind ? { ':kind': kind } : {}),
+                    },
+                  },
+                },
+                eventPut(table, event),
+              ],
+            }),
+          )
+          return true
+        } catch (error) {
+          // Missing, of another kind, or revoked already: the plain update below tells which.
+          if (!(error instanceof TransactionCanceledException)) throw error
+        }
+      }
       try {
         await doc.send(
           new UpdateCommand({

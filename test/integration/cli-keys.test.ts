@@ -182,4 +182,35 @@ describe('keystash keys and import', { timeout: 90_000 }, () => {
     expect((await cli.run(['keys', 'delete', 'twilio', '--yes'])).code).toBe(0)
     expect((await cli.run(['keys', 'get', 'twilio'])).code).toBe(5)
   })
+  it('stores a key’s lifetime and lists by it: --expiring, --never-used, --rotation-due', async () => {
+    await cli.loginAsNewUser()
+    const soon = new Date(Date.now() + 10 * 86_400_000).toISOString()
+    const created = await cli.run(
+      [
+        'keys',
+        'create',
+        'soon',
+        '--value-stdin',
+        '--expires-at',
+        soon,
+        '--rotate-every',
+        '90d',
+        '--json',
+      ],
+      { input: 'value-1' },
+    )
+    expect(created.code).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({ expiresAt: soon, rotateEveryDays: 90 })
+    await cli.run(['keys', 'create', 'plain', '--value-stdin'], { input: 'value-2' })
+    const listed = async (...args: string[]) =>
+      JSON.parse((await cli.run(['keys', 'list', '--json', ...args])).stdout).map(
+        (k: { name: string }) => k.name,
+      )
+    expect(await listed('--expiring', '30d')).toEqual(['soon'])
+    expect(await listed('--expiring', '1w')).toEqual([])
+    expect(await listed('--never-used')).toEqual(['plain', 'soon'])
+    expect(await listed('--rotation-due')).toEqual([])
+    const bad = await cli.run(['keys', 'list', '--unused', 'soon'])
+    expect(bad.code).toBe(2)
+  })
 })

@@ -129,8 +129,11 @@ describe('storing and reading keys', () => {
     expect((await api.get('/v1/keys/stripe/value', reader)).status).toBe(404)
     expect((await api.get(`/v1/keys/${key.id}`, reader)).status).toBe(404)
     const left = await stack.table.doc.send(new ScanCommand({ TableName: stack.table.tableName }))
-    // Only the audit trail (its own partition) still names the key.
-    const remaining = (left.Items ?? []).filter((i) => !String(i.pk).startsWith('AUDIT#'))
+    // Only the audit trail (its own partition) and the outbox events that report the version
+    // and the deletion (ids and names, kept 30 days for webhooks) still name the key.
+    const remaining = (left.Items ?? []).filter(
+      (i) => !String(i.pk).startsWith('AUDIT#') && !String(i.sk).startsWith('EVENT#'),
+    )
     expect(remaining.filter((i) => JSON.stringify(i).includes(key.id))).toEqual([])
   })
 

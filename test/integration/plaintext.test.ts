@@ -1,6 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { startWebhookReceiver } from '../support/webhook-receiver.ts'
 
 /**
  * Security invariant 1: a key value appears only in the request that stores it and the
@@ -13,7 +14,8 @@ const CANARY_BYTES = [CANARY, CANARY_V2].map((c) => Buffer.from(c, 'utf8'))
 
 let stack: Stack
 beforeAll(async () => {
-  stack = await startStack({ env: { LOG_LEVEL: 'trace' } })
+  // Local receivers: the webhook test below delivers to one on 127.0.0.1.
+  stack = await startStack({ env: { LOG_LEVEL: 'trace', KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' } })
 })
 afterAll(() => stack?.close())
 
@@ -113,5 +115,67 @@ describe('plaintext never leaks', () => {
     expect(logs).not.toContain(session)
     expect(logs).not.toContain(created.body.token)
     expect(logs).not.toContain(session.split('.')[2])
+  })
+
+  it('keeps values, token strings and webhook secrets out of payloads, the delivery log and storage', {
+    timeout: 60_000,
+  }, async () => {
+    const receiver = await startWebhookReceiver()
+    try {
+      const api = client(stack.app)
+      const { session } = await signup(api)
+      const hook = await api.post('/v1/webhooks', { url: receiver.url }, session)
+      const rotated = await api.post(`/v1/webhooks/${hook.body.id}/rotate-secret`, {}, session)
+      const secrets = [hook.body.secret as string, rotated.body.secret as string]
+      const value = 'sk-CANARY-webhook-5e0b9d71-value'
+      const next = 'sk-CANARY-webhook-a1c3e5f7-next'
+      await api.post(
+        '/v1/keys',
+        { name: 'hooked', value, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+        session,
+      )
+      await api.put('/v1/keys/hooked/value', { value: next }, session)
+      const token = await api.post(
+        '/v1/tokens',
+        { name: 't', scopes: ['keys:read'], expiresIn: 3600 },
+        session,
+      )
+      // Reminders first: a revoked token or a deleted key has none.
+      await stack.deps.reminders.runNow()
+      await api.delete(`/v1/tokens/${token.body.id}`, session)
+      await api.delete('/v1/keys/hooked', session)
+      await api.post(`/v1/webhooks/${hook.body.id}/test`, {}, session)
+      await stack.deps.outbox.runNow()
+
+      const sent = receiver.received.map((m) => `${JSON.stringify(m.headers)}\n${m.body}`)
+      const types = receiver.received.map((m) => JSON.parse(m.body).type).sort()
+      expect(types).toEqual(
+        [
+          'key.deleted',
+          'key.expiring',
+          'key.version_created',
+          'token.expiring',
+          'token.revoked',
+          'webhook.test',
+        ].sort(),
+      )
+      const log = JSON.stringify(
+        (await api.get(`/v1/webhooks/${hook.body.id}/deliveries`, session)).body,
+      )
+      const listed = JSON.stringify((await api.get('/v1/webhooks', session)).body)
+      const stored = await tableBytes()
+      const logs = stack.logs.text()
+      const leaks = [value, next, token.body.token, token.body.token.split('.')[2]]
+      for (const secret of secrets) leaks.push(secret, secret.slice('whsec_'.length))
+      for (const leak of leaks) {
+        for (const text of [...sent, log, listed, logs]) expect(text).not.toContain(leak)
+        expect(stored.includes(Buffer.from(leak))).toBe(false)
+      }
+      // The secret's raw bytes are not stored either (it is sealed, not encoded).
+      for (const secret of secrets)
+        expect(stored.includes(Buffer.from(secret.slice('whsec_'.length), 'base64'))).toBe(false)
+    } finally {
+      await receiver.close()
+    }
   })
 })

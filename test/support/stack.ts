@@ -72,7 +72,11 @@ export async function startStack(
     another: (env) => build(env).app,
     anotherInstance: (env) => build(env),
     close: async () => {
-      for (const deps of instances) await deps.reencryption.stop()
+      for (const deps of instances) {
+        await deps.reencryption.stop()
+        await deps.reminders.stop()
+        await deps.outbox.stop()
+      }
       await first.deps.lastUsed.settled()
       if (!options.kms) await kms.close()
     },

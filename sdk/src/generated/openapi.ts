@@ -112,6 +112,9 @@ export interface components {
       createdAt: string
       updatedAt: string
       lastUsedAt: string | null
+      expiresAt: string | null
+      rotateEveryDays: number | null
+      rotationDueAt: string | null
       mockOverrides: {
         development?: 'mock' | 'live'
         staging?: 'mock' | 'live'
@@ -273,6 +276,11 @@ export interface components {
         | 'encryption.rekey.fail'
         | 'encryption.rotation_due'
         | 'audit.export'
+        | 'webhook.create'
+        | 'webhook.update'
+        | 'webhook.delete'
+        | 'webhook.secret.rotate'
+        | 'webhook.test'
       actor: {
         type: 'user' | 'token' | 'system' | 'anonymous'
         id: string | null
@@ -340,6 +348,61 @@ export interface components {
         lastTime: string
         openedAt: string
       }>
+    }
+    CreatedWebhook: components['schemas']['Webhook'] & {
+      /** The whsec_ signing secret (Standard Webhooks). Shown once; store it now. */
+      secret: string
+    }
+    /** `key.expiring`: A stored key expires within 30, 7 or 1 days (one event per threshold)  `key.rotation_due`: A stored key is due to be replaced under its rotateEveryDays policy  `key.unused`: A stored key has not been read for the configured number of days  `key.version_created`: A new version of a key’s value was stored  `key.deleted`: A key and every version of it were deleted  `token.expiring`: An access token expires within 30, 7 or 1 days (one event per threshold)  `token.revoked`: An access token was revoked  `token.unused`: An access token has not been used for the configured number of days  `encryption.changed`: The organization’s encryption key (KEK) changed  `reencryption.finished`: A re-encryption job finished  `reencryption.failed`: A re-encryption job failed  `encryption.key_unreachable`: The organization’s own KMS key could not be used  `webhook.disabled`: An endpoint was disabled after 5 days of failed deliveries  `webhook.test`: Sent on request, to check an endpoint */
+    EventType:
+      | 'key.expiring'
+      | 'key.rotation_due'
+      | 'key.unused'
+      | 'key.version_created'
+      | 'key.deleted'
+      | 'token.expiring'
+      | 'token.revoked'
+      | 'token.unused'
+      | 'encryption.changed'
+      | 'reencryption.finished'
+      | 'reencryption.failed'
+      | 'encryption.key_unreachable'
+      | 'webhook.disabled'
+      | 'webhook.test'
+    Webhook: {
+      id: string
+      url: string
+      description: string | null
+      /** Empty: every event type */
+      eventTypes: Array<components['schemas']['EventType']>
+      enabled: boolean
+      disabledReason: 'failing' | null
+      failingSince: string | null
+      createdAt: string
+      updatedAt: string
+    }
+    RotatedWebhookSecret: {
+      /** The whsec_ signing secret (Standard Webhooks). Shown once; store it now. */
+      secret: string
+      previousSecretExpiresAt: string | null
+    }
+    WebhookDelivery: {
+      /** The webhook-id header of every attempt */
+      messageId: string
+      eventId: string
+      eventType: components['schemas']['EventType']
+      status: 'pending' | 'succeeded' | 'failed' | 'cancelled'
+      createdAt: string
+      nextAttemptAt: string | null
+      attempts: Array<components['schemas']['WebhookAttempt']>
+    }
+    WebhookAttempt: {
+      attempt: number
+      at: string
+      statusCode: number | null
+      error: string | null
+      latencyMs: number
+      nextRetryAt: string | null
     }
   }
 }
@@ -497,6 +560,12 @@ export interface paths {
       query: {
         limit?: number
         cursor?: string
+        /** Only items that expire within this many days (already expired keys included) */
+        expiringWithinDays?: number
+        /** Only items not used for this many days (and older than that) */
+        unusedForDays?: number
+        /** Only items never used */
+        neverUsed?: 'true' | 'false'
       }
       body: never
       responses: {
@@ -706,6 +775,14 @@ export interface paths {
           | 'sendgrid'
           | 'generic'
         tag?: string
+        /** Only items that expire within this many days (already expired keys included) */
+        expiringWithinDays?: number
+        /** Only items not used for this many days (and older than that) */
+        unusedForDays?: number
+        /** Only items never used */
+        neverUsed?: 'true' | 'false'
+        /** Only keys whose replacement is overdue */
+        rotationOverdue?: 'true' | 'false'
       }
       body: never
       responses: {
@@ -751,6 +828,10 @@ export interface paths {
           | 'generic'
         description?: string
         tags?: Array<string>
+        /** When the provider key itself expires */
+        expiresAt?: string
+        /** Replace the provider key this often; rotationDueAt follows from the current version */
+        rotateEveryDays?: number
       }
       responses: {
         /** Created */
@@ -852,6 +933,10 @@ export interface paths {
           staging?: 'mock' | 'live' | null
           production?: 'mock' | 'live' | null
         }
+        /** When the provider key itself expires */
+        expiresAt?: string | null
+        /** Replace the provider key this often; rotationDueAt follows from the current version */
+        rotateEveryDays?: number | null
       }
       responses: {
         /** Updated */
@@ -1093,7 +1178,7 @@ export interface paths {
         action?: string
         /** Actor id (user or token) */
         actor?: string
-        targetType?: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit'
+        targetType?: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook'
         targetId?: string
         limit?: number
         cursor?: string
@@ -1166,6 +1251,217 @@ export interface paths {
         401: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
         403: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/webhooks': {
+    /** List webhook endpoints (never their secrets) */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Endpoints */
+        200: {
+          items: Array<components['schemas']['Webhook']>
+        }
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Add a webhook endpoint (sessions with org:admin only); its secret is shown once */
+    post: {
+      path: never
+      query: never
+      body: {
+        /** Where events are POSTed (https) */
+        url: string
+        description?: string
+        eventTypes?: Array<components['schemas']['EventType']>
+        enabled?: boolean
+      }
+      responses: {
+        /** Created */
+        201: components['schemas']['CreatedWebhook']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/webhooks/{id}': {
+    /** Describe a webhook endpoint */
+    get: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** The endpoint */
+        200: components['schemas']['Webhook']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Delete a webhook endpoint (pending deliveries are cancelled) */
+    delete: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** Deleted */
+        204: null
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Change an endpoint; enabling it again clears its failure history */
+    patch: {
+      path: {
+        id: string
+      }
+      query: never
+      body: {
+        /** Where events are POSTed (https) */
+        url?: string
+        description?: string | null
+        eventTypes?: Array<components['schemas']['EventType']>
+        enabled?: boolean
+      }
+      responses: {
+        /** Updated */
+        200: components['schemas']['Webhook']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/webhooks/{id}/rotate-secret': {
+    /** Replace the signing secret; the old one keeps signing during the overlap */
+    post: {
+      path: {
+        id: string
+      }
+      query: never
+      body: {
+        /** How long the previous secret still signs (default 86400) */
+        overlapSeconds?: number
+      }
+      responses: {
+        /** The new secret (shown once) */
+        200: components['schemas']['RotatedWebhookSecret']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/webhooks/{id}/test': {
+    /** Send a webhook.test event to this endpoint (delivered in the background) */
+    post: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** Queued */
+        202: components['schemas']['WebhookDelivery']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/webhooks/{id}/deliveries': {
+    /** The delivery log: each message, its attempts, status codes, latency, next retry */
+    get: {
+      path: {
+        id: string
+      }
+      query: {
+        limit?: number
+        cursor?: string
+      }
+      body: never
+      responses: {
+        /** Newest first */
+        200: {
+          items: Array<components['schemas']['WebhookDelivery']>
+          nextCursor: string | null
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */

@@ -2,6 +2,7 @@ import type { Key, Provider } from '../../../sdk/src/index.ts'
 import type { Command } from './command.ts'
 import { type Context, note, print, printJson } from './context.ts'
 import { EXIT, UsageError } from './errors.ts'
+import { LIFETIME_OPTIONS, lifetimePolicy, lifetimeQuery } from './lifetime-options.ts'
 import { confirm } from './prompt.ts'
 import { connect } from './session.ts'
 import { type Cell, details, table, when } from './table.ts'
@@ -28,6 +29,9 @@ const describe = (k: Key) =>
     ['created', when(k.createdAt)],
     ['updated', when(k.updatedAt)],
     ['last used', when(k.lastUsedAt)],
+    ['expires', when(k.expiresAt)],
+    ['replace every', k.rotateEveryDays === null ? null : `${k.rotateEveryDays} days`],
+    ['replacement due', when(k.rotationDueAt)],
     ['mock overrides', Object.entries(k.mockOverrides).map(([env, mode]) => `${env}=${mode}`)],
   ])
 
@@ -37,10 +41,12 @@ const showKey = (ctx: Context, json: boolean, key: Key) =>
 const list: Command = {
   name: 'keys list',
   summary: 'List keys (names and metadata, never values).',
-  usage: '[--provider P] [--tag T]',
+  usage: '[--provider P] [--tag T] [--expiring 30d] [--rotation-due] [--unused 90d] [--never-used]',
   options: {
     provider: { type: 'string', value: 'P', description: 'only keys of this provider' },
     tag: { type: 'string', value: 'T', description: 'only keys with this tag' },
+    ...LIFETIME_OPTIONS,
+    'rotation-due': { type: 'boolean', description: 'only keys whose replacement is overdue' },
   },
   json: true,
   async run(ctx, input) {
@@ -48,7 +54,13 @@ const list: Command = {
     const provider = input.string('provider') as Provider | undefined
     const tag = input.string('tag')
     const keys = await client.keys
-      .list({ limit: 100, ...(provider ? { provider } : {}), ...(tag ? { tag } : {}) })
+      .list({
+        limit: 100,
+        ...(provider ? { provider } : {}),
+        ...(tag ? { tag } : {}),
+        ...lifetimeQuery(input, this.name),
+        ...(input.flag('rotation-due') ? { rotationOverdue: 'true' as const } : {}),
+      })
       .toArray()
     if (input.json) printJson(ctx, keys)
     else if (keys.length === 0) note(ctx, 'No keys.')
@@ -83,6 +95,16 @@ const create: Command = {
     },
     tag: { type: 'string', value: 'T', multiple: true, description: 'a tag' },
     description: { type: 'string', value: 'TEXT', description: 'a description' },
+    'expires-at': {
+      type: 'string',
+      value: 'DATE',
+      description: 'when the provider key expires (ISO 8601, e.g. 2027-03-31T00:00:00Z)',
+    },
+    'rotate-every': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'replace the provider key this often (90d); a reminder follows',
+    },
   },
   args: { min: 1, max: Number.POSITIVE_INFINITY },
   json: true,
@@ -103,6 +125,7 @@ ${VALUE_HELP}`,
       ...(provider ? { provider } : {}),
       ...(description ? { description } : {}),
       ...(tags.length ? { tags } : {}),
+      ...lifetimePolicy(input, this.name),
     })
     showKey(ctx, input.json, key)
     return 0

@@ -3,6 +3,7 @@ import type { Command } from './command.ts'
 import { note, print, printJson } from './context.ts'
 import { parseDuration } from './duration.ts'
 import { UsageError } from './errors.ts'
+import { LIFETIME_OPTIONS, lifetimeQuery } from './lifetime-options.ts'
 import { connect } from './session.ts'
 import { table, when } from './table.ts'
 
@@ -92,11 +93,13 @@ const status = (t: Token) => {
 const list: Command = {
   name: 'tokens list',
   summary: 'List the organization’s tokens (never their strings).',
-  usage: '',
+  usage: '[--expiring 7d] [--unused 30d] [--never-used]',
+  options: LIFETIME_OPTIONS,
   json: true,
   async run(ctx, input) {
+    const query = lifetimeQuery(input, this.name)
     const { client } = await connect(ctx)
-    const tokens = await client.tokens.list({ limit: 100 }).toArray()
+    const tokens = await client.tokens.list({ limit: 100, ...query }).toArray()
     if (input.json) printJson(ctx, tokens)
     else if (tokens.length === 0) note(ctx, 'No tokens.')
     else {

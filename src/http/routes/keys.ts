@@ -8,7 +8,7 @@ import { type AuditEntry, audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { jsonResponse } from '../response-headers.ts'
 import { createRouter, parseInput } from '../router.ts'
-import { bearer, json, jsonBody, problems } from '../schemas.ts'
+import { bearer, Flag, json, jsonBody, LifetimeFilters, problems } from '../schemas.ts'
 
 /** A key's name, and so what `{ref}` may be (a key id has this shape too). */
 // `.` and `..` are path segments that URLs resolve away: a key so named could never be reached.
@@ -34,6 +34,13 @@ const Value = z
     'must be well-formed Unicode (no lone surrogates)',
   )
   .openapi({ description: '1 byte to 16 KiB of UTF-8, stored exactly as sent', format: 'password' })
+const ExpiresAt = z.iso
+  .datetime({ offset: true })
+  .openapi({ description: 'When the provider key itself expires' })
+const RotateEveryDays = z.number().int().min(1).max(3650).openapi({
+  description:
+    'Replace the provider key this often; rotationDueAt follows from the current version',
+})
 const ModeSetting = z.enum(['mock', 'live'])
 const MockOverrides = z
   .strictObject({
@@ -54,6 +61,9 @@ export const KeySchema = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     lastUsedAt: z.iso.datetime().nullable(),
+    expiresAt: z.iso.datetime().nullable(),
+    rotateEveryDays: z.number().int().nullable(),
+    rotationDueAt: z.iso.datetime().nullable(),
     mockOverrides: z.object({
       development: ModeSetting.optional(),
       staging: ModeSetting.optional(),
@@ -201,6 +211,8 @@ export function keyRoutes(deps: {
         provider: Provider.optional(),
         description: Description.optional(),
         tags: Tags.optional(),
+        expiresAt: ExpiresAt.optional(),
+        rotateEveryDays: RotateEveryDays.optional(),
       }),
     ),
     responses: {
@@ -222,6 +234,10 @@ export function keyRoutes(deps: {
         cursor: z.string().max(2048).optional(),
         provider: Provider.optional(),
         tag: z.string().max(64).optional(),
+        ...LifetimeFilters,
+        rotationOverdue: Flag.optional().openapi({
+          description: 'Only keys whose replacement is overdue',
+        }),
       }),
     },
     responses: {
@@ -262,6 +278,8 @@ export function keyRoutes(deps: {
           tags: Tags.optional(),
           provider: Provider.optional(),
           mockOverrides: MockOverrides.optional(),
+          expiresAt: ExpiresAt.nullable().optional(),
+          rotateEveryDays: RotateEveryDays.nullable().optional(),
         }),
       ),
     },
@@ -348,7 +366,12 @@ export function keyRoutes(deps: {
       return c.json(describeKey(record), 201)
     })
     .openapi(list, async (c) => {
-      const page = await keyService.list(c.get('principal'), c.req.valid('query'))
+      const { neverUsed, rotationOverdue, ...query } = c.req.valid('query')
+      const page = await keyService.list(c.get('principal'), {
+        ...query,
+        neverUsed: neverUsed === 'true',
+        rotationOverdue: rotationOverdue === 'true',
+      })
       return c.json({ items: page.items.map(describeKey), nextCursor: page.nextCursor }, 200)
     })
     .openapi(get, async (c) =>

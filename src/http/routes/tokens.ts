@@ -7,7 +7,7 @@ import { describeToken, type TokenService } from '../../domain/tokens.ts'
 import { audited, auditSuccess, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
-import { bearer, problems } from '../schemas.ts'
+import { bearer, LifetimeFilters, problems } from '../schemas.ts'
 
 const RateLimitSchema = z.strictObject({
   rate: z.number().positive().max(1_000_000).openapi({ description: 'Requests per second' }),
@@ -93,7 +93,7 @@ const list = createRoute({
   tags: ['tokens'],
   summary: 'List access tokens (never their strings)',
   security: bearer,
-  request: { query: Page },
+  request: { query: Page.extend(LifetimeFilters) },
   responses: {
     200: {
       description: 'A page of tokens',
@@ -175,7 +175,11 @@ export function tokenRoutes({
       return c.json({ ...describeToken(record), token }, 201, { 'cache-control': 'no-store' })
     })
     .openapi(list, async (c) => {
-      const page = await tokens.list(c.get('principal'), c.req.valid('query'))
+      const { neverUsed, ...query } = c.req.valid('query')
+      const page = await tokens.list(c.get('principal'), {
+        ...query,
+        neverUsed: neverUsed === 'true',
+      })
       return c.json({ items: page.items.map(describeToken), nextCursor: page.nextCursor }, 200)
     })
     .openapi(get, async (c) => {

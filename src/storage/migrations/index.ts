@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { tableShape } from './001-table.ts'
 import { rekeySchedules } from './002-rekey-schedules.ts'
+import { dueDates } from './003-due-dates.ts'
 
 export interface MigrationContext {
   dynamodb: DynamoDBClient
@@ -33,7 +34,7 @@ export interface Migration {
  * Every step that brings a table written by any earlier release to the current shape, oldest
  * first. A new step goes in its own file and gets one line here, at the end.
  */
-export const migrations: readonly Migration[] = [tableShape, rekeySchedules]
+export const migrations: readonly Migration[] = [tableShape, rekeySchedules, dueDates]
 
 export interface MigrationOutcome {
   id: string

@@ -1,0 +1,270 @@
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import type { SealedRecord } from '../crypto/record.ts'
+import type { EventType, OutboxEvent } from '../events/catalog.ts'
+import { itemKey } from './keys.ts'
+import { eventPut } from './outbox.ts'
+
+/** One signing secret of an endpoint, sealed; a rotated-out one signs until `expiresAt`. */
+export interface StoredWebhookSecret {
+  version: number
+  sealed: SealedRecord
+  createdAt: string
+  expiresAt?: string
+}
+
+/** A receiver of an organization's events. */
+export interface WebhookRecord {
+  tenantId: string
+  webhookId: string
+  url: string
+  description?: string
+  /** Event types sent to it; an empty list means every type. */
+  eventTypes: EventType[]
+  enabled: boolean
+  /** Why it was turned off by the server (`failing`), if it was. */
+  disabledReason?: 'failing'
+  /** The first failed delivery since the last success. */
+  failingSince?: string
+  secrets: StoredWebhookSecret[]
+  createdAt: string
+  updatedAt: string
+  createdBy: { type: 'user'; id: string }
+}
+
+const FIELDS = [
+  'tenantId',
+  'webhookId',
+  'url',
+  'description',
+  'eventTypes',
+  'enabled',
+  'disabledReason',
+  'failingSince',
+  'secrets',
+  'createdAt',
+  'updatedAt',
+  'createdBy',
+] as const
+
+function toWebhookRecord(item: Record<string, unknown>): WebhookRecord {
+  const out: Record<string, unknown> = {}
+  for (const field of FIELDS) if (item[field] !== undefined) out[field] = item[field]
+  return out as unknown as WebhookRecord
+}
+
+export type WebhookChanges = Partial<
+  Pick<
+    WebhookRecord,
+    'url' | 'eventTypes' | 'enabled' | 'secrets' | 'failingSince' | 'disabledReason'
+  >
+> & {
+  /** null removes it (also for `failingSince` and `disabledReason`). */
+  description?: string | null
+  failingSince?: string | null
+  disabledReason?: 'failing' | null
+}
+
+/** Webhook endpoints, one item each in the tenant's partition. */
+export function createWebhookRepository({
+  doc,
+  table,
+}: {
+  doc: DynamoDBDocumentClient
+  table: string
+}) {
+  return {
+    async create(record: WebhookRecord): Promise<void> {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.webhook(record.tenantId, record.webhookId),
+            type: 'webhook',
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+    },
+
+    async get(tenantId: string, webhookId: string): Promise<WebhookRecord | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({
+          TableName: table,
+          Key: itemKey.webhook(tenantId, webhookId),
+          ConsistentRead: true,
+        }),
+      )
+      return Item ? toWebhookRecord(Item) : undefined
+    },
+
+    /** Every endpoint of a tenant (a handful: no pagination). */
+    async list(tenantId: string): Promise<WebhookRecord[]> {
+      const out: WebhookRecord[] = []
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'WEBHOOK#' },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        )
+        for (const item of page.Items ?? []) out.push(toWebhookRecord(item))
+        startKey = page.LastEvaluatedKey
+      } while (startKey)
+      return out
+    },
+
+    /** Applies `changes` if the endpoint exists; false when it does not. */
+    async update(
+      tenantId: string,
+      webhookId: string,
+      changes: WebhookChanges,
+      now: string,
+    ): Promise<boolean> {
+      const names: Record<string, string> = {}
+      const values: Record<string, unknown> = { ':now': now }
+      const sets = ['updatedAt = :now']
+      const removes: string[] = []
+      for (const [field, value] of Object.entries(changes)) {
+        if (value === undefined) continue
+        names[`#${field}`] = field
+        if (value === null) removes.push(`#${field}`)
+        else {
+          sets.push(`#${field} = :${field}`)
+          values[`:${field}`] = value
+        }
+      }
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: 'attribute_exists(pk)',
+            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /** Notes a failed delivery; returns since when the endpoint has been failing. */
+    async markFailing(
+      tenantId: string,
+      webhookId: string,
+      now: string,
+    ): Promise<string | undefined> {
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :now)',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':now': now },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        )
+        return Attributes?.failingSince as string | undefined
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined
+        throw error
+      }
+    },
+
+    /** A delivery succeeded: the endpoint is healthy again. */
+    async markHealthy(tenantId: string, webhookId: string): Promise<void> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            UpdateExpression: 'REMOVE failingSince',
+            ConditionExpression: 'attribute_exists(failingSince)',
+          }),
+        )
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error
+      }
+    },
+
+    /**
+     * Turns off an endpoint that kept failing, with its `webhook.disabled` event in the same
+     * transaction; false when it was already off (another instance got there first).
+     */
+    async disableFailing(
+      tenantId: string,
+      webhookId: string,
+      now: string,
+      event: OutboxEvent,
+    ): Promise<boolean> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: itemKey.webhook(tenantId, webhookId),
+                  UpdateExpression:
+                    'SET enabled = :false, disabledReason = :failing, updatedAt = :now',
+                  ConditionExpression: 'enabled = :true',
+                  ExpressionAttributeValues: {
+                    ':false': false,
+                    ':true': true,
+                    ':failing': 'failing',
+                    ':now': now,
+                  },
+                },
+              },
+              eventPut(table, event),
+            ],
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) return false
+        throw error
+      }
+    },
+
+    /** False when there was no such endpoint. */
+    async delete(tenantId: string, webhookId: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName: table,
+            Key: itemKey.webhook(tenantId, webhookId),
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+  }
+}
+
+export type WebhookRepository = ReturnType<typeof createWebhookRepository>
