@@ -27,12 +27,14 @@ let dir: string
 let dynamo: DynamoDbLocal
 let kms: LocalKms
 const TABLE = 'keystash-outage'
+// The JVM starts in seconds, unless two cores are shared by many test runs.
+const READY_MS = 120_000
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'keystash-outage-'))
-  dynamo = await startDynamoDbLocal({ dbPath: dir })
+  dynamo = await startDynamoDbLocal({ dbPath: dir, readyTimeoutMs: READY_MS })
   kms = await startLocalKms()
-})
+}, READY_MS + 30_000)
 afterAll(async () => {
   await dynamo?.stop()
   await kms?.close()
@@ -67,7 +69,7 @@ const ACCESS_LINES = new Set(['request', 'request failed'])
 
 describe('a DynamoDB outage under load', () => {
   it('answers 503 storage_unavailable, logs the outage once each way, and recovers by itself', {
-    timeout: 90_000,
+    timeout: 240_000,
   }, async () => {
     const { app, deps, aws, logs } = build()
     await ensureTable(aws.dynamodb, TABLE)
@@ -108,7 +110,7 @@ describe('a DynamoDB outage under load', () => {
     const killedAt = answers.length
     await until(() => answers.slice(killedAt).filter((a) => a.status === 503).length >= 30)
 
-    dynamo = await startDynamoDbLocal({ port, dbPath: dir })
+    dynamo = await startDynamoDbLocal({ port, dbPath: dir, readyTimeoutMs: READY_MS })
     const restartedAt = answers.length
     await until(() => answers.slice(restartedAt).filter((a) => a.status < 300).length >= 10)
     running = false
