@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
-import { migrateTable } from '../../src/storage/migrations/index.ts'
+import { type Migration, migrateTable } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../../tools/dynamodb-local.ts'
 
 export interface TestTable {
@@ -14,14 +14,24 @@ export interface TestTable {
 
 /**
  * A fresh table with Keystash's schema in the run's shared DynamoDB Local. Its name is unique,
- * so test files (and tests within a file) never see each other's items.
+ * so test files (and tests within a file) never see each other's items. `steps` limits the
+ * migrations it goes through: a table for an earlier release has had only the steps that
+ * release knew (the first), so `migrate` still has the others to apply once that release
+ * has written to it.
  */
-export async function createTestTable(): Promise<TestTable> {
+export async function createTestTable({
+  steps,
+}: {
+  steps?: readonly Migration[]
+} = {}): Promise<TestTable> {
   const endpoint = inject('dynamodbEndpoint')
   const client = createLocalDynamoClient(endpoint)
   const tableName = `keystash-test-${randomUUID()}`
   const doc = DynamoDBDocumentClient.from(client)
   // The same path as `npm run migrate`, so tests run on the current shape.
-  await migrateTable({ dynamodb: client, doc, table: tableName, log: () => {} })
+  await migrateTable(
+    { dynamodb: client, doc, table: tableName, log: () => {} },
+    steps ? { steps } : {},
+  )
   return { client, doc, tableName, endpoint }
 }
