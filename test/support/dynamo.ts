@@ -14,7 +14,10 @@ export interface TestTable {
 
 /**
  * A fresh table with Keystash's schema in the run's shared DynamoDB Local. Its name is unique,
- * so test files (and tests within a file) never see each other's items.
+ * so test files (and tests within a file) never see each other's items. `steps` limits the
+ * migrations it goes through: a table for an earlier release has had only the steps that
+ * release knew (the first), so `migrate` still has the others to apply once that release
+ * has written to it.
  */
 export async function createTestTable({
   steps,
