@@ -34,9 +34,10 @@ import { orgRoutes } from './http/routes/org.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
+import { createAddressMatcher } from './net/cidr.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'limits'>
+  config: Pick<Config, 'limits'> & Partial<Pick<Config, 'network'>>
   logger: Logger
   clock: Clock
   probes: Record<string, Probe>
@@ -61,10 +62,13 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>()
   registerSecuritySchemes(app)
+  const proxies = deps.config.network?.trustedProxies ?? []
+  const trustedProxies = proxies.length > 0 ? createAddressMatcher(proxies) : undefined
 
   app.use(
     requestContext({
       logger: deps.logger,
+      trustedProxies,
       ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
     }),
   )
@@ -113,6 +117,7 @@ export function createApp(deps: AppDeps) {
     reveal: deps.reveal,
     audit: deps.audit,
     logger: deps.logger,
+    trustedProxies,
     ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
   })
   const routed = app.fetch

@@ -103,6 +103,7 @@ export function buildDeps(
     statusCache,
     lastUsed,
     clock,
+    logger,
   })
   const onRevoked = authenticator.forget
 

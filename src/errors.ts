@@ -26,6 +26,9 @@ export const errorTable = {
   insufficient_scope: { status: 403, title: 'Missing scope' },
   key_access_denied: { status: 403, title: 'Token may not access this key' },
   scope_escalation: { status: 403, title: 'A token cannot grant more than it holds' },
+  environment_boundary: { status: 403, title: 'Not allowed from this token’s environment' },
+  address_not_allowed: { status: 403, title: 'Not allowed from this client address' },
+  signing_key_revoked: { status: 401, title: 'Access token signed by a revoked key' },
   signup_disabled: { status: 403, title: 'Sign-up is disabled on this server' },
   mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
   // key management (KMS and key-encryption keys)

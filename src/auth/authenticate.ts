@@ -1,13 +1,18 @@
 import { AppError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { createAddressMatcher } from '../net/cidr.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { ItemKey } from '../storage/keys.ts'
 import { itemKey } from '../storage/keys.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
 import type { RecordCache } from '../storage/record-cache.ts'
 import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
+import type { TokenRecord } from '../storage/tokens.ts'
+import { claimsMismatch } from './claims-match.ts'
 import type { Clock } from './clock.ts'
 import { recallVerifiedToken, type VerifyTokenOptions, verifyToken } from './jwt.ts'
 import type { Principal } from './principal.ts'
+import { scopesForSession } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
@@ -18,6 +23,8 @@ export interface AuthenticatorDeps {
   statusCache: RecordCache<TokenStatus>
   lastUsed: Pick<LastUsedTracker, 'touchFor'>
   clock: Clock
+  /** Told of tokens whose claims differ from their record (never the token itself). */
+  logger: Pick<Logger, 'warn'>
 }
 
 export interface Authenticated {
@@ -28,33 +35,57 @@ export interface Authenticated {
   prefetched: Map<string, Record<string, unknown>> | undefined
 }
 
+export interface AuthenticateOptions {
+  /** Items the request will need, read in the same round trip as the token's status. */
+  prefetch?: ((tenantId: string) => ItemKey[]) | undefined
+  /** The client's address (http/client.ts), checked against the token's address ranges. */
+  address?: string | undefined
+}
+
 const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
+
+/** What is worked out once per cached status record and verified token, not per request. */
+interface Admission {
+  claims: Principal
+  expiresAtMs: number
+  principal: Principal
+  /** Why the token may not be used whatever the request, or undefined. */
+  refusal: AppError | undefined
+  addressAllowed: ((address: string | undefined) => boolean) | undefined
+}
 
 /**
  * Turns a bearer token into a principal: signature, algorithm, issuer, audience and expiry
- * first (no I/O), then the token record, which is the source of truth for revocation, and the
- * organization, which may have been deleted.
+ * first (no I/O), then the token record, which is the source of truth for revocation and must
+ * match the claims, its ancestors in the token tree (a revoked ancestor stops it), the mark of
+ * an emergency revocation of its signing key, and the organization, which may have been
+ * deleted. Last, the client address against the token's address ranges.
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
-  const { ring, verify, readStatus, statusCache, lastUsed, clock } = deps
-  const checked = new WeakMap<
-    object,
-    { claims: Principal; expiresAtMs: number; principal: Principal }
-  >()
+  const { ring, verify, readStatus, statusCache, lastUsed, clock, logger } = deps
+  const checked = new WeakMap<object, Admission>()
 
   async function authenticate(
     token: string,
-    prefetch?: (tenantId: string) => ItemKey[],
+    options: AuthenticateOptions = {},
   ): Promise<Authenticated> {
     const claims = await verifyToken(ring, token, verify)
     const cacheId = `${claims.tenantId}|${claims.tokenId}`
     let prefetched: Authenticated['prefetched']
     const status = await statusCache.get(cacheId, async () => {
-      const read = await readStatus(claims.tenantId, claims.tokenId, prefetch?.(claims.tenantId))
+      const read = await readStatus(
+        {
+          tenantId: claims.tenantId,
+          tokenId: claims.tokenId,
+          ancestors: claims.ancestors,
+          signingKeyId: claims.signedBy,
+        },
+        options.prefetch?.(claims.tenantId),
+      )
       prefetched = read.extra
       return read.status
     })
-    return { ...admit(claims, status), prefetched }
+    return { ...admit(claims, status, options.address), prefetched }
   }
 
   /**
@@ -62,37 +93,34 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
    * status read within the staleness bound. Undefined when either would need I/O; the same
    * errors as `authenticate` when the token may not be used.
    */
-  function authenticateCached(token: string): Omit<Authenticated, 'prefetched'> | undefined {
+  function authenticateCached(
+    token: string,
+    address?: string,
+  ): Omit<Authenticated, 'prefetched'> | undefined {
     const claims = recallVerifiedToken(ring, token, verify)
     if (claims === undefined) return undefined
     const status = statusCache.peek(`${claims.tenantId}|${claims.tokenId}`)
-    return status === undefined ? undefined : admit(claims, status)
+    return status === undefined ? undefined : admit(claims, status, address)
   }
 
   /** The checks on a verified token's status, the same whether the status was read or remembered. */
-  function admit(claims: Principal, status: TokenStatus): Omit<Authenticated, 'prefetched'> {
+  function admit(
+    claims: Principal,
+    status: TokenStatus,
+    address: string | undefined,
+  ): Omit<Authenticated, 'prefetched'> {
     const record = status.token
     if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', 'The token is not known.', {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
-    if (record.revokedAt) {
-      throw new AppError('token_revoked', 'The token has been revoked.', {
-        headers: { 'www-authenticate': bearerChallenge },
-        extra: { tokenId: record.tokenId },
-      })
-    }
-    // Worked out once per cached status record (and verified token), not on every request.
-    let known = checked.get(record)
+    let known = checked.get(status)
     if (known === undefined || known.claims !== claims) {
-      known = {
-        claims,
-        expiresAtMs: Date.parse(record.expiresAt),
-        principal: { ...claims, ...(record.name ? { name: record.name } : {}) },
-      }
-      checked.set(record, known)
+      known = admission(claims, status, record)
+      checked.set(status, known)
     }
+    if (known.refusal) throw known.refusal
     if (known.expiresAtMs <= clock.now()) {
       throw new AppError('token_expired', 'The token has expired.', {
         headers: { 'www-authenticate': bearerChallenge },
@@ -103,13 +131,81 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
+    if (known.addressAllowed && !known.addressAllowed(address)) {
+      throw new AppError(
+        'address_not_allowed',
+        'This token may not be used from this client address.',
+        { extra: { tokenId: record.tokenId } },
+      )
+    }
     lastUsed.touchFor(record, () => [itemKey.token(record.tenantId, record.tokenId)])
     return { principal: known.principal, organization: status.organization }
   }
 
-  /** Forget a token's cached status on this instance (after it was revoked here). */
-  function forget(tenantId: string, tokenId: string): void {
-    statusCache.invalidate(`${tenantId}|${tokenId}`)
+  function admission(claims: Principal, status: TokenStatus, record: TokenRecord): Admission {
+    const base = {
+      claims,
+      expiresAtMs: Date.parse(record.expiresAt),
+      addressAllowed: record.cidrs ? createAddressMatcher(record.cidrs) : undefined,
+    }
+    const principal: Principal = Object.freeze({
+      ...claims,
+      ...(record.kind === 'session'
+        ? { scopes: scopesForSession({ userId: claims.userId ?? '', tenantId: claims.tenantId }) }
+        : {}),
+      ...(record.ancestors ? { ancestors: record.ancestors } : {}),
+      ...(record.name ? { name: record.name } : {}),
+    })
+    return { ...base, principal, refusal: refusalOf(claims, status, record) }
+  }
+
+  function refusalOf(
+    claims: Principal,
+    status: TokenStatus,
+    record: TokenRecord,
+  ): AppError | undefined {
+    if (record.revokedAt) {
+      return new AppError('token_revoked', 'The token has been revoked.', {
+        headers: { 'www-authenticate': bearerChallenge },
+        extra: { tokenId: record.tokenId },
+      })
+    }
+    if (status.signingKeyRevokedAt) {
+      return new AppError(
+        'signing_key_revoked',
+        'The key that signed this token has been revoked; ask for a new token.',
+        { headers: { 'www-authenticate': bearerChallenge } },
+      )
+    }
+    // A token minted by a revoked (or vanished) ancestor stops with it.
+    const revokedAncestor = (record.ancestors ?? []).find(
+      (id) => !status.ancestors.get(id) || status.ancestors.get(id)?.revokedAt,
+    )
+    if (revokedAncestor !== undefined) {
+      return new AppError('token_revoked', 'A token this token was minted from has been revoked.', {
+        headers: { 'www-authenticate': bearerChallenge },
+        extra: { tokenId: record.tokenId, revokedAncestor },
+      })
+    }
+    const mismatch = record.kind === 'access' ? claimsMismatch(claims, record) : []
+    if (mismatch.length > 0) {
+      logger.warn(
+        { tenantId: record.tenantId, tokenId: record.tokenId, fields: mismatch },
+        'token refused: its claims differ from its record',
+      )
+      return new AppError('invalid_token', 'The token does not match its record.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
+    return undefined
+  }
+
+  /**
+   * Forget cached token status on this instance after a token was revoked here. Every entry
+   * goes, not only the token's own: its descendants' entries hold its record as an ancestor.
+   */
+  function forget(_tenantId: string, _tokenId: string): void {
+    statusCache.clear()
   }
 
   return { authenticate, authenticateCached, forget }

@@ -3,12 +3,16 @@ import { z } from 'zod'
 import type { Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { environmentSchema, type Principal, type PrincipalKind } from './principal.ts'
-import { keyRestrictionsSchema, type Scope, scopeSchema } from './scopes.ts'
+import { keyRestrictionsSchema, normalizeScopes, type Scope } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 import { hashToken, type VerifiedTokenMemo } from './token-memo.ts'
 
 /** Far above any token we sign (about 1 KiB); refuses oversized input before parsing it. */
 export const MAX_TOKEN_LENGTH = 8192
+/** How many tokens may stand above an access token in the token tree. */
+export const MAX_TOKEN_DEPTH = 8
+/** How many address ranges one token may name. */
+export const MAX_CIDRS = 32
 
 export interface IssueTokenInput {
   issuer: string
@@ -18,8 +22,12 @@ export interface IssueTokenInput {
   tenantId: string
   /** The user for sessions; for access tokens, whatever the token service records as subject. */
   subject: string
-  scopes: readonly Scope[]
+  /** Access tokens only: a session's power comes from its person, not from its token. */
+  scopes?: readonly Scope[]
   keys?: readonly string[]
+  cidrs?: readonly string[]
+  /** Access tokens only: the tokens above it in the token tree, root first. */
+  ancestors?: readonly string[]
   /** Required for access tokens, forbidden for sessions. */
   environment?: Environment
   expiresAt: Date
@@ -45,10 +53,12 @@ export async function issueToken(
   const { kid, privateKey } = await ring.signingKey()
   return new SignJWT({
     tid: input.tenantId,
-    scope: input.scopes.join(' '),
+    ...(input.scopes === undefined ? {} : { scope: input.scopes.join(' ') }),
     kind: input.kind,
     ...(input.environment === undefined ? {} : { env: input.environment }),
     ...(input.keys === undefined ? {} : { keys: [...input.keys] }),
+    ...(input.cidrs === undefined ? {} : { cidr: [...input.cidrs] }),
+    ...(input.ancestors === undefined ? {} : { anc: [...input.ancestors] }),
   })
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
     .setIssuer(input.issuer)
@@ -73,10 +83,12 @@ const claimsSchema = z.object({
   sub: z.string().min(1),
   jti: z.string().min(1),
   tid: z.string().min(1),
-  scope: z.string().max(2000),
+  scope: z.string().max(2000).optional(),
   kind: z.enum(['session', 'access']),
   env: environmentSchema.optional(),
   keys: keyRestrictionsSchema.optional(),
+  cidr: z.array(z.string().max(64)).max(MAX_CIDRS).optional(),
+  anc: z.array(z.string().max(64)).max(MAX_TOKEN_DEPTH).optional(),
   iat: z.number(),
   exp: z.number(),
 })
@@ -135,10 +147,14 @@ export async function verifyToken(
     tokenId: claims.jti,
     tenantId: claims.tid,
     ...(claims.kind === 'session' ? { userId: claims.sub } : {}),
-    scopes: parseScopes(claims.scope),
+    // A session's scopes come from its person at each request (authenticate.ts).
+    scopes: claims.kind === 'access' ? normalizeScopes((claims.scope ?? '').split(' ')) : [],
     ...(claims.keys === undefined ? {} : { keys: claims.keys }),
+    ...(claims.cidr === undefined ? {} : { cidrs: claims.cidr }),
+    ...(claims.anc === undefined ? {} : { ancestors: claims.anc }),
     ...(claims.env === undefined ? {} : { environment: claims.env }),
     expiresAt: new Date(claims.exp * 1000),
+    signedBy: verified.kid,
   })
   memo?.set(hashToken(token), { principal, kid: verified.kid, issuer, audience, exp: claims.exp })
   return principal
@@ -177,16 +193,6 @@ function toleranceOf(options: VerifyTokenOptions): number {
     throw new Error('clockToleranceSeconds must be a whole number between 0 and 300')
   }
   return tolerance
-}
-
-/** Scopes this version does not know are dropped: an older server grants less, never more. */
-function parseScopes(claim: string): Scope[] {
-  const scopes = new Set<Scope>()
-  for (const word of claim.split(' ')) {
-    const scope = scopeSchema.safeParse(word)
-    if (scope.success) scopes.add(scope.data)
-  }
-  return [...scopes]
 }
 
 const joseReasons: Record<string, string> = {

@@ -32,6 +32,7 @@ export function lazySigningKeyRing(
     hasPublicKey: (kid) => ready?.hasPublicKey(kid) ?? false,
     jwks: async () => (await get()).jwks(),
     rotate: async () => (await get()).rotate(),
+    revokePrevious: async () => (await get()).revokePrevious(),
     reload: async () => (await get()).reload(),
   }
 }

@@ -1,6 +1,11 @@
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
-import { requireKeyAccess, requireScope } from '../auth/scopes.ts'
+import {
+  keyAllowed,
+  requireKeyAccess,
+  requireProductionChange,
+  requireScope,
+} from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
@@ -141,6 +146,7 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
       },
     ) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'keys')
       if (ID_SHAPED.test(input.name)) {
         throw new AppError(
           'validation_failed',
@@ -149,7 +155,10 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
       }
       const bytes = checkValue(input.value)
       const keyId = newId('key')
-      requireKeyAccess(principal, { id: keyId, name: input.name })
+      // Refused before anything is read, so it says nothing about whether the name exists.
+      if (!keyAllowed(principal.keys, { id: keyId, name: input.name })) {
+        throw new AppError('key_access_denied', 'This token is restricted to other key names.')
+      }
       const provider = input.provider ?? detectProvider(input.value)
       const now = new Date(clock.now()).toISOString()
       const base = { tenantId: principal.tenantId, keyId, provider }
@@ -175,14 +184,9 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
     ) {
       requireScope(principal, 'keys:list')
       const page = await keys.list(principal.tenantId, query)
-      const visible = page.items.filter((r) => {
-        try {
-          requireKeyAccess(principal, { id: r.keyId, name: r.name })
-          return true
-        } catch {
-          return false
-        }
-      })
+      const visible = page.items.filter((r) =>
+        keyAllowed(principal.keys, { id: r.keyId, name: r.name }),
+      )
       return { items: visible, nextCursor: page.nextCursor }
     },
 
@@ -197,6 +201,7 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
      */
     async addVersion(principal: Principal, ref: string, value: string) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'key values')
       const bytes = checkValue(value)
       let record = await load(principal, ref)
       for (let attempt = 1; ; attempt++) {
@@ -230,6 +235,11 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
 
     async update(principal: Principal, ref: string, changes: KeyMetadataUpdate) {
       requireScope(principal, 'keys:write')
+      if (changes.mockOverrides !== undefined) {
+        requireScope(principal, 'mock:write')
+        requireProductionChange(principal, 'mock settings')
+      }
+      requireProductionChange(principal, 'keys')
       const record = await load(principal, ref)
       const update: KeyMetadataUpdate = { ...changes }
       if (changes.mockOverrides !== undefined)
@@ -247,6 +257,7 @@ export function createKeyService({ keys, cipher, cache, config, clock }: KeyServ
 
     async delete(principal: Principal, ref: string) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'keys')
       const record = await load(principal, ref)
       await keys.delete(record)
       forget(record)

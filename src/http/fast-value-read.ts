@@ -2,6 +2,7 @@ import { SUCCESS } from '../audit/events.ts'
 import type { Authenticator } from '../auth/authenticate.ts'
 import type { ValueReader } from '../domain/key-values.ts'
 import type { Logger } from '../logger.ts'
+import type { AddressMatcher } from '../net/cidr.ts'
 import { auditInput, type RequestAudit } from './audit.ts'
 import { clientFrom } from './client.ts'
 import { BEARER } from './middleware/auth.ts'
@@ -18,6 +19,8 @@ export interface FastValueReadDeps {
   logger: Logger
   /** Told of every request it answers, as requestContext tells of the others. */
   onRequest?: () => void
+  /** The operator's trusted proxies, as requestContext has them. */
+  trustedProxies?: AddressMatcher | undefined
 }
 
 /**
@@ -46,6 +49,7 @@ export function fastValueRead({
   audit,
   logger,
   onRequest,
+  trustedProxies,
 }: FastValueReadDeps) {
   return (request: Request, env: unknown): FastAnswer => {
     if (request.method !== 'GET') return undefined
@@ -58,10 +62,14 @@ export function fastValueRead({
     if (ref === undefined || token === undefined || !REF_PATTERN.test(ref)) return undefined
     const started = performance.now()
 
+    const client = clientFrom(env, request.headers.get('user-agent'), {
+      forwardedFor: trustedProxies && request.headers.get('x-forwarded-for'),
+      trusted: trustedProxies,
+    })
     let who: ReturnType<Authenticator['authenticateCached']>
     let revealed: ReturnType<ValueReader['cached']>
     try {
-      who = authenticator.authenticateCached(token)
+      who = authenticator.authenticateCached(token, client.address)
       revealed = who && reveal.cached(who.principal, who.organization, ref)
     } catch {
       // A refusal: the routed path answers it, with its audit event.
@@ -80,7 +88,7 @@ export function fastValueRead({
             {
               principal: who.principal,
               requestId,
-              client: clientFrom(env, request.headers.get('user-agent')),
+              client,
             },
             valueReadEntry(revealed),
             SUCCESS,

@@ -17,6 +17,8 @@ export const itemKey = {
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
+  /** A small item of its own, so token status reads it without the sealed private key. */
+  signingKeyRevocation: (kid: string) => ({ pk: 'SIGNING', sk: `REVOKED#${kid}` }),
   loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),
 }
 

@@ -28,6 +28,7 @@ import {
  * | re-encryption job      | `ORG#<orgId>`         | `KEKJOB#<jobId>`            | `KEKJOBS` / `<orgId>#<jobId>` while open |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
+ * | signing key revoked    | `SIGNING`             | `REVOKED#<kid>`             |                        |
  * | idempotent response    | `IDEMP#<orgId>#<sha256>`| `IDEMP`                   |                        |
  *
  * A tenant's tokens and keys share the tenant's partition, so the hot read path fetches the

@@ -42,7 +42,15 @@ export interface components {
       userId: string | null
       name: string | null
       scopes: Array<
-        'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+        | 'keys:read'
+        | 'keys:list'
+        | 'keys:write'
+        | 'tokens:write'
+        | 'audit:read'
+        | 'org:read'
+        | 'org:write'
+        | 'mock:write'
+        | 'encryption:write'
       >
       keys: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
@@ -57,10 +65,21 @@ export interface components {
       name: string | null
       kind: 'session' | 'access'
       scopes: Array<
-        'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+        | 'keys:read'
+        | 'keys:list'
+        | 'keys:write'
+        | 'tokens:write'
+        | 'audit:read'
+        | 'org:read'
+        | 'org:write'
+        | 'mock:write'
+        | 'encryption:write'
       >
       keys: Array<string> | null
+      cidrs: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
+      /** The token that minted this one; null when a session did */
+      parentId: string | null
       createdAt: string
       expiresAt: string
       lastUsedAt: string | null
@@ -440,7 +459,7 @@ export interface paths {
     }
   }
   '/v1/tokens': {
-    /** List access tokens (never their strings) */
+    /** List access tokens (never their strings): every one for a session, those below it for an access token */
     get: {
       path: never
       query: {
@@ -470,14 +489,26 @@ export interface paths {
       query: never
       body: {
         name: string
+        /** org:admin, the scope of earlier releases, is accepted and stands for org:read, org:write, mock:write and encryption:write */
         scopes: Array<
-          'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+          | 'keys:read'
+          | 'keys:list'
+          | 'keys:write'
+          | 'tokens:write'
+          | 'audit:read'
+          | 'org:read'
+          | 'org:write'
+          | 'mock:write'
+          | 'encryption:write'
+          | 'org:admin'
         >
         /** Lifetime in seconds (give this or expiresAt) */
         expiresIn?: number
         expiresAt?: string
         /** Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. */
         keys?: Array<string>
+        /** IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them. */
+        cidrs?: Array<string>
         /** Default: production */
         environment?: 'development' | 'staging' | 'production'
       }
@@ -518,7 +549,7 @@ export interface paths {
         404: components['schemas']['Problem']
       }
     }
-    /** Revoke an access token (idempotent) */
+    /** Revoke an access token and every token below it (idempotent) */
     delete: {
       path: {
         id: string

@@ -10,6 +10,7 @@ import type {
   StoredResponse,
 } from '../../storage/idempotency.ts'
 import type { ResponseSealer } from '../../storage/idempotency-sealer.ts'
+import { clientOf } from '../client.ts'
 import type { AppEnv } from '../env.ts'
 import { loggableError } from '../log-error.ts'
 
@@ -61,7 +62,7 @@ export function idempotency({
     const token = BEARER.exec(c.req.header('authorization')?.trim() ?? '')?.[1]
     if (!token) return undefined
     try {
-      return (await authenticator.authenticate(token)).principal
+      return (await authenticator.authenticate(token, { address: clientOf(c).address })).principal
     } catch {
       return undefined // the route's own requireAuth answers with the right 401
     }

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
+import type { AddressMatcher } from '../../net/cidr.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
 
@@ -11,6 +12,8 @@ export interface RequestContextOptions {
   generateId?: () => string
   /** Told of every request, so background jobs can give way to traffic (jobs/foreground.ts). */
   onRequest?: () => void
+  /** The operator's trusted proxies, which `clientOf` looks past (http/client.ts). */
+  trustedProxies?: AddressMatcher | undefined
 }
 
 /**
@@ -23,9 +26,11 @@ export function requestContext({
   logger,
   generateId = newRequestId,
   onRequest,
+  trustedProxies,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
+    if (trustedProxies) c.set('trustedProxies', trustedProxies)
     const requestId = requestIdFor(c.req.header('x-request-id'), generateId)
     const log = lazyChild(logger, requestId)
     c.set('requestId', requestId)
