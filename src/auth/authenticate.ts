@@ -16,7 +16,7 @@ import { scopesForSession } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
-  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock' | 'reload'>
   verify: VerifyTokenOptions
   readStatus: TokenStatusReader
   /** Token status served from memory for at most the configured staleness bound. */
@@ -85,6 +85,11 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       prefetched = read.extra
       return read.status
     })
+    // Another instance revoked the key that signed this token: stop signing with it here too
+    // (the ring reloads its keys only every minute by itself).
+    if (status.signingKeyRevokedAt && claims.signedBy && ring.hasPublicKey(claims.signedBy)) {
+      await ring.reload()
+    }
     return { ...admit(claims, status, options.address), prefetched }
   }
 
