@@ -151,9 +151,12 @@ export function createAccountRepository({
     ): Promise<OrganizationRecord> {
       const sets = ['updatedAt = :at']
       const values: Record<string, unknown> = { ':at': at.toISOString() }
+      // `name` is a DynamoDB reserved word: every field goes through a placeholder.
+      const names: Record<string, string> = {}
       for (const [field, value] of Object.entries(changes)) {
         if (value === undefined) continue
-        sets.push(`${field} = :${field}`)
+        sets.push(`#${field} = :${field}`)
+        names[`#${field}`] = field
         values[`:${field}`] = value
       }
       const { Attributes } = await doc.send(
@@ -163,6 +166,7 @@ export function createAccountRepository({
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
           ExpressionAttributeValues: values,
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ReturnValues: 'ALL_NEW',
         }),
       )
