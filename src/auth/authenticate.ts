@@ -10,13 +10,18 @@ import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
 import type { TokenRecord } from '../storage/tokens.ts'
 import { claimsMismatch } from './claims-match.ts'
 import type { Clock } from './clock.ts'
-import { recallVerifiedToken, type VerifyTokenOptions, verifyToken } from './jwt.ts'
+import {
+  recallVerifiedToken,
+  signingKeyRevoked,
+  type VerifyTokenOptions,
+  verifyToken,
+} from './jwt.ts'
 import type { Principal } from './principal.ts'
 import { scopesForSession } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
-  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock' | 'reload'>
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'isRevoked' | 'clock' | 'reload'>
   verify: VerifyTokenOptions
   readStatus: TokenStatusReader
   /** Token status served from memory for at most the configured staleness bound. */
@@ -175,13 +180,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         extra: { tokenId: record.tokenId },
       })
     }
-    if (status.signingKeyRevokedAt) {
-      return new AppError(
-        'signing_key_revoked',
-        'The key that signed this token has been revoked; ask for a new token.',
-        { headers: { 'www-authenticate': bearerChallenge } },
-      )
-    }
+    if (status.signingKeyRevokedAt) return signingKeyRevoked()
     // A token minted by a revoked (or vanished) ancestor stops with it.
     const revokedAncestor = (record.ancestors ?? []).find(
       (id) => !status.ancestors.get(id) || status.ancestors.get(id)?.revokedAt,

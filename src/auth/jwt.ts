@@ -101,7 +101,8 @@ class UnknownSigningKey extends Error {}
  * token (`token_expired`); neither ever quotes the token.
  */
 export async function verifyToken(
-  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>,
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'> &
+    Partial<Pick<SigningKeyRing, 'isRevoked'>>,
   token: string,
   options: VerifyTokenOptions,
 ): Promise<Principal> {
@@ -114,6 +115,9 @@ export async function verifyToken(
 
   const resolveKey: JWTVerifyGetKey = async (header) => {
     const key = typeof header.kid === 'string' ? await ring.publicKey(header.kid) : undefined
+    if (key === undefined && typeof header.kid === 'string' && ring.isRevoked?.(header.kid)) {
+      throw signingKeyRevoked()
+    }
     if (key === undefined) throw new UnknownSigningKey()
     return key
   }
@@ -203,7 +207,16 @@ const joseReasons: Record<string, string> = {
   ERR_JWT_INVALID: 'it is malformed',
 }
 
+/** A token signed by a key the operator revoked (`rotate-signing-key --revoke-previous`). */
+export const signingKeyRevoked = () =>
+  new AppError(
+    'signing_key_revoked',
+    'The key that signed this token has been revoked; sign in or ask for a new token.',
+    { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } },
+  )
+
 function fromJoseError(error: unknown): AppError {
+  if (error instanceof AppError) return error
   if (error instanceof UnknownSigningKey) return invalid('it was signed by an unknown key')
   const { code, claim } = (error ?? {}) as { code?: unknown; claim?: unknown }
   if (code === 'ERR_JWT_EXPIRED') return expired()

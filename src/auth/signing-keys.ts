@@ -40,6 +40,8 @@ export interface SigningKeyRing {
   publicKey(kid: string): Promise<CryptoKey | undefined>
   /** Whether `kid` is published now, by this instance's current view (no I/O). */
   hasPublicKey(kid: string): boolean
+  /** Whether `kid` was revoked in an emergency, by this instance's current view (no I/O). */
+  isRevoked(kid: string): boolean
   jwks(): Promise<{ keys: PublishedJwk[] }>
   /** Makes a new key the signer and returns its kid; the old ones retire. */
   rotate(): Promise<string>
@@ -232,6 +234,7 @@ export async function createSigningKeyRing(
     signingKey,
     publicKey,
     hasPublicKey: (kid) => published(clock.now()).some((k) => k.stored.kid === kid),
+    isRevoked: (kid) => keys.some((k) => k.stored.kid === kid && k.stored.revokedAt !== undefined),
     async jwks() {
       await reloadIfOlderThan(reloadAfterSeconds * 1000)
       const keys = published(clock.now()).map(({ stored }): PublishedJwk => {

@@ -8,8 +8,13 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
  * IPv4 range covers both spellings. Undefined when it is not an address.
  */
 export function parseAddress(address: string | undefined): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (address === undefined || !ipaddr.isValid(address)) return undefined
+  if (address === undefined || !isStrictAddress(address)) return undefined
   return ipaddr.process(address)
+}
+
+/** Dotted quads and IPv6 only: ipaddr.js also reads `1.2.3` or `0x7f.1` as IPv4, which no socket reports. */
+function isStrictAddress(text: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text)
 }
 
 /**
@@ -30,6 +35,7 @@ export function canonicalCidr(text: string): string | undefined {
 function parseRange(text: string): Range | undefined {
   try {
     if (text.includes('/')) {
+      if (!isStrictAddress(text.slice(0, text.indexOf('/')))) return undefined
       const [address, bits] = ipaddr.parseCIDR(text)
       // `::ffff:10.0.0.0/104` is an IPv4 range spelled in IPv6.
       if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96)
