@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
-import { ensureTable } from '../../src/storage/table.ts'
+import { migrateTable, migrations } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../../tools/dynamodb-local.ts'
 
 export interface TestTable {
@@ -14,13 +14,23 @@ export interface TestTable {
 
 /**
  * A fresh table with Keystash's schema in the run's shared DynamoDB Local. Its name is unique,
- * so test files (and tests within a file) never see each other's items.
+ * so test files (and tests within a file) never see each other's items. `asPreviousRelease`:
+ * only the table's shape, with no backfill recorded as applied, as the previous release left
+ * its tables (for tests that populate it with that release and then run `npm run migrate`).
  */
-export async function createTestTable(): Promise<TestTable> {
+export async function createTestTable({
+  asPreviousRelease = false,
+}: {
+  asPreviousRelease?: boolean
+} = {}): Promise<TestTable> {
   const endpoint = inject('dynamodbEndpoint')
   const client = createLocalDynamoClient(endpoint)
   const tableName = `keystash-test-${randomUUID()}`
-  await ensureTable(client, tableName)
   const doc = DynamoDBDocumentClient.from(client)
+  // The same path as `npm run migrate`, so tests run on the current shape.
+  await migrateTable(
+    { dynamodb: client, doc, table: tableName, log: () => {} },
+    asPreviousRelease ? { steps: migrations.filter((step) => step.always) } : {},
+  )
   return { client, doc, tableName, endpoint }
 }
