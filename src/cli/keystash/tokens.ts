@@ -19,7 +19,8 @@ const create: Command = {
       type: 'string',
       value: 'S',
       multiple: true,
-      description: 'keys:read (values), keys:list, keys:write, tokens:write, audit:read, org:admin',
+      description:
+        'keys:read (values), keys:list, keys:write, tokens:write, audit:read, org:read, org:write, mock:write, encryption:write',
     },
     'expires-in': {
       type: 'string',
