@@ -17,7 +17,7 @@ import {
   verifyToken,
 } from './jwt.ts'
 import type { Principal } from './principal.ts'
-import { scopesForSession } from './scopes.ts'
+import { scopesForSession, TENANT_WIDE_SCOPES } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
@@ -162,6 +162,11 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       ...claims,
       ...(record.kind === 'session'
         ? { scopes: scopesForSession({ userId: claims.userId ?? '', tenantId: claims.tenantId }) }
+        : {}),
+      // Earlier releases let a key-restricted token hold `org:admin`; a restriction would not
+      // restrict its tenant-wide powers, so such a token keeps its key powers only.
+      ...(record.keys !== undefined
+        ? { scopes: claims.scopes.filter((scope) => !TENANT_WIDE_SCOPES.includes(scope)) }
         : {}),
       ...(record.ancestors ? { ancestors: record.ancestors } : {}),
       ...(record.name ? { name: record.name } : {}),

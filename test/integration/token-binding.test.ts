@@ -1,6 +1,8 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/auth/jwt.ts'
+import { tokenItem } from '../../src/storage/tokens.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 
 /**
@@ -194,6 +196,45 @@ describe('claims equal the record', () => {
     // The genuine token, and one re-signed with exactly its claims, still work.
     expect((await api.get('/v1/keys', created.token)).status).toBe(200)
     expect((await api.get('/v1/keys', await forge({}))).status).toBe(200)
+  })
+})
+
+describe('tokens of earlier releases', () => {
+  it('a key-restricted token holding org:admin keeps its key powers and loses the tenant-wide ones', async () => {
+    const { tenantId } = await signup(api)
+    const now = Date.now()
+    const record = {
+      tenantId,
+      tokenId: 'tok_01legacyrestrictedadmin000',
+      kind: 'access' as const,
+      name: 'legacy',
+      scopes: ['keys:list', 'org:admin'] as never[],
+      keys: ['openai'],
+      environment: 'production' as const,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(Math.floor(now / 1000) * 1000 + 600_000).toISOString(),
+      createdBy: { type: 'user' as const, id: 'usr_legacy' },
+    }
+    // As the earlier release stored and signed it: no ancestors, the old scope name.
+    await stack.table.doc.send(
+      new PutCommand({ TableName: stack.table.tableName, Item: tokenItem(record) }),
+    )
+    const token = await issueToken(stack.deps.ring, {
+      issuer: stack.deps.config.auth.issuer,
+      audience: stack.deps.config.auth.audience,
+      kind: 'access',
+      tokenId: record.tokenId,
+      tenantId,
+      subject: record.tokenId,
+      scopes: ['keys:list', 'org:admin' as never],
+      keys: record.keys,
+      environment: 'production',
+      expiresAt: new Date(record.expiresAt),
+    })
+    expect((await api.get('/v1/keys', token)).status).toBe(200)
+    const org = await api.get('/v1/org', token)
+    expect([org.status, org.body.code]).toEqual([403, 'insufficient_scope'])
+    expect((await api.get('/v1/me', token)).body.scopes).toEqual(['keys:list'])
   })
 })
 
