@@ -102,6 +102,7 @@ export function buildDeps(
     },
     readStatus: createTokenStatusReader({ doc, table }),
     statusCache,
+    stalenessMs: config.cache.recordStalenessMs,
     lastUsed,
     clock,
     logger,

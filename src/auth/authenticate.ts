@@ -26,6 +26,8 @@ export interface AuthenticatorDeps {
   readStatus: TokenStatusReader
   /** Token status served from memory for at most the configured staleness bound. */
   statusCache: RecordCache<TokenStatus>
+  /** That bound, in milliseconds. */
+  stalenessMs: number
   lastUsed: Pick<LastUsedTracker, 'touchFor'>
   clock: Clock
   /** Told of tokens whose claims differ from their record (never the token itself). */
@@ -67,8 +69,11 @@ interface Admission {
  * deleted. Last, the client address against the token's address ranges.
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
-  const { ring, verify, readStatus, statusCache, lastUsed, clock, logger } = deps
+  const { ring, verify, readStatus, statusCache, stalenessMs, lastUsed, clock, logger } = deps
   const checked = new WeakMap<object, Admission>()
+  // Tokens revoked through this instance, with when: a descendant's cached status still holds
+  // the ancestor as it was, for at most the staleness bound after the revocation.
+  const revokedHere = new Map<string, number>()
 
   async function authenticate(
     token: string,
@@ -131,6 +136,10 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       checked.set(status, known)
     }
     if (known.refusal) throw known.refusal
+    if (revokedHere.size > 0) {
+      const revokedAncestor = revokedAncestorHere(record)
+      if (revokedAncestor !== undefined) throw ancestorRevoked(record, revokedAncestor)
+    }
     if (known.expiresAtMs <= clock.now()) {
       throw new AppError('token_expired', 'The token has expired.', {
         headers: { 'www-authenticate': bearerChallenge },
@@ -190,12 +199,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const revokedAncestor = (record.ancestors ?? []).find(
       (id) => !status.ancestors.get(id) || status.ancestors.get(id)?.revokedAt,
     )
-    if (revokedAncestor !== undefined) {
-      return new AppError('token_revoked', 'A token this token was minted from has been revoked.', {
-        headers: { 'www-authenticate': bearerChallenge },
-        extra: { tokenId: record.tokenId, revokedAncestor },
-      })
-    }
+    if (revokedAncestor !== undefined) return ancestorRevoked(record, revokedAncestor)
     const mismatch = record.kind === 'access' ? claimsMismatch(claims, record) : []
     if (mismatch.length > 0) {
       logger.warn(
@@ -209,15 +213,29 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return undefined
   }
 
+  function revokedAncestorHere(record: TokenRecord): string | undefined {
+    const now = clock.now()
+    for (const [id, at] of revokedHere) if (now - at > stalenessMs) revokedHere.delete(id)
+    return record.ancestors?.find((id) => revokedHere.has(`${record.tenantId}|${id}`))
+  }
+
   /**
-   * Forget cached token status on this instance after a token was revoked here. Every entry
-   * goes, not only the token's own: its descendants' entries hold its record as an ancestor.
+   * Forget a token's cached status on this instance after it was revoked here, and refuse its
+   * descendants at once, though their cached status still holds it as it was.
    */
-  function forget(_tenantId: string, _tokenId: string): void {
-    statusCache.clear()
+  function forget(tenantId: string, tokenId: string): void {
+    statusCache.invalidate(`${tenantId}|${tokenId}`)
+    revokedHere.set(`${tenantId}|${tokenId}`, clock.now())
   }
 
   return { authenticate, authenticateCached, forget }
+}
+
+function ancestorRevoked(record: TokenRecord, revokedAncestor: string): AppError {
+  return new AppError('token_revoked', 'A token this token was minted from has been revoked.', {
+    headers: { 'www-authenticate': bearerChallenge },
+    extra: { tokenId: record.tokenId, revokedAncestor },
+  })
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>
