@@ -123,6 +123,7 @@ describe('revoking cascades down the tree', () => {
     })
     expect([parent.status, child.status, grandchild.status]).toEqual([201, 201, 201])
     const leaf = grandchild.body.token as string
+    expect((await api.get('/v1/me', leaf)).body.ancestors).toEqual([parent.body.id, child.body.id])
 
     const two = stack.anotherInstance()
     const apiTwo = client(two.app)

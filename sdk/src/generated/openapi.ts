@@ -53,6 +53,10 @@ export interface components {
         | 'encryption:write'
       >
       keys: Array<string> | null
+      /** Address ranges the token may be used from; null: anywhere */
+      cidrs: Array<string> | null
+      /** The tokens above this one in the token tree, root first; null for a session */
+      ancestors: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
       expiresAt: string
     }
