@@ -38,10 +38,11 @@ import { webhookRoutes } from './http/routes/webhooks.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics/metrics.ts'
+import { createAddressMatcher } from './net/cidr.ts'
 import type { RateLimiter } from './ratelimit/limiter.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'limits'>
+  config: Pick<Config, 'limits'> & Partial<Pick<Config, 'network'>>
   logger: Logger
   clock: Clock
   probes: Record<string, Probe>
@@ -73,10 +74,13 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>()
   registerSecuritySchemes(app)
+  const proxies = deps.config.network?.trustedProxies ?? []
+  const trustedProxies = proxies.length > 0 ? createAddressMatcher(proxies) : undefined
 
   app.use(
     requestContext({
       logger: deps.logger,
+      trustedProxies,
       ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
       ...(deps.metrics ? { metrics: deps.metrics.http } : {}),
     }),
@@ -130,6 +134,7 @@ export function createApp(deps: AppDeps) {
     reveal: deps.reveal,
     audit: deps.audit,
     logger: deps.logger,
+    trustedProxies,
     ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
     ...(deps.metrics ? { metrics: deps.metrics.http.valueRead } : {}),
     ...(deps.limiter ? { limiter: deps.limiter } : {}),

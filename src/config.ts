@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseAllowList } from './net/address-policy.ts'
+import { canonicalCidr } from './net/cidr.ts'
 
 /**
  * The whole configuration, read once from the environment at start-up and frozen. Nothing
@@ -99,6 +100,27 @@ const envSchema = z.object({
     .min(0, 'KEYSTASH_RECORD_CACHE_MS must be 0 or more')
     .max(60_000, 'KEYSTASH_RECORD_CACHE_MS must be at most 60000')
     .default(1000),
+  KEYSTASH_TRUSTED_PROXIES: z
+    .string()
+    .transform((list, ctx) => {
+      const ranges: string[] = []
+      for (const entry of list
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const range = canonicalCidr(entry)
+        if (range === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `KEYSTASH_TRUSTED_PROXIES: "${entry.slice(0, 64)}" is not an IP address or CIDR range`,
+          })
+          return z.NEVER
+        }
+        ranges.push(range)
+      }
+      return ranges
+    })
+    .optional(),
   KEYSTASH_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -221,6 +243,13 @@ export interface Config {
     recordStalenessMs: number
   }
   limits: { maxBodyBytes: number }
+  network: {
+    /**
+     * Proxies whose `X-Forwarded-For` is believed (canonical CIDRs); empty: the client is the
+     * socket's peer (http/client.ts).
+     */
+    trustedProxies: readonly string[]
+  }
   mockGuardrails: Record<Environment, Guardrail>
   mockSecret: string | undefined
   audit: {
@@ -342,6 +371,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       recordStalenessMs: e.KEYSTASH_RECORD_CACHE_MS,
     },
     limits: { maxBodyBytes: e.KEYSTASH_MAX_BODY_BYTES },
+    network: { trustedProxies: e.KEYSTASH_TRUSTED_PROXIES ?? [] },
     mockGuardrails: {
       development: e.KEYSTASH_MOCK_DEVELOPMENT,
       staging: e.KEYSTASH_MOCK_STAGING,

@@ -165,9 +165,11 @@ export function buildDeps(
     },
     readStatus: createTokenStatusReader({ doc, table }),
     statusCache,
+    stalenessMs: config.cache.recordStalenessMs,
     lastUsed,
     clock,
     limiter,
+    logger,
   })
   const onRevoked = authenticator.forget
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
-import { requireScope } from '../auth/scopes.ts'
+import { keyAllowed, requireScope } from '../auth/scopes.ts'
 import { AppError } from '../errors.ts'
 import { decodeCursor, encodeCursor } from '../storage/cursor.ts'
 import { BLOCK_SPAN_MS } from './blocks.ts'
@@ -56,6 +56,20 @@ function matches(event: AuditEvent, filter: EventFilter): boolean {
   if (targetType !== undefined && event.target?.type !== targetType) return false
   if (targetId !== undefined && event.target?.id !== targetId) return false
   return true
+}
+
+/**
+ * What a key-restricted token may read of the trail: events about its keys, and its own
+ * actions. An unrestricted token and a session read everything.
+ */
+function visibleTo(principal: Principal, event: AuditEvent): boolean {
+  if (principal.keys === undefined) return true
+  if (event.actor?.id === principal.tokenId) return true
+  const target = event.target
+  return (
+    target?.type === 'key' &&
+    keyAllowed(principal.keys, { id: target.id, name: target.name ?? target.id })
+  )
 }
 
 /** Reading the audit trail: listing, NDJSON export and chain verification. */
@@ -127,7 +141,12 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       let next: string | null = null
       for await (const { ready, frontier } of newestFirst(source)) {
         for (const entry of ready) {
-          if (entry.key >= before || !range.inRange(entry.key) || !matches(entry.event, query))
+          if (
+            entry.key >= before ||
+            !range.inRange(entry.key) ||
+            !matches(entry.event, query) ||
+            !visibleTo(principal, entry.event)
+          )
             continue
           if (items.length === query.limit) {
             next = (items[items.length - 1] as Placed).key
@@ -177,7 +196,9 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       const steps = oldestFirst(rangeBlocks(principal.tenantId, range))
       const pick = (ready: Placed[]) =>
         ready.flatMap(({ event, key }) =>
-          range.inRange(key) && matches(event, filter) ? [event] : [],
+          range.inRange(key) && matches(event, filter) && visibleTo(principal, event)
+            ? [event]
+            : [],
         )
       const first = await steps.next()
       return (async function* () {
@@ -196,6 +217,14 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       query: TimeRange,
     ): Promise<VerifyReport & { heads: ChainHead[] }> {
       requireScope(principal, 'audit:read')
+      // Verifying needs every event of every chain, which a restricted token may not read.
+      if (principal.keys !== undefined) {
+        throw new AppError(
+          'insufficient_scope',
+          'Verifying the audit trail reads every event: use a token without key restrictions.',
+          { extra: { requiredScope: 'audit:read' } },
+        )
+      }
       const range = bounds(query)
       const { tenantId } = principal
       const headsBefore = await store.readHeads(tenantId, range.nowSeconds)

@@ -1,4 +1,6 @@
 import { AppError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { createAddressMatcher } from '../net/cidr.ts'
 import type { RateLimiter, RateVerdict } from '../ratelimit/limiter.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { ItemKey } from '../storage/keys.ts'
@@ -6,19 +8,31 @@ import { itemKey } from '../storage/keys.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
 import type { RecordCache } from '../storage/record-cache.ts'
 import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
+import type { TokenRecord } from '../storage/tokens.ts'
+import { claimsMismatch } from './claims-match.ts'
 import type { Clock } from './clock.ts'
-import { recallVerifiedToken, type VerifyTokenOptions, verifyToken } from './jwt.ts'
+import {
+  recallVerifiedToken,
+  signingKeyRevoked,
+  type VerifyTokenOptions,
+  verifyToken,
+} from './jwt.ts'
 import type { Principal } from './principal.ts'
+import { scopesForSession, TENANT_WIDE_SCOPES } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
-  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'isRevoked' | 'clock' | 'reload'>
   verify: VerifyTokenOptions
   readStatus: TokenStatusReader
   /** Token status served from memory for at most the configured staleness bound. */
   statusCache: RecordCache<TokenStatus>
+  /** That bound, in milliseconds. */
+  stalenessMs: number
   lastUsed: Pick<LastUsedTracker, 'touchFor'>
   clock: Clock
+  /** Told of tokens whose claims differ from their record (never the token itself). */
+  logger: Pick<Logger, 'warn'>
   /** Per-token and per-organization limits, applied by `authenticate`. */
   limiter?: Pick<RateLimiter, 'admit'>
 }
@@ -33,39 +47,72 @@ export interface Authenticated {
   rateLimit?: RateVerdict | undefined
 }
 
+export interface AuthenticateOptions {
+  /** Items the request will need, read in the same round trip as the token's status. */
+  prefetch?: ((tenantId: string) => ItemKey[]) | undefined
+  /** The client's address (http/client.ts), checked against the token's address ranges. */
+  address?: string | undefined
+  /**
+   * `false` checks the token without counting the request against its rate limits (for a
+   * middleware that only needs to know who is calling before the route counts it).
+   */
+  limit?: boolean
+}
+
 const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
+
+/** What is worked out once per cached status record and verified token, not per request. */
+interface Admission {
+  claims: Principal
+  expiresAtMs: number
+  principal: Principal
+  /** Why the token may not be used whatever the request, or undefined. */
+  refusal: AppError | undefined
+  addressAllowed: ((address: string | undefined) => boolean) | undefined
+}
 
 /**
  * Turns a bearer token into a principal: signature, algorithm, issuer, audience and expiry
- * first (no I/O), then the token record, which is the source of truth for revocation, and the
- * organization, which may have been deleted.
+ * first (no I/O), then the token record, which is the source of truth for revocation and must
+ * match the claims, its ancestors in the token tree (a revoked ancestor stops it), the mark of
+ * an emergency revocation of its signing key, and the organization, which may have been
+ * deleted. Last, the client address against the token's address ranges.
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
-  const { ring, verify, readStatus, statusCache, lastUsed, clock, limiter } = deps
-  const checked = new WeakMap<
-    object,
-    { claims: Principal; expiresAtMs: number; principal: Principal }
-  >()
+  const { ring, verify, readStatus, statusCache, stalenessMs, lastUsed, clock, logger, limiter } =
+    deps
+  const checked = new WeakMap<object, Admission>()
+  // Tokens revoked through this instance, with when: a descendant's cached status still holds
+  // the ancestor as it was, for at most the staleness bound after the revocation.
+  const revokedHere = new Map<string, number>()
 
-  /**
-   * `limit: false` checks the token without counting the request against its rate limits
-   * (for a middleware that only needs to know who is calling before the route counts it).
-   */
   async function authenticate(
     token: string,
-    prefetch?: (tenantId: string) => ItemKey[],
-    { limit = true }: { limit?: boolean } = {},
+    options: AuthenticateOptions = {},
   ): Promise<Authenticated> {
     const claims = await verifyToken(ring, token, verify)
     const cacheId = `${claims.tenantId}|${claims.tokenId}`
     let prefetched: Authenticated['prefetched']
     const status = await statusCache.get(cacheId, async () => {
-      const read = await readStatus(claims.tenantId, claims.tokenId, prefetch?.(claims.tenantId))
+      const read = await readStatus(
+        {
+          tenantId: claims.tenantId,
+          tokenId: claims.tokenId,
+          ancestors: claims.ancestors,
+          signingKeyId: claims.signedBy,
+        },
+        options.prefetch?.(claims.tenantId),
+      )
       prefetched = read.extra
       return read.status
     })
-    const admitted = admit(claims, status)
-    const rateLimit = limit ? limiter?.admit(admitted.principal) : undefined
+    // Another instance revoked the key that signed this token: stop signing with it here too
+    // (the ring reloads its keys only every minute by itself).
+    if (status.signingKeyRevokedAt && claims.signedBy && ring.hasPublicKey(claims.signedBy)) {
+      await ring.reload()
+    }
+    const admitted = admit(claims, status, options.address)
+    const rateLimit = options.limit !== false ? limiter?.admit(admitted.principal) : undefined
     return { ...admitted, prefetched, rateLimit }
   }
 
@@ -74,40 +121,37 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
    * status read within the staleness bound. Undefined when either would need I/O; the same
    * errors as `authenticate` when the token may not be used.
    */
-  function authenticateCached(token: string): Omit<Authenticated, 'prefetched'> | undefined {
+  function authenticateCached(
+    token: string,
+    address?: string,
+  ): Omit<Authenticated, 'prefetched'> | undefined {
     const claims = recallVerifiedToken(ring, token, verify)
     if (claims === undefined) return undefined
     const status = statusCache.peek(`${claims.tenantId}|${claims.tokenId}`)
-    return status === undefined ? undefined : admit(claims, status)
+    return status === undefined ? undefined : admit(claims, status, address)
   }
 
   /** The checks on a verified token's status, the same whether the status was read or remembered. */
-  function admit(claims: Principal, status: TokenStatus): Omit<Authenticated, 'prefetched'> {
+  function admit(
+    claims: Principal,
+    status: TokenStatus,
+    address: string | undefined,
+  ): Omit<Authenticated, 'prefetched'> {
     const record = status.token
     if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', 'The token is not known.', {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
-    if (record.revokedAt) {
-      throw new AppError('token_revoked', 'The token has been revoked.', {
-        headers: { 'www-authenticate': bearerChallenge },
-        extra: { tokenId: record.tokenId },
-      })
-    }
-    // Worked out once per cached status record (and verified token), not on every request.
-    let known = checked.get(record)
+    let known = checked.get(status)
     if (known === undefined || known.claims !== claims) {
-      known = {
-        claims,
-        expiresAtMs: Date.parse(record.expiresAt),
-        principal: {
-          ...claims,
-          ...(record.name ? { name: record.name } : {}),
-          ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
-        },
-      }
-      checked.set(record, known)
+      known = admission(claims, status, record)
+      checked.set(status, known)
+    }
+    if (known.refusal) throw known.refusal
+    if (revokedHere.size > 0) {
+      const revokedAncestor = revokedAncestorHere(record)
+      if (revokedAncestor !== undefined) throw ancestorRevoked(record, revokedAncestor)
     }
     if (known.expiresAtMs <= clock.now()) {
       throw new AppError('token_expired', 'The token has expired.', {
@@ -119,16 +163,93 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
+    if (known.addressAllowed && !known.addressAllowed(address)) {
+      throw new AppError(
+        'address_not_allowed',
+        'This token may not be used from this client address.',
+        { extra: { tokenId: record.tokenId } },
+      )
+    }
     lastUsed.touchFor(record, () => [itemKey.token(record.tenantId, record.tokenId)])
     return { principal: known.principal, organization: status.organization }
   }
 
-  /** Forget a token's cached status on this instance (after it was revoked here). */
+  function admission(claims: Principal, status: TokenStatus, record: TokenRecord): Admission {
+    const base = {
+      claims,
+      expiresAtMs: Date.parse(record.expiresAt),
+      addressAllowed: record.cidrs ? createAddressMatcher(record.cidrs) : undefined,
+    }
+    const principal: Principal = Object.freeze({
+      ...claims,
+      ...(record.kind === 'session'
+        ? { scopes: scopesForSession({ userId: claims.userId ?? '', tenantId: claims.tenantId }) }
+        : {}),
+      // Earlier releases let a key-restricted token hold `org:admin`; a restriction would not
+      // restrict its tenant-wide powers, so such a token keeps its key powers only.
+      ...(record.keys !== undefined
+        ? { scopes: claims.scopes.filter((scope) => !TENANT_WIDE_SCOPES.includes(scope)) }
+        : {}),
+      ...(record.ancestors ? { ancestors: record.ancestors } : {}),
+      ...(record.name ? { name: record.name } : {}),
+      ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
+    })
+    return { ...base, principal, refusal: refusalOf(claims, status, record) }
+  }
+
+  function refusalOf(
+    claims: Principal,
+    status: TokenStatus,
+    record: TokenRecord,
+  ): AppError | undefined {
+    if (record.revokedAt) {
+      return new AppError('token_revoked', 'The token has been revoked.', {
+        headers: { 'www-authenticate': bearerChallenge },
+        extra: { tokenId: record.tokenId },
+      })
+    }
+    if (status.signingKeyRevokedAt) return signingKeyRevoked()
+    // A token minted by a revoked (or vanished) ancestor stops with it.
+    const revokedAncestor = (record.ancestors ?? []).find(
+      (id) => !status.ancestors.get(id) || status.ancestors.get(id)?.revokedAt,
+    )
+    if (revokedAncestor !== undefined) return ancestorRevoked(record, revokedAncestor)
+    const mismatch = record.kind === 'access' ? claimsMismatch(claims, record) : []
+    if (mismatch.length > 0) {
+      logger.warn(
+        { tenantId: record.tenantId, tokenId: record.tokenId, fields: mismatch },
+        'token refused: its claims differ from its record',
+      )
+      return new AppError('invalid_token', 'The token does not match its record.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
+    return undefined
+  }
+
+  function revokedAncestorHere(record: TokenRecord): string | undefined {
+    const now = clock.now()
+    for (const [id, at] of revokedHere) if (now - at > stalenessMs) revokedHere.delete(id)
+    return record.ancestors?.find((id) => revokedHere.has(`${record.tenantId}|${id}`))
+  }
+
+  /**
+   * Forget a token's cached status on this instance after it was revoked here, and refuse its
+   * descendants at once, though their cached status still holds it as it was.
+   */
   function forget(tenantId: string, tokenId: string): void {
     statusCache.invalidate(`${tenantId}|${tokenId}`)
+    revokedHere.set(`${tenantId}|${tokenId}`, clock.now())
   }
 
   return { authenticate, authenticateCached, forget }
+}
+
+function ancestorRevoked(record: TokenRecord, revokedAncestor: string): AppError {
+  return new AppError('token_revoked', 'A token this token was minted from has been revoked.', {
+    headers: { 'www-authenticate': bearerChallenge },
+    extra: { tokenId: record.tokenId, revokedAncestor },
+  })
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>

@@ -3,12 +3,16 @@ import { z } from 'zod'
 import type { Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { environmentSchema, type Principal, type PrincipalKind } from './principal.ts'
-import { keyRestrictionsSchema, type Scope, scopeSchema } from './scopes.ts'
+import { keyRestrictionsSchema, normalizeScopes, type Scope } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 import { hashToken, type VerifiedTokenMemo } from './token-memo.ts'
 
 /** Far above any token we sign (about 1 KiB); refuses oversized input before parsing it. */
 export const MAX_TOKEN_LENGTH = 8192
+/** How many tokens may stand above an access token in the token tree. */
+export const MAX_TOKEN_DEPTH = 8
+/** How many address ranges one token may name. */
+export const MAX_CIDRS = 32
 
 export interface IssueTokenInput {
   issuer: string
@@ -18,8 +22,12 @@ export interface IssueTokenInput {
   tenantId: string
   /** The user for sessions; for access tokens, whatever the token service records as subject. */
   subject: string
-  scopes: readonly Scope[]
+  /** Access tokens only: a session's power comes from its person, not from its token. */
+  scopes?: readonly Scope[]
   keys?: readonly string[]
+  cidrs?: readonly string[]
+  /** Access tokens only: the tokens above it in the token tree, root first. */
+  ancestors?: readonly string[]
   /** Required for access tokens, forbidden for sessions. */
   environment?: Environment
   expiresAt: Date
@@ -45,10 +53,12 @@ export async function issueToken(
   const { kid, privateKey } = await ring.signingKey()
   return new SignJWT({
     tid: input.tenantId,
-    scope: input.scopes.join(' '),
+    ...(input.scopes === undefined ? {} : { scope: input.scopes.join(' ') }),
     kind: input.kind,
     ...(input.environment === undefined ? {} : { env: input.environment }),
     ...(input.keys === undefined ? {} : { keys: [...input.keys] }),
+    ...(input.cidrs === undefined ? {} : { cidr: [...input.cidrs] }),
+    ...(input.ancestors === undefined ? {} : { anc: [...input.ancestors] }),
   })
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
     .setIssuer(input.issuer)
@@ -73,10 +83,12 @@ const claimsSchema = z.object({
   sub: z.string().min(1),
   jti: z.string().min(1),
   tid: z.string().min(1),
-  scope: z.string().max(2000),
+  scope: z.string().max(2000).optional(),
   kind: z.enum(['session', 'access']),
   env: environmentSchema.optional(),
   keys: keyRestrictionsSchema.optional(),
+  cidr: z.array(z.string().max(64)).max(MAX_CIDRS).optional(),
+  anc: z.array(z.string().max(64)).max(MAX_TOKEN_DEPTH).optional(),
   iat: z.number(),
   exp: z.number(),
 })
@@ -89,7 +101,8 @@ class UnknownSigningKey extends Error {}
  * token (`token_expired`); neither ever quotes the token.
  */
 export async function verifyToken(
-  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'>,
+  ring: Pick<SigningKeyRing, 'publicKey' | 'hasPublicKey' | 'clock'> &
+    Partial<Pick<SigningKeyRing, 'isRevoked'>>,
   token: string,
   options: VerifyTokenOptions,
 ): Promise<Principal> {
@@ -102,6 +115,9 @@ export async function verifyToken(
 
   const resolveKey: JWTVerifyGetKey = async (header) => {
     const key = typeof header.kid === 'string' ? await ring.publicKey(header.kid) : undefined
+    if (key === undefined && typeof header.kid === 'string' && ring.isRevoked?.(header.kid)) {
+      throw signingKeyRevoked()
+    }
     if (key === undefined) throw new UnknownSigningKey()
     return key
   }
@@ -135,10 +151,14 @@ export async function verifyToken(
     tokenId: claims.jti,
     tenantId: claims.tid,
     ...(claims.kind === 'session' ? { userId: claims.sub } : {}),
-    scopes: parseScopes(claims.scope),
+    // A session's scopes come from its person at each request (authenticate.ts).
+    scopes: claims.kind === 'access' ? normalizeScopes((claims.scope ?? '').split(' ')) : [],
     ...(claims.keys === undefined ? {} : { keys: claims.keys }),
+    ...(claims.cidr === undefined ? {} : { cidrs: claims.cidr }),
+    ...(claims.anc === undefined ? {} : { ancestors: claims.anc }),
     ...(claims.env === undefined ? {} : { environment: claims.env }),
     expiresAt: new Date(claims.exp * 1000),
+    signedBy: verified.kid,
   })
   memo?.set(hashToken(token), { principal, kid: verified.kid, issuer, audience, exp: claims.exp })
   return principal
@@ -179,16 +199,6 @@ function toleranceOf(options: VerifyTokenOptions): number {
   return tolerance
 }
 
-/** Scopes this version does not know are dropped: an older server grants less, never more. */
-function parseScopes(claim: string): Scope[] {
-  const scopes = new Set<Scope>()
-  for (const word of claim.split(' ')) {
-    const scope = scopeSchema.safeParse(word)
-    if (scope.success) scopes.add(scope.data)
-  }
-  return [...scopes]
-}
-
 const joseReasons: Record<string, string> = {
   ERR_JOSE_ALG_NOT_ALLOWED: 'its algorithm is not accepted',
   ERR_JOSE_NOT_SUPPORTED: 'its algorithm is not accepted',
@@ -197,7 +207,16 @@ const joseReasons: Record<string, string> = {
   ERR_JWT_INVALID: 'it is malformed',
 }
 
+/** A token signed by a key the operator revoked (`rotate-signing-key --revoke-previous`). */
+export const signingKeyRevoked = () =>
+  new AppError(
+    'signing_key_revoked',
+    'The key that signed this token has been revoked; sign in or ask for a new token.',
+    { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } },
+  )
+
 function fromJoseError(error: unknown): AppError {
+  if (error instanceof AppError) return error
   if (error instanceof UnknownSigningKey) return invalid('it was signed by an unknown key')
   const { code, claim } = (error ?? {}) as { code?: unknown; claim?: unknown }
   if (code === 'ERR_JWT_EXPIRED') return expired()

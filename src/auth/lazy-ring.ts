@@ -30,8 +30,10 @@ export function lazySigningKeyRing(
     signingKey: async () => (await get()).signingKey(),
     publicKey: async (kid) => (await get()).publicKey(kid),
     hasPublicKey: (kid) => ready?.hasPublicKey(kid) ?? false,
+    isRevoked: (kid) => ready?.isRevoked(kid) ?? false,
     jwks: async () => (await get()).jwks(),
     rotate: async () => (await get()).rotate(),
+    revokePrevious: async () => (await get()).revokePrevious(),
     reload: async () => (await get()).reload(),
   }
 }

@@ -31,11 +31,23 @@ export interface Principal {
   keys?: string[]
   /** Always set for access tokens, never for sessions. */
   environment?: Environment
+  /** Address ranges the token may be used from (see net/cidr.ts); undefined means anywhere. */
+  cidrs?: string[]
+  /**
+   * The access tokens above this one in the token tree, root first: revoking any of them stops
+   * this one. Empty for a token minted by a person's session.
+   */
+  ancestors?: string[]
   expiresAt: Date
   name?: string
   /** The token's own rate limit, from its record (else the server's default applies). */
   rateLimit?: RatePolicy
+  /** The `kid` of the key that signed the token (an emergency revocation stops its tokens). */
+  signedBy?: string
 }
 
 /** What a token grants, and so what `assertSubset` compares between a parent and a child. */
-export type Grant = Pick<Principal, 'kind' | 'scopes' | 'keys' | 'environment' | 'expiresAt'>
+export type Grant = Pick<
+  Principal,
+  'kind' | 'scopes' | 'keys' | 'cidrs' | 'environment' | 'expiresAt'
+>

@@ -1,22 +1,69 @@
 import { z } from 'zod'
 import { AppError } from '../errors.ts'
+import { cidrCovers } from '../net/cidr.ts'
 import type { Grant, Principal } from './principal.ts'
 
 /**
- * What a token may do. No scope implies another (`org:admin` does not include `keys:read`):
- * a token gets exactly the list it was minted with.
+ * What a token may do. No scope implies another (`org:write` does not include `keys:read`):
+ * a token gets exactly the list it was minted with. Each names one power, so a token can be
+ * given that power and nothing next to it.
  */
 export const SCOPES = [
   'keys:read', // reveal key values
   'keys:list', // metadata, versions, last-used
-  'keys:write',
-  'tokens:write',
+  'keys:write', // create keys, add versions, change metadata, delete (production only)
+  'tokens:write', // mint tokens; see, describe and revoke the tokens this token minted
   'audit:read',
-  'org:admin',
+  'org:read', // describe the organization and its encryption settings
+  'org:write', // rename the organization
+  'mock:write', // mock defaults and per-key mock overrides (production only)
+  'encryption:write', // switch the tenant's key-encryption key (production only)
 ] as const
 
 export type Scope = (typeof SCOPES)[number]
 export const scopeSchema = z.enum(SCOPES)
+
+/**
+ * Scopes about the whole tenant rather than some of its keys: a key-restricted token cannot
+ * hold them, since a restriction would not restrict them.
+ */
+export const TENANT_WIDE_SCOPES: readonly Scope[] = [
+  'org:read',
+  'org:write',
+  'mock:write',
+  'encryption:write',
+]
+
+/**
+ * The one scope of earlier releases that covered the organization, the encryption switch and
+ * the mock settings at once. Tokens that carry it keep working: it reads as the scopes it was
+ * split into, in a token's claims and in its stored record alike, and minting still accepts it.
+ */
+export const LEGACY_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
+  'org:admin': ['org:read', 'org:write', 'mock:write', 'encryption:write'],
+}
+
+/**
+ * Scopes as written (in a claim, a stored record or a request), with legacy names expanded and
+ * names this version does not know dropped: an older server grants less, never more.
+ */
+export function normalizeScopes(words: Iterable<string>): Scope[] {
+  const scopes = new Set<Scope>()
+  for (const word of words) {
+    const legacy = LEGACY_SCOPES[word]
+    if (legacy) for (const scope of legacy) scopes.add(scope)
+    else if ((SCOPES as readonly string[]).includes(word)) scopes.add(word as Scope)
+  }
+  return [...scopes]
+}
+
+/**
+ * What a person's session may do, decided at each request from who they are rather than from
+ * the session's token. An organization has one user today, its owner, who may do everything.
+ */
+export function scopesForSession(_who: { userId: string; tenantId: string }): Scope[] {
+  return [...SCOPES]
+}
 
 /**
  * One entry of a token's `keys` restriction: a key id or name matched exactly, or a prefix
@@ -50,12 +97,34 @@ export function keyAllowed(
   return restrictions.some((entry) => entryMatches(entry, key))
 }
 
+/**
+ * A key outside the token's restriction answers exactly like a missing one, so a restricted
+ * token cannot learn which names exist.
+ */
 export function requireKeyAccess(
   principal: Pick<Principal, 'keys'>,
   key: { id: string; name: string },
 ): void {
   if (keyAllowed(principal.keys, key)) return
-  throw new AppError('key_access_denied', 'This token is restricted to other keys')
+  throw new AppError('not_found', 'No such key.')
+}
+
+/**
+ * The environment boundary: what decides the values a wider environment receives (key
+ * values, key metadata, mock settings, the encryption key) is changed by people's sessions
+ * and production tokens only. A development or staging credential that leaks can read what
+ * its environment reads and nothing more.
+ */
+export function requireProductionChange(
+  principal: Pick<Principal, 'kind' | 'environment'>,
+  what: string,
+): void {
+  if (principal.kind === 'session' || principal.environment === 'production') return
+  throw new AppError(
+    'environment_boundary',
+    `A ${principal.environment ?? 'non-production'} token cannot change ${what}; use a production token or a session.`,
+    { extra: { environment: principal.environment ?? null } },
+  )
 }
 
 function entryMatches(entry: string, key: { id: string; name: string }): boolean {
@@ -100,6 +169,20 @@ export function assertSubset(parent: Grant, child: Grant): void {
       if (uncovered.length > 0) {
         exceeded.push('keys')
         problems.push(`key restrictions outside the parent's: ${uncovered.join(', ')}`)
+      }
+    }
+  }
+
+  if (parent.cidrs !== undefined) {
+    const parentCidrs = parent.cidrs
+    if (child.cidrs === undefined) {
+      exceeded.push('cidrs')
+      problems.push('the parent is restricted to some addresses, so the child must be too')
+    } else {
+      const wider = child.cidrs.filter((c) => !parentCidrs.some((p) => cidrCovers(p, c)))
+      if (wider.length > 0) {
+        exceeded.push('cidrs')
+        problems.push(`address ranges outside the parent's: ${wider.join(', ')}`)
       }
     }
   }

@@ -21,12 +21,19 @@ export interface StoredSigningKey {
   createdAt: Date
   /** When a newer key took over signing; the ring also infers it from the next key's createdAt. */
   retiredAt?: Date
+  /**
+   * When the key was revoked in an emergency (its private half may be compromised): from then
+   * on it is not published and nothing it signed is accepted.
+   */
+  revokedAt?: Date
 }
 
 export interface SigningKeyStore {
   list(): Promise<StoredSigningKey[]>
   /** Insert or replace by `kid`. */
   put(key: StoredSigningKey): Promise<void>
+  /** Marks a key revoked (kept as its own small item, which token status reads). */
+  revoke(kid: string, at: Date): Promise<void>
 }
 
 /**
@@ -45,7 +52,12 @@ export function createInMemorySigningKeyStore(initial: StoredSigningKey[] = []) 
       return [...keys.values()].map((k) => structuredClone(k))
     },
     async put(key: StoredSigningKey): Promise<void> {
-      keys.set(key.kid, structuredClone(key))
+      const revokedAt = keys.get(key.kid)?.revokedAt
+      keys.set(key.kid, structuredClone({ ...key, ...(revokedAt ? { revokedAt } : {}) }))
+    },
+    async revoke(kid: string, at: Date): Promise<void> {
+      const key = keys.get(kid)
+      if (key && !key.revokedAt) key.revokedAt = at
     },
   } satisfies SigningKeyStore
 }

@@ -40,9 +40,17 @@ export interface SigningKeyRing {
   publicKey(kid: string): Promise<CryptoKey | undefined>
   /** Whether `kid` is published now, by this instance's current view (no I/O). */
   hasPublicKey(kid: string): boolean
+  /** Whether `kid` was revoked in an emergency, by this instance's current view (no I/O). */
+  isRevoked(kid: string): boolean
   jwks(): Promise<{ keys: PublishedJwk[] }>
   /** Makes a new key the signer and returns its kid; the old ones retire. */
   rotate(): Promise<string>
+  /**
+   * The emergency form of `rotate`: a new key signs from now on and every older key is revoked
+   * at once. The JWKS drops them, and tokens they signed are refused on every instance within
+   * the token-status staleness bound (the mark is read with each token's status).
+   */
+  revokePrevious(): Promise<{ kid: string; revoked: string[] }>
   reload(): Promise<void>
 }
 
@@ -86,9 +94,14 @@ export async function createSigningKeyRing(
     })
   }
 
-  const active = () => keys.findLast((k) => k.retiredAt === undefined)?.stored
+  const active = () =>
+    keys.findLast((k) => k.retiredAt === undefined && k.stored.revokedAt === undefined)?.stored
   const published = (now: number) =>
-    keys.filter((k) => k.retiredAt === undefined || now < k.retiredAt + retentionMs)
+    keys.filter(
+      (k) =>
+        k.stored.revokedAt === undefined &&
+        (k.retiredAt === undefined || now < k.retiredAt + retentionMs),
+    )
 
   async function reload(): Promise<void> {
     reloading ??= (async () => {
@@ -221,6 +234,7 @@ export async function createSigningKeyRing(
     signingKey,
     publicKey,
     hasPublicKey: (kid) => published(clock.now()).some((k) => k.stored.kid === kid),
+    isRevoked: (kid) => keys.some((k) => k.stored.kid === kid && k.stored.revokedAt !== undefined),
     async jwks() {
       await reloadIfOlderThan(reloadAfterSeconds * 1000)
       const keys = published(clock.now()).map(({ stored }): PublishedJwk => {
@@ -229,6 +243,17 @@ export async function createSigningKeyRing(
       return { keys }
     },
     rotate,
+    async revokePrevious() {
+      const kid = await rotate()
+      const revoked = keys.filter((k) => k.stored.kid !== kid && !k.stored.revokedAt)
+      const at = new Date(clock.now())
+      for (const key of revoked) await store.revoke(key.stored.kid, at)
+      for (const key of revoked) {
+        key.stored = { ...key.stored, revokedAt: at }
+        publicKeys.delete(key.stored.kid)
+      }
+      return { kid, revoked: revoked.map((k) => k.stored.kid) }
+    },
     reload,
   }
 }

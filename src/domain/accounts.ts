@@ -2,7 +2,6 @@ import type { Clock } from '../auth/clock.ts'
 import { issueToken } from '../auth/jwt.ts'
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyLogin } from '../auth/passwords.ts'
 import type { Principal } from '../auth/principal.ts'
-import { SCOPES } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
@@ -34,7 +33,11 @@ export function normalizeEmail(email: string): string {
   return email.normalize('NFKC').trim().toLowerCase()
 }
 
-/** Sign-up, login and logout. A session is a token of kind `session` holding every scope. */
+/**
+ * Sign-up, login and logout. A session is a token of kind `session`; what it may do is decided
+ * from its person at each request. Logging out ends the session alone: access tokens minted
+ * with it keep working (they belong to the organization, and a person's sessions manage them).
+ */
 export function createAccountService(deps: AccountServiceDeps) {
   const { accounts, tokens, throttle, ring, config, clock, logger } = deps
 
@@ -45,7 +48,9 @@ export function createAccountService(deps: AccountServiceDeps) {
       tokenId: newId('tok'),
       kind: 'session',
       userId,
-      scopes: [...SCOPES],
+      // A session's power comes from its person at each request (scopesForSession), not from
+      // what it was issued with.
+      scopes: [],
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.auth.sessionTtlSeconds * 1000).toISOString(),
       createdBy: { type: 'user', id: userId },
@@ -57,7 +62,6 @@ export function createAccountService(deps: AccountServiceDeps) {
       tokenId: record.tokenId,
       tenantId,
       subject: userId,
-      scopes: record.scopes,
       expiresAt: new Date(record.expiresAt),
     })
     return { record, session: { token, expiresAt: record.expiresAt } satisfies Session }

@@ -1,7 +1,7 @@
 import { type AuditInput, actorOf, outcomeOf } from '../audit/events.ts'
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
-import { requireScope } from '../auth/scopes.ts'
+import { requireProductionChange, requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { SealedRecord } from '../crypto/record.ts'
 import { AppError } from '../errors.ts'
@@ -124,12 +124,13 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
 
   return {
     async describe(principal: Principal) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'org:read')
       return view(principal.tenantId)
     },
 
     async configure(principal: Principal, input: EncryptionInput, meta: RequestMeta = {}) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'encryption:write')
+      requireProductionChange(principal, 'the encryption key')
       const { tenantId } = principal
       const audit = (
         outcome: AuditInput['outcome'],
@@ -211,7 +212,7 @@ export function createEncryptionService(deps: EncryptionServiceDeps) {
     },
 
     async job(principal: Principal, jobId: string) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'org:read')
       const job = await deps.jobs.get(principal.tenantId, jobId)
       if (!job) throw new AppError('not_found', 'No such re-encryption job.')
       return describeJob(job)

@@ -1,6 +1,11 @@
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
-import { requireKeyAccess, requireScope } from '../auth/scopes.ts'
+import {
+  keyAllowed,
+  requireKeyAccess,
+  requireProductionChange,
+  requireScope,
+} from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
@@ -157,6 +162,7 @@ export function createKeyService({
       },
     ) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'keys')
       if (ID_SHAPED.test(input.name)) {
         throw new AppError(
           'validation_failed',
@@ -165,7 +171,10 @@ export function createKeyService({
       }
       const bytes = checkValue(input.value)
       const keyId = newId('key')
-      requireKeyAccess(principal, { id: keyId, name: input.name })
+      // Refused before anything is read, so it says nothing about whether the name exists.
+      if (!keyAllowed(principal.keys, { id: keyId, name: input.name })) {
+        throw new AppError('key_access_denied', 'This token is restricted to other key names.')
+      }
       const provider = input.provider ?? detectProvider(input.value)
       const now = new Date(clock.now()).toISOString()
       const base = { tenantId: principal.tenantId, keyId, provider }
@@ -205,14 +214,9 @@ export function createKeyService({
           clock.now(),
         ),
       })
-      const visible = page.items.filter((r) => {
-        try {
-          requireKeyAccess(principal, { id: r.keyId, name: r.name })
-          return true
-        } catch {
-          return false
-        }
-      })
+      const visible = page.items.filter((r) =>
+        keyAllowed(principal.keys, { id: r.keyId, name: r.name }),
+      )
       return { items: visible, nextCursor: page.nextCursor }
     },
 
@@ -227,6 +231,7 @@ export function createKeyService({
      */
     async addVersion(principal: Principal, ref: string, value: string) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'key values')
       const bytes = checkValue(value)
       let record = await load(principal, ref)
       for (let attempt = 1; ; attempt++) {
@@ -271,6 +276,11 @@ export function createKeyService({
 
     async update(principal: Principal, ref: string, changes: KeyMetadataUpdate) {
       requireScope(principal, 'keys:write')
+      if (changes.mockOverrides !== undefined) {
+        requireScope(principal, 'mock:write')
+        requireProductionChange(principal, 'mock settings')
+      }
+      requireProductionChange(principal, 'keys')
       const record = await load(principal, ref)
       const update: KeyMetadataUpdate = { ...changes }
       if (changes.mockOverrides !== undefined)
@@ -296,6 +306,7 @@ export function createKeyService({
 
     async delete(principal: Principal, ref: string) {
       requireScope(principal, 'keys:write')
+      requireProductionChange(principal, 'keys')
       const record = await load(principal, ref)
       const event = newEvent(
         record.tenantId,

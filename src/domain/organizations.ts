@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
-import { requireScope } from '../auth/scopes.ts'
+import { requireProductionChange, requireScope } from '../auth/scopes.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -88,7 +88,7 @@ export function createOrganizationService({
 
   return {
     async get(principal: Principal) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'org:read')
       return load(principal)
     },
 
@@ -100,7 +100,14 @@ export function createOrganizationService({
       principal: Principal,
       changes: { name?: string; mockDefaults?: Partial<Record<Environment, MockSetting>> },
     ) {
-      requireScope(principal, 'org:admin')
+      if (changes.name !== undefined) requireScope(principal, 'org:write')
+      if (changes.mockDefaults !== undefined) {
+        requireScope(principal, 'mock:write')
+        requireProductionChange(principal, 'mock settings')
+      }
+      if (changes.name === undefined && changes.mockDefaults === undefined) {
+        requireScope(principal, 'org:write')
+      }
       const org = await load(principal)
       const mockDefaults = changes.mockDefaults ? { ...org.mockDefaults } : undefined
       for (const [environment, setting] of Object.entries(changes.mockDefaults ?? {}) as [
@@ -135,16 +142,16 @@ export function createOrganizationService({
      * token, however broad.
      */
     async delete(principal: Principal) {
-      requireScope(principal, 'org:admin')
       if (principal.kind !== 'session') {
         throw new AppError(
           'insufficient_scope',
           'Only a logged-in owner can delete the organization.',
           {
-            extra: { requiredScope: 'org:admin' },
+            extra: { requiredScope: 'org:write' },
           },
         )
       }
+      requireScope(principal, 'org:write')
       const org = await accounts.getOrganization(principal.tenantId)
       if (!org) throw new AppError('not_found', 'No such organization.')
       // The mark comes first: it is what makes every instance refuse the tenant at once. An

@@ -128,7 +128,7 @@ export function createRekeyingService(deps: RekeyingDeps) {
 
     /** A forced re-key: now, whatever the schedule says; it also starts a new period. */
     async force(principal: Principal, meta: RequestMeta = {}) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'encryption:write')
       return recorded(principal, meta, { trigger: 'forced' }, async () => {
         const seen = await scheduleOf(principal.tenantId)
         const running = await openJob(seen)
@@ -145,7 +145,7 @@ export function createRekeyingService(deps: RekeyingDeps) {
 
     /** Sets the period; the next re-key falls `periodDays` after the current period began. */
     async setPeriod(principal: Principal, periodDays: number, meta: RequestMeta = {}) {
-      requireScope(principal, 'org:admin')
+      requireScope(principal, 'encryption:write')
       const { tenantId } = principal
       return recorded(principal, meta, { periodDays }, async () => {
         const seen = await scheduleOf(tenantId)

@@ -1,15 +1,16 @@
 import type { Clock } from '../auth/clock.ts'
-import { issueToken } from '../auth/jwt.ts'
+import { issueToken, MAX_CIDRS, MAX_TOKEN_DEPTH } from '../auth/jwt.ts'
 import type { Principal } from '../auth/principal.ts'
-import { assertSubset, requireScope, type Scope } from '../auth/scopes.ts'
+import { assertSubset, requireScope, type Scope, TENANT_WIDE_SCOPES } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { newEvent } from '../events/new-event.ts'
 import { isId, newId } from '../ids.ts'
+import { canonicalCidr } from '../net/cidr.ts'
 import { narrowRateLimit } from '../ratelimit/narrow.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
-import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import { AncestorRevoked, type TokenRecord, type TokenRepository } from '../storage/tokens.ts'
 import { type LifetimeQuery, lifetimeFilters } from './key-lifetime.ts'
 
 export interface TokenServiceDeps {
@@ -29,6 +30,8 @@ export interface CreateTokenInput {
   scopes: Scope[]
   expiresAt: Date
   keys?: string[]
+  /** Address ranges (CIDR or single addresses); by default those of the minting token. */
+  cidrs?: string[]
   environment?: Environment
   rateLimit?: RatePolicy
 }
@@ -41,7 +44,9 @@ export function describeToken(record: TokenRecord) {
     kind: record.kind,
     scopes: record.scopes,
     keys: record.keys ?? null,
+    cidrs: record.cidrs ?? null,
     environment: record.environment ?? null,
+    parentId: record.ancestors?.at(-1) ?? null,
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
     lastUsedAt: record.lastUsedAt ?? null,
@@ -51,7 +56,13 @@ export function describeToken(record: TokenRecord) {
   }
 }
 
-/** Access tokens for applications: minted within the caller's own grant, revocable at once. */
+/**
+ * Access tokens for applications: minted within the caller's own grant, revocable at once.
+ * They form a tree: a token minted by another records it and its ancestors, and revoking a
+ * token stops every token below it (authenticate.ts reads the ancestors with the token's own
+ * status). A person's session manages every access token of the organization; an access token
+ * sees, describes and revokes only the tokens below it.
+ */
 export function createTokenService({
   tokens,
   ring,
@@ -61,6 +72,13 @@ export function createTokenService({
   defaultRateLimit,
   onEvent = () => {},
 }: TokenServiceDeps) {
+  /** The token, when the caller may manage it; other tokens answer like missing ones. */
+  async function manageable(principal: Principal, tokenId: string): Promise<TokenRecord> {
+    const record = isId('tok', tokenId) ? await tokens.get(principal.tenantId, tokenId) : undefined
+    if (record?.kind !== 'access' || !mayManage(principal, record)) throw notFound()
+    return record
+  }
+
   return {
     async create(principal: Principal, input: CreateTokenInput) {
       requireScope(principal, 'tokens:write')
@@ -80,14 +98,25 @@ export function createTokenService({
       }
       const environment = input.environment ?? principal.environment ?? 'production'
       const scopes = [...new Set(input.scopes)]
+      const cidrs = input.cidrs ? canonicalCidrs(input.cidrs) : principal.cidrs
+      checkKeyRestrictable(scopes, input.keys)
       assertSubset(principal, {
         kind: 'access',
         scopes,
         keys: input.keys,
+        cidrs,
         environment,
         expiresAt: input.expiresAt,
       })
       const rateLimit = narrowRateLimit(principal.rateLimit, defaultRateLimit, input.rateLimit)
+      const ancestors =
+        principal.kind === 'access' ? [...(principal.ancestors ?? []), principal.tokenId] : []
+      if (ancestors.length > MAX_TOKEN_DEPTH) {
+        throw new AppError(
+          'validation_failed',
+          `A token may have at most ${MAX_TOKEN_DEPTH} tokens above it; mint this one from a token nearer the root or a session.`,
+        )
+      }
       const record: TokenRecord = {
         tenantId: principal.tenantId,
         tokenId: newId('tok'),
@@ -95,7 +124,9 @@ export function createTokenService({
         name: input.name,
         scopes,
         ...(input.keys ? { keys: [...new Set(input.keys)] } : {}),
+        ...(cidrs ? { cidrs: [...cidrs] } : {}),
         environment,
+        ancestors,
         createdAt: new Date(now).toISOString(),
         expiresAt: new Date(Math.floor(input.expiresAt.getTime() / 1000) * 1000).toISOString(),
         createdBy: principal.userId
@@ -112,10 +143,21 @@ export function createTokenService({
         subject: record.tokenId,
         scopes: record.scopes,
         ...(record.keys ? { keys: record.keys } : {}),
+        ...(record.cidrs ? { cidrs: record.cidrs } : {}),
+        ancestors,
         environment,
         expiresAt: new Date(record.expiresAt),
       })
-      await tokens.put(record)
+      try {
+        await tokens.mint(record)
+      } catch (error) {
+        if (!(error instanceof AncestorRevoked)) throw error
+        throw new AppError(
+          'token_revoked',
+          'This token, or a token it was minted from, has been revoked.',
+          { headers: { 'www-authenticate': 'Bearer realm="keystash", error="invalid_token"' } },
+        )
+      }
       return { token, record }
     },
 
@@ -126,6 +168,7 @@ export function createTokenService({
       return tokens.list(principal.tenantId, {
         kind: 'access',
         ...page,
+        ...(principal.kind === 'access' ? { descendantOf: principal.tokenId } : {}),
         ...lifetimeFilters({ expiringWithinDays, unusedForDays, neverUsed }, now),
         now: new Date(now).toISOString(),
       })
@@ -133,28 +176,76 @@ export function createTokenService({
 
     async get(principal: Principal, tokenId: string) {
       requireScope(principal, 'tokens:write')
-      const record = isId('tok', tokenId)
-        ? await tokens.get(principal.tenantId, tokenId)
-        : undefined
-      if (record?.kind !== 'access') throw notFound()
-      return record
+      return manageable(principal, tokenId)
     },
 
-    /** Idempotent: revoking a revoked token succeeds and keeps the first revocation time. */
-    async revoke(principal: Principal, tokenId: string) {
+    /**
+     * Idempotent: revoking a revoked token succeeds and keeps the first revocation time. Every
+     * token below it stops too, with no write of its own; `cascaded` counts those that were
+     * still unrevoked, for the audit trail.
+     */
+    async revoke(principal: Principal, tokenId: string): Promise<{ cascaded: number }> {
       requireScope(principal, 'tokens:write')
+      await manageable(principal, tokenId)
       const now = clock.now()
       const event = newEvent(principal.tenantId, 'token.revoked', { tokenId }, now)
-      const revoked =
-        isId('tok', tokenId) &&
-        (await tokens.revoke(principal.tenantId, tokenId, new Date(now), 'access', event))
+      const revoked = await tokens.revoke(
+        principal.tenantId,
+        tokenId,
+        new Date(now),
+        'access',
+        event,
+      )
       if (!revoked) throw notFound()
       onRevoked(principal.tenantId, tokenId)
       onEvent()
+      return { cascaded: await tokens.countLiveDescendants(principal.tenantId, tokenId) }
     },
   }
 }
 
 const notFound = () => new AppError('not_found', 'No such token.')
+
+/**
+ * Who manages a token: a person's session every access token of its organization (roles will
+ * narrow this), an access token the tokens below it.
+ */
+function mayManage(principal: Principal, record: TokenRecord): boolean {
+  if (principal.kind === 'session') return true
+  return (record.ancestors ?? []).includes(principal.tokenId)
+}
+
+/** A key restriction would not restrict a tenant-wide power, so the two never go together. */
+function checkKeyRestrictable(scopes: readonly Scope[], keys: readonly string[] | undefined) {
+  const tenantWide = scopes.filter((scope) => TENANT_WIDE_SCOPES.includes(scope))
+  if (keys === undefined || tenantWide.length === 0) return
+  throw new AppError(
+    'validation_failed',
+    `Tenant-wide scopes cannot be combined with key restrictions: ${tenantWide.join(', ')}. Mint a separate token without keys for them.`,
+    {
+      extra: {
+        errors: [{ field: 'scopes', message: 'tenant-wide scope on a key-restricted token' }],
+      },
+    },
+  )
+}
+
+function canonicalCidrs(entries: readonly string[]): string[] {
+  if (entries.length > MAX_CIDRS) {
+    throw new AppError('validation_failed', `A token may name at most ${MAX_CIDRS} address ranges.`)
+  }
+  const ranges = entries.map((entry) => {
+    const range = canonicalCidr(entry)
+    if (range === undefined) {
+      throw new AppError('validation_failed', 'An address range is not a valid CIDR.', {
+        extra: {
+          errors: [{ field: 'cidrs', message: `not an IPv4 or IPv6 CIDR: ${entry.slice(0, 64)}` }],
+        },
+      })
+    }
+    return range
+  })
+  return [...new Set(ranges)]
+}
 
 export type TokenService = ReturnType<typeof createTokenService>

@@ -72,7 +72,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         { extra: { requiredKind: 'session' } },
       )
     }
-    requireScope(principal, 'org:admin')
+    requireScope(principal, 'org:write')
   }
 
   async function load(principal: Principal, webhookId: string): Promise<WebhookRecord> {

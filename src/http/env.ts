@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts'
 import type { Logger } from '../logger.ts'
+import type { AddressMatcher } from '../net/cidr.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { TraceContext } from './trace-context.ts'
 
@@ -17,6 +18,8 @@ export interface AppEnv {
     principal: Principal
     /** The principal's organization, read with the token's status. */
     organization: OrganizationRecord
+    /** The operator's trusted proxies, for `clientOf` (undefined: none). */
+    trustedProxies: AddressMatcher | undefined
     /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
     prefetched: Map<string, Record<string, unknown>> | undefined
     /** The rate limits' headers (RateLimit, RateLimit-Policy), sent with the response. */

@@ -3,6 +3,7 @@ import type { Authenticator } from '../auth/authenticate.ts'
 import type { ValueReader } from '../domain/key-values.ts'
 import type { Logger } from '../logger.ts'
 import type { HistogramCell } from '../metrics/histogram-cells.ts'
+import type { AddressMatcher } from '../net/cidr.ts'
 import type { RateLimiter } from '../ratelimit/limiter.ts'
 import { auditInput, type RequestAudit } from './audit.ts'
 import { clientFrom } from './client.ts'
@@ -25,6 +26,8 @@ export interface FastValueReadDeps {
   limiter?: Pick<RateLimiter, 'tryAdmit'>
   /** The value route's 2xx cell of the HTTP metrics, resolved once. */
   metrics?: Pick<HistogramCell, 'observe'>
+  /** The operator's trusted proxies, as requestContext has them. */
+  trustedProxies?: AddressMatcher | undefined
 }
 
 /**
@@ -55,6 +58,7 @@ export function fastValueRead({
   onRequest,
   limiter,
   metrics,
+  trustedProxies,
 }: FastValueReadDeps) {
   return (request: Request, env: unknown): FastAnswer => {
     if (request.method !== 'GET') return undefined
@@ -67,10 +71,14 @@ export function fastValueRead({
     if (ref === undefined || token === undefined || !REF_PATTERN.test(ref)) return undefined
     const started = performance.now()
 
+    const client = clientFrom(env, request.headers.get('user-agent'), {
+      forwardedFor: trustedProxies && request.headers.get('x-forwarded-for'),
+      trusted: trustedProxies,
+    })
     let who: ReturnType<Authenticator['authenticateCached']>
     let revealed: ReturnType<ValueReader['cached']>
     try {
-      who = authenticator.authenticateCached(token)
+      who = authenticator.authenticateCached(token, client.address)
       revealed = who && reveal.cached(who.principal, who.organization, ref)
     } catch {
       // A refusal: the routed path answers it, with its audit event.
@@ -93,7 +101,7 @@ export function fastValueRead({
               principal: who.principal,
               requestId,
               traceId,
-              client: clientFrom(env, request.headers.get('user-agent')),
+              client,
             },
             valueReadEntry(revealed),
             SUCCESS,

@@ -159,9 +159,9 @@ export function createAccountRepository({
       at: Date,
     ): Promise<OrganizationRecord> {
       const sets = ['updatedAt = :at']
-      // Field names go through placeholders: `name` is a DynamoDB reserved word.
-      const names: Record<string, string> = {}
       const values: Record<string, unknown> = { ':at': at.toISOString() }
+      // `name` is a DynamoDB reserved word: every field goes through a placeholder.
+      const names: Record<string, string> = {}
       for (const [field, value] of Object.entries(changes)) {
         if (value === undefined) continue
         sets.push(`#${field} = :${field}`)
@@ -174,8 +174,8 @@ export function createAccountRepository({
           Key: itemKey.org(tenantId),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
-          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ReturnValues: 'ALL_NEW',
         }),
       )

@@ -30,6 +30,8 @@ export const itemKey = {
     pk: `ORG#${tenantId}`,
     sk: `WHDELIVERY#${webhookId}#${messageId}`,
   }),
+  /** A small item of its own, so token status reads it without the sealed private key. */
+  signingKeyRevocation: (kid: string) => ({ pk: 'SIGNING', sk: `REVOKED#${kid}` }),
 }
 
 export type ItemKey = { pk: string; sk: string }

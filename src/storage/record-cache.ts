@@ -20,11 +20,13 @@ export function createRecordCache<T>({
 }: RecordCacheOptions) {
   const entries = new Map<string, { value: T; loadedAt: number }>()
   const flights = new Map<string, Promise<T>>()
-  // Bumped on invalidate, so a load that started before an invalidation is not stored.
+  // Bumped on invalidate, so a load that started before an invalidation is not stored; `epoch`
+  // does the same for every id at once (clear).
   const generations = new Map<string, number>()
   // Counted for the metrics (metrics/metrics.ts reads them when scraped).
   let hits = 0
   let misses = 0
+  let epoch = 0
 
   /**
    * The record as remembered while within the staleness bound; nothing is loaded, and a
@@ -52,10 +54,11 @@ export function createRecordCache<T>({
     const pending = flights.get(id)
     if (pending) return pending
     const generation = generations.get(id) ?? 0
+    const started = epoch
     const loadedAt = clock.now()
     const flight = load()
       .then((value) => {
-        if (stalenessMs > 0 && (generations.get(id) ?? 0) === generation) {
+        if (stalenessMs > 0 && (generations.get(id) ?? 0) === generation && epoch === started) {
           entries.delete(id)
           entries.set(id, { value, loadedAt })
           if (entries.size > maxEntries) {
@@ -76,11 +79,18 @@ export function createRecordCache<T>({
     generations.set(id, (generations.get(id) ?? 0) + 1)
   }
 
+  /** Forgets everything, including loads in flight (they are not stored when they land). */
+  function clear(): void {
+    entries.clear()
+    flights.clear()
+    epoch += 1
+  }
+
   return {
     get,
     peek,
     invalidate,
-    clear: () => entries.clear(),
+    clear,
     size: () => entries.size,
     /** Lookups answered from memory and lookups that needed a load (or joined one). */
     stats: () => ({ hits, misses, size: entries.size }),

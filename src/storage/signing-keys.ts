@@ -27,15 +27,42 @@ export function createSigningKeyStore({
           ConsistentRead: true,
         }),
       )
-      return Items.map(
-        (item): StoredSigningKey => ({
-          kid: item.kid,
-          publicJwk: item.publicJwk,
-          sealedPrivateKey: item.sealedPrivateKey,
-          createdAt: new Date(item.createdAt),
-          ...(item.retiredAt ? { retiredAt: new Date(item.retiredAt) } : {}),
-        }),
+      const revoked = new Map<string, string>()
+      for (const item of Items) {
+        if (String(item.sk).startsWith('REVOKED#')) revoked.set(item.kid, item.revokedAt)
+      }
+      return Items.filter((item) => String(item.sk).startsWith('KEY#')).map(
+        (item): StoredSigningKey => {
+          const revokedAt = revoked.get(item.kid)
+          return {
+            kid: item.kid,
+            publicJwk: item.publicJwk,
+            sealedPrivateKey: item.sealedPrivateKey,
+            createdAt: new Date(item.createdAt),
+            ...(item.retiredAt ? { retiredAt: new Date(item.retiredAt) } : {}),
+            ...(revokedAt ? { revokedAt: new Date(revokedAt) } : {}),
+          }
+        },
       )
+    },
+    async revoke(kid, at) {
+      await doc
+        .send(
+          new PutCommand({
+            TableName: table,
+            Item: {
+              ...itemKey.signingKeyRevocation(kid),
+              type: 'signing-key-revocation',
+              kid,
+              revokedAt: at.toISOString(),
+            },
+            // The first revocation time stays.
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        .catch((error: unknown) => {
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error
+        })
     },
     async put(key) {
       await doc.send(

@@ -30,6 +30,7 @@ import {
  * | raw material reminder  | `ORG#<orgId>`         | `KEKREMIND`                 | `KEKREMIND` / `<remindFrom>#<orgId>` |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
+ * | signing key revoked    | `SIGNING`             | `REVOKED#<kid>`             |                        |
  * | idempotent response    | `IDEMP#<orgId>#<sha256>`| `IDEMP`                   |                        |
  *
  * A tenant's tokens and keys share the tenant's partition, so the hot read path fetches the

@@ -6,13 +6,30 @@ import { type TokenRecord, toTokenRecord } from './tokens.ts'
 export interface TokenStatus {
   token: TokenRecord | undefined
   organization: OrganizationRecord | undefined
+  /** The records of the token's ancestors that exist, by token id. */
+  ancestors: ReadonlyMap<string, TokenRecord>
+  /** When the key that signed the token was revoked in an emergency, if it was. */
+  signingKeyRevokedAt: string | undefined
+}
+
+/** What the token itself says about where its status lives (its verified claims). */
+export interface TokenStatusQuery {
+  tenantId: string
+  tokenId: string
+  /** The ancestors named in the token; tokens of earlier releases name none. */
+  ancestors?: readonly string[] | undefined
+  /** The `kid` of the key that signed it. */
+  signingKeyId?: string | undefined
 }
 
 /**
- * Reads what decides whether a token may be used (its record and its organization) in one
- * BatchGetItem, plus any other items of the same request (`extra`, e.g. the API key being
- * read), so the hot path makes one round trip. Strongly consistent: a revocation written by
- * any instance is seen by the next read.
+ * Reads what decides whether a token may be used in one BatchGetItem: its record, its
+ * organization, its ancestors' records (a revoked ancestor stops it, so revoking a token
+ * cascades without a write per descendant) and the revocation mark of its signing key, plus
+ * any other items of the same request (`extra`, e.g. the API key being read), so the hot path
+ * makes one round trip. Strongly consistent: a revocation written by any instance is seen by
+ * the next read. A token of an earlier release names no ancestors in its claims; when its
+ * record has them (`npm run migrate` fills them in), they take a second read.
  */
 export function createTokenStatusReader({
   doc,
@@ -21,15 +38,10 @@ export function createTokenStatusReader({
   doc: DynamoDBDocumentClient
   table: string
 }) {
-  return async function readTokenStatus(
-    tenantId: string,
-    tokenId: string,
-    extra: ItemKey[] = [],
-  ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
-    const tokenKey = itemKey.token(tenantId, tokenId)
-    const orgKey = itemKey.org(tenantId)
-    let keys: ItemKey[] = [tokenKey, orgKey, ...extra]
-    const found = new Map<string, Record<string, unknown>>()
+  async function batchGet(
+    keys: ItemKey[],
+    found: Map<string, Record<string, unknown>>,
+  ): Promise<void> {
     // BatchGetItem may return some keys as unprocessed under load; ask again for those.
     for (let attempt = 0; keys.length > 0; attempt++) {
       if (attempt > 0)
@@ -41,16 +53,67 @@ export function createTokenStatusReader({
       for (const item of result.Responses?.[table] ?? []) found.set(`${item.pk}|${item.sk}`, item)
       keys = (result.UnprocessedKeys?.[table]?.Keys ?? []) as ItemKey[]
     }
-    const token = found.get(`${tokenKey.pk}|${tokenKey.sk}`)
+  }
+
+  return async function readTokenStatus(
+    query: TokenStatusQuery,
+    extra: ItemKey[] = [],
+  ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
+    const { tenantId, tokenId, signingKeyId } = query
+    const tokenKey = itemKey.token(tenantId, tokenId)
+    const orgKey = itemKey.org(tenantId)
+    const claimed = query.ancestors ?? []
+    const keys: ItemKey[] = [
+      tokenKey,
+      orgKey,
+      ...claimed.map((id) => itemKey.token(tenantId, id)),
+      ...(signingKeyId ? [itemKey.signingKeyRevocation(signingKeyId)] : []),
+      ...extra,
+    ]
+    const found = new Map<string, Record<string, unknown>>()
+    await batchGet(dedupe(keys), found)
+    const item = found.get(`${tokenKey.pk}|${tokenKey.sk}`)
+    const token = item ? toTokenRecord(item) : undefined
+    const unread = (token?.ancestors ?? []).filter((id) => !claimed.includes(id))
+    if (unread.length > 0) {
+      await batchGet(
+        unread.map((id) => itemKey.token(tenantId, id)),
+        found,
+      )
+    }
+    const ancestors = new Map<string, TokenRecord>()
+    for (const id of [...claimed, ...unread]) {
+      const key = itemKey.token(tenantId, id)
+      const ancestor = found.get(`${key.pk}|${key.sk}`)
+      if (ancestor) ancestors.set(id, toTokenRecord(ancestor))
+    }
     const org = found.get(`${orgKey.pk}|${orgKey.sk}`)
+    const revocation = signingKeyId
+      ? found.get(keyId(itemKey.signingKeyRevocation(signingKeyId)))
+      : undefined
     return {
       status: {
-        token: token ? toTokenRecord(token) : undefined,
+        token,
         organization: org ? toOrganization(org) : undefined,
+        ancestors,
+        signingKeyRevokedAt: revocation ? String(revocation.revokedAt) : undefined,
       },
       extra: found,
     }
   }
+}
+
+const keyId = (key: ItemKey) => `${key.pk}|${key.sk}`
+
+/** BatchGetItem refuses a request that names one key twice. */
+function dedupe(keys: ItemKey[]): ItemKey[] {
+  const seen = new Set<string>()
+  return keys.filter((key) => {
+    const id = keyId(key)
+    if (seen.has(id)) return false
+    seen.add(id)
+    return true
+  })
 }
 
 export type TokenStatusReader = ReturnType<typeof createTokenStatusReader>

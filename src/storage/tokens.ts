@@ -6,11 +6,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import type { Scope } from '../auth/scopes.ts'
+import { normalizeScopes, type Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
@@ -28,7 +29,14 @@ export interface TokenRecord {
   userId?: string
   scopes: Scope[]
   keys?: string[]
+  /** Canonical CIDRs the token may be used from; undefined means anywhere. */
+  cidrs?: string[]
   environment?: Environment
+  /**
+   * Access tokens only: the tokens above this one in the token tree, root first (empty when a
+   * person's session minted it). Revoking any of them stops this one.
+   */
+  ancestors?: string[]
   createdAt: string
   expiresAt: string
   revokedAt?: string
@@ -46,7 +54,9 @@ const FIELDS = [
   'userId',
   'scopes',
   'keys',
+  'cidrs',
   'environment',
+  'ancestors',
   'createdAt',
   'expiresAt',
   'revokedAt',
@@ -70,9 +80,11 @@ export function tokenItem(record: TokenRecord) {
   }
 }
 
+/** The record of a stored item; scopes of earlier releases read as what they were split into. */
 export function toTokenRecord(item: Record<string, unknown>): TokenRecord {
   const out: Record<string, unknown> = {}
   for (const field of FIELDS) if (item[field] !== undefined) out[field] = item[field]
+  out.scopes = normalizeScopes((item.scopes as string[] | undefined) ?? [])
   return out as unknown as TokenRecord
 }
 
@@ -105,6 +117,11 @@ function tokenFilterExpression(filter: TokenListFilters) {
   return { filters, values }
 }
 
+/** A token cannot be minted under an ancestor that is revoked (or gone). */
+export class AncestorRevoked extends Error {
+  override readonly name = 'AncestorRevoked'
+}
+
 export function createTokenRepository({
   doc,
   table,
@@ -113,6 +130,45 @@ export function createTokenRepository({
   table: string
 }) {
   return {
+    /**
+     * Stores a new access token in one transaction with a check that every ancestor exists
+     * and is not revoked, so a child can never be minted under a revoked parent, whichever
+     * instance served the parent's status. Throws `AncestorRevoked` otherwise.
+     */
+    async mint(record: TokenRecord): Promise<void> {
+      const ancestors = record.ancestors ?? []
+      if (ancestors.length === 0) return this.put(record)
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: table,
+                  Item: tokenItem(record),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              ...ancestors.map((tokenId) => ({
+                ConditionCheck: {
+                  TableName: table,
+                  Key: itemKey.token(record.tenantId, tokenId),
+                  ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+                },
+              })),
+            ],
+          }),
+        )
+      } catch (error) {
+        const reasons =
+          error instanceof TransactionCanceledException ? error.CancellationReasons : []
+        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) {
+          throw new AncestorRevoked('An ancestor of this token is revoked')
+        }
+        throw error
+      }
+    },
+
     async put(record: TokenRecord): Promise<void> {
       await doc.send(
         new PutCommand({
@@ -140,8 +196,15 @@ export function createTokenRepository({
         kind,
         limit,
         cursor,
+        descendantOf,
         ...filter
-      }: TokenListFilters & { kind: TokenRecord['kind']; limit: number; cursor?: string },
+      }: TokenListFilters & {
+        kind: TokenRecord['kind']
+        limit: number
+        cursor?: string
+        /** Only the tokens below this one in the token tree. */
+        descendantOf?: string
+      },
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
       const { filters, values } = tokenFilterExpression(filter)
@@ -155,8 +218,18 @@ export function createTokenRepository({
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: ['kind = :kind', ...filters].join(' AND '),
-            ExpressionAttributeValues: { ...values, ':pk': pk, ':prefix': 'TOKEN#', ':kind': kind },
+            FilterExpression: [
+              'kind = :kind',
+              ...(descendantOf ? ['contains(ancestors, :ancestor)'] : []),
+              ...filters,
+            ].join(' AND '),
+            ExpressionAttributeValues: {
+              ...values,
+              ':pk': pk,
+              ':prefix': 'TOKEN#',
+              ':kind': kind,
+              ...(descendantOf ? { ':ancestor': descendantOf } : {}),
+            },
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),
@@ -165,6 +238,28 @@ export function createTokenRepository({
         startKey = page.LastEvaluatedKey
       } while (startKey && items.length < limit)
       return { items, nextCursor: encodeCursor(startKey) }
+    },
+
+    /** How many tokens below `tokenId` are not revoked themselves: what a revocation cascades to. */
+    async countLiveDescendants(tenantId: string, tokenId: string): Promise<number> {
+      let count = 0
+      for await (const page of paginateQuery(
+        { client: doc },
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: 'contains(ancestors, :ancestor) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: {
+            ':pk': itemKey.org(tenantId).pk,
+            ':prefix': 'TOKEN#',
+            ':ancestor': tokenId,
+          },
+          Select: 'COUNT',
+        },
+      )) {
+        count += page.Count ?? 0
+      }
+      return count
     },
 
     /**

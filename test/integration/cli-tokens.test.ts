@@ -8,6 +8,32 @@ beforeAll(async () => {
 afterAll(() => cli?.close())
 
 describe('keystash tokens', { timeout: 60_000 }, () => {
+  it('restricts a token to address ranges with --cidr', async () => {
+    await cli.loginAsNewUser()
+    const created = await cli.run([
+      'tokens',
+      'create',
+      '--name',
+      'office',
+      '--scope',
+      'keys:list',
+      '--expires-in',
+      '1h',
+      '--cidr',
+      '192.0.2.0/24',
+      '--json',
+    ])
+    expect(created.code).toBe(0)
+    const token = JSON.parse(created.stdout)
+    expect(token.cidrs).toEqual(['192.0.2.0/24'])
+    // The CLI talks to the server over loopback, which is outside the range.
+    const refused = await cli.run(['keys', 'list'], {
+      env: { KEYSTASH_URL: cli.url, KEYSTASH_TOKEN: token.token },
+    })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain('code address_not_allowed')
+  })
+
   it('creates a token (printed once, alone on stdout), lists it and revokes it', async () => {
     await cli.loginAsNewUser()
     const created = await cli.run([

@@ -43,7 +43,7 @@ describe('accounts', () => {
       tenantId: res.body.organization.id,
       userId: res.body.user.id,
     })
-    expect(me.body.scopes).toContain('org:admin')
+    expect(me.body.scopes).toEqual(expect.arrayContaining(['org:write', 'encryption:write']))
 
     const login = await api.post('/v1/auth/login', {
       email: 'ADA@example.com',

@@ -207,15 +207,25 @@ describe('access control', () => {
     expect((await api.get('/v1/keys/k/value', readOnly)).status).toBe(200)
   })
 
-  it('limits a restricted token to its keys: hidden from lists, 403 on others', async () => {
+  it('limits a restricted token to its keys: hidden from lists, others answered like missing ones', async () => {
     const { session, mint } = await owner()
     for (const name of ['openai-prod', 'openai-dev', 'stripe'])
       await api.post('/v1/keys', { name, value: `${name}-v` }, session)
     const token = await mint({ scopes: ['keys:read', 'keys:list'], keys: ['openai-*'] })
     expect((await api.get('/v1/keys/openai-dev/value', token)).body.value).toBe('openai-dev-v')
+    // An existing key outside the restriction and a missing one answer alike: the restriction
+    // does not tell which names exist.
     const other = await api.get('/v1/keys/stripe/value', token)
-    expect([other.status, other.body.code]).toEqual([403, 'key_access_denied'])
-    expect((await api.get('/v1/keys/stripe', token)).status).toBe(403)
+    const missing = await api.get('/v1/keys/nope/value', token)
+    expect([other.status, other.body.code]).toEqual([404, 'not_found'])
+    expect({ ...other.body, requestId: null }).toEqual({ ...missing.body, requestId: null })
+    const described = await api.get('/v1/keys/stripe', token)
+    const describedMissing = await api.get('/v1/keys/nope', token)
+    expect(described.status).toBe(404)
+    expect({ ...described.body, requestId: null }).toEqual({
+      ...describedMissing.body,
+      requestId: null,
+    })
     const names = (await api.get('/v1/keys', token)).body.items.map((k: { name: string }) => k.name)
     expect(names).toEqual(['openai-dev', 'openai-prod'])
   })

@@ -46,7 +46,7 @@ describe('migrate: due dates for keys and tokens of the previous release', () =>
       table: table.tableName,
       log: () => {},
     })
-    expect(outcomes.find((o) => o.id === '002-due-dates')?.outcome).toBe('applied')
+    expect(outcomes.find((o) => o.id === '004-due-dates')?.outcome).toBe('applied')
     stack = await startStack({ kms, table, env: { KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' } })
     receiver = await startWebhookReceiver()
   }, 120_000)

@@ -20,7 +20,7 @@ const clock = { offset: 0, now: () => Date.now() + clock.offset }
 
 /**
  * Organizations written by the previous release have no re-keying schedule (and a raw KEK no
- * reminder): `002-rekey-schedules` files them, and then re-keying works on their data.
+ * reminder): `003-rekey-schedules` files them, and then re-keying works on their data.
  */
 describe('migrating a previous release’s table for re-keying', () => {
   let kms: LocalKms
@@ -76,9 +76,9 @@ describe('migrating a previous release’s table for re-keying', () => {
 
   it('files a schedule from the organization’s creation and the raw material’s reminder, once', async () => {
     expect(firstRun.join('\n')).toContain(
-      '002-rekey-schedules: 1 re-keying schedule(s) and 1 raw material reminder(s) added',
+      '003-rekey-schedules: 1 re-keying schedule(s) and 1 raw material reminder(s) added',
     )
-    expect((await migrate()).join('\n')).not.toContain('002-rekey-schedules')
+    expect((await migrate()).join('\n')).not.toContain('003-rekey-schedules')
     const view = (await api.get('/v1/org/encryption', data.session)).body
     expect(view.provider).toBe('raw')
     const [org] = await tenantItems(stack, data.tenantId, 'ORG')

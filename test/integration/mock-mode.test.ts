@@ -169,7 +169,7 @@ describe('mock mode', () => {
     await api.post('/v1/keys', { name: 'hidden', value: 'v' }, t.session)
     const restricted = await t.token('development', { keys: ['allowed'] })
     expect((await api.get('/v1/keys/allowed/value', restricted)).body.mode.effective).toBe('mock')
-    expect((await api.get('/v1/keys/hidden/value', restricted)).status).toBe(403)
+    expect((await api.get('/v1/keys/hidden/value', restricted)).status).toBe(404)
     expect((await api.get('/v1/keys/missing/value', t.dev)).status).toBe(404)
     expect((await api.get('/v1/keys/allowed/value')).status).toBe(401)
     const listOnly = (

@@ -233,7 +233,7 @@ describe('deleting an organization', () => {
         tokenId: 'tok_test',
         tenantId,
         userId,
-        scopes: ['org:admin' as const],
+        scopes: ['org:write' as const],
         expiresAt: new Date(Date.now() + 60_000),
       }
       return { tenantId, principal }

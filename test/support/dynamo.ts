@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
-import { type Migration, migrateTable } from '../../src/storage/migrations/index.ts'
+import { type Migration, migrateTable, migrations } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../../tools/dynamodb-local.ts'
 
 export interface TestTable {
@@ -21,12 +21,15 @@ export interface TestTable {
  */
 export async function createTestTable({
   steps,
+  asPreviousRelease = false,
 }: {
   /**
    * The migration steps to bring it up with (default: all). A table for the previous release
    * to write gets only that release's steps, so later backfills still find work to do.
    */
   steps?: readonly Migration[]
+  /** Only the always-checked shape steps, as the previous release left its tables. */
+  asPreviousRelease?: boolean
 } = {}): Promise<TestTable> {
   const endpoint = inject('dynamodbEndpoint')
   const client = createLocalDynamoClient(endpoint)
@@ -35,7 +38,11 @@ export async function createTestTable({
   // The same path as `npm run migrate`, so tests run on the current shape.
   await migrateTable(
     { dynamodb: client, doc, table: tableName, log: () => {} },
-    steps ? { steps } : {},
+    asPreviousRelease
+      ? { steps: migrations.filter((step) => step.always) }
+      : steps
+        ? { steps }
+        : {},
   )
   return { client, doc, tableName, endpoint }
 }

@@ -90,6 +90,7 @@ describe('issueToken and verifyToken', () => {
       keys: ['openai-*'],
       environment: 'production',
       expiresAt: claims().expiresAt,
+      signedBy: decodeProtectedHeader(token).kid,
     })
     expect(payloadOf(token)).toMatchObject({
       iss: ISSUER,

@@ -23,6 +23,11 @@ const PLATFORM_KEY = 'alias/keystash-platform'
 export interface Seed {
   /** An access token: scope keys:read, environment production, one hour. */
   accessToken: string
+  /**
+   * The same grant three levels down the token tree (minted by a token minted by a token the
+   * session minted), restricted to loopback addresses: every check a read can cost.
+   */
+  descendantToken: string
   keyName: string
   /** The stored value, to check that a read really decrypted it. */
   value: string
@@ -164,5 +169,23 @@ async function seedThroughApi(url: string): Promise<Seed> {
     { name: 'bench-reader', scopes: ['keys:read'], expiresIn: 3600, environment: 'production' },
     session,
   )
-  return { accessToken: minted.token as string, keyName, value }
+  let parent = session
+  let descendantToken = ''
+  for (let depth = 0; depth <= 3; depth++) {
+    const child = await call(
+      '/v1/tokens',
+      {
+        name: `bench-tree-${depth}`,
+        scopes: depth < 3 ? ['keys:read', 'tokens:write'] : ['keys:read'],
+        // Each level a little shorter: a child may not outlive its parent.
+        expiresIn: 3600 - depth * 60,
+        environment: 'production',
+        ...(depth === 0 ? { cidrs: ['127.0.0.0/8', '::1/128'] } : {}),
+      },
+      parent,
+    )
+    parent = child.token as string
+    descendantToken = parent
+  }
+  return { accessToken: minted.token as string, descendantToken, keyName, value }
 }

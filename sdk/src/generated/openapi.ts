@@ -42,9 +42,21 @@ export interface components {
       userId: string | null
       name: string | null
       scopes: Array<
-        'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+        | 'keys:read'
+        | 'keys:list'
+        | 'keys:write'
+        | 'tokens:write'
+        | 'audit:read'
+        | 'org:read'
+        | 'org:write'
+        | 'mock:write'
+        | 'encryption:write'
       >
       keys: Array<string> | null
+      /** Address ranges the token may be used from; null: anywhere */
+      cidrs: Array<string> | null
+      /** The tokens above this one in the token tree, root first; null for a session */
+      ancestors: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
       expiresAt: string
     }
@@ -57,10 +69,21 @@ export interface components {
       name: string | null
       kind: 'session' | 'access'
       scopes: Array<
-        'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+        | 'keys:read'
+        | 'keys:list'
+        | 'keys:write'
+        | 'tokens:write'
+        | 'audit:read'
+        | 'org:read'
+        | 'org:write'
+        | 'mock:write'
+        | 'encryption:write'
       >
       keys: Array<string> | null
+      cidrs: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
+      /** The token that minted this one; null when a session did */
+      parentId: string | null
       createdAt: string
       expiresAt: string
       lastUsedAt: string | null
@@ -554,7 +577,7 @@ export interface paths {
     }
   }
   '/v1/tokens': {
-    /** List access tokens (never their strings) */
+    /** List access tokens (never their strings): every one for a session, those below it for an access token */
     get: {
       path: never
       query: {
@@ -592,8 +615,18 @@ export interface paths {
       query: never
       body: {
         name: string
+        /** org:admin, the scope of earlier releases, is accepted and stands for org:read, org:write, mock:write and encryption:write */
         scopes: Array<
-          'keys:read' | 'keys:list' | 'keys:write' | 'tokens:write' | 'audit:read' | 'org:admin'
+          | 'keys:read'
+          | 'keys:list'
+          | 'keys:write'
+          | 'tokens:write'
+          | 'audit:read'
+          | 'org:read'
+          | 'org:write'
+          | 'mock:write'
+          | 'encryption:write'
+          | 'org:admin'
         >
         /** Lifetime in seconds (give this or expiresAt): at most the server's maximum (KEYSTASH_TOKEN_MAX_TTL_SECONDS, 90 days by default) and never beyond the caller's own expiry */
         expiresIn?: number
@@ -601,6 +634,8 @@ export interface paths {
         expiresAt?: string
         /** Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. */
         keys?: Array<string>
+        /** IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them. */
+        cidrs?: Array<string>
         /** Default: production */
         environment?: 'development' | 'staging' | 'production'
         /** A rate limit of its own, at most the minter’s (default: the minter’s own token limit, else the server’s) */
@@ -656,7 +691,7 @@ export interface paths {
         503: components['schemas']['Problem']
       }
     }
-    /** Revoke an access token (idempotent) */
+    /** Revoke an access token and every token below it (idempotent) */
     delete: {
       path: {
         id: string

@@ -26,7 +26,10 @@ export class Tokens {
     return this.#transport.request({ method: 'POST', path: '/v1/tokens', body: params }, options)
   }
 
-  /** Every token of the organization (never their strings), fetched page by page. */
+  /**
+   * The tokens the caller manages (never their strings), fetched page by page: every access
+   * token of the organization for a session, the tokens below it for an access token.
+   */
   list(params: ListTokensParams & { cursor?: string } = {}, options?: RequestOptions) {
     const { cursor, ...query } = params
     return new PagedList<Token>(
@@ -43,7 +46,10 @@ export class Tokens {
     return this.#transport.request({ method: 'GET', path: path`/v1/tokens/${id}` }, options)
   }
 
-  /** Revokes a token at once (idempotent: revoking twice is not an error). */
+  /**
+   * Revokes a token at once, and with it every token below it in the token tree (idempotent:
+   * revoking twice is not an error).
+   */
   async revoke(id: string, options?: RequestOptions): Promise<void> {
     await this.#transport.request({ method: 'DELETE', path: path`/v1/tokens/${id}` }, options)
   }

@@ -13,14 +13,15 @@ const create: Command = {
   name: 'tokens create',
   summary: 'Create an access token for an application, CI job or `keystash run`.',
   usage:
-    '--name N --scope S [--scope S]... --expires-in 1h|7d|3600 [--key REF]... [--environment E]',
+    '--name N --scope S [--scope S]... --expires-in 1h|7d|3600 [--key REF]... [--cidr RANGE]... [--environment E]',
   options: {
     name: { type: 'string', value: 'N', description: 'what the token is for' },
     scope: {
       type: 'string',
       value: 'S',
       multiple: true,
-      description: 'keys:read (values), keys:list, keys:write, tokens:write, audit:read, org:admin',
+      description:
+        'keys:read (values), keys:list, keys:write, tokens:write, audit:read, org:read, org:write, mock:write, encryption:write',
     },
     'expires-in': {
       type: 'string',
@@ -32,6 +33,12 @@ const create: Command = {
       value: 'REF',
       multiple: true,
       description: 'restrict to this key (id, name, or prefix*); default: every key',
+    },
+    cidr: {
+      type: 'string',
+      value: 'RANGE',
+      multiple: true,
+      description: 'only usable from this IPv4/IPv6 range (CIDR); default: the creator’s ranges',
     },
     environment: {
       type: 'string',
@@ -63,12 +70,14 @@ again. A token gets at most the scopes, keys and lifetime of the one creating it
       throw new UsageError(`--environment: one of ${ENVIRONMENTS.join(', ')}`, this.name)
     }
     const keys = input.strings('key')
+    const cidrs = input.strings('cidr')
     const { client } = await connect(ctx)
     const created = await client.tokens.create({
       name,
       scopes: scopes as Scope[],
       expiresIn,
       ...(keys.length ? { keys } : {}),
+      ...(cidrs.length ? { cidrs } : {}),
       ...(environment ? { environment: environment as Environment } : {}),
     })
     if (input.json) {

@@ -3,6 +3,7 @@ import { createMiddleware } from 'hono/factory'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { AppError } from '../../errors.ts'
 import type { ItemKey } from '../../storage/keys.ts'
+import { clientOf } from '../client.ts'
 import type { AppEnv } from '../env.ts'
 
 export const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i
@@ -57,7 +58,10 @@ export function requireAuth({ authenticator, prefetch }: RequireAuthOptions) {
     const token = match[1]
     const { principal, organization, prefetched, rateLimit } = await authenticator.authenticate(
       token,
-      prefetch ? (tenantId: string) => prefetch(c, tenantId) : undefined,
+      {
+        prefetch: prefetch ? (tenantId: string) => prefetch(c, tenantId) : undefined,
+        address: clientOf(c).address,
+      },
     )
     c.set('principal', principal)
     c.set('organization', organization)

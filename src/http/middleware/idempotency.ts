@@ -10,6 +10,7 @@ import type {
   StoredResponse,
 } from '../../storage/idempotency.ts'
 import type { ResponseSealer } from '../../storage/idempotency-sealer.ts'
+import { clientOf } from '../client.ts'
 import type { AppEnv } from '../env.ts'
 import { loggableError } from '../log-error.ts'
 
@@ -62,7 +63,9 @@ export function idempotency({
     if (!token) return undefined
     try {
       // The route counts the request against the token's rate limits; this only looks.
-      return (await authenticator.authenticate(token, undefined, { limit: false })).principal
+      return (
+        await authenticator.authenticate(token, { address: clientOf(c).address, limit: false })
+      ).principal
     } catch {
       return undefined // the route's own requireAuth answers with the right 401
     }

@@ -4,6 +4,7 @@ import { matchedRoutes } from 'hono/route'
 import { newRequestId } from '../../ids.ts'
 import type { Logger } from '../../logger.ts'
 import type { Metrics } from '../../metrics/metrics.ts'
+import type { AddressMatcher } from '../../net/cidr.ts'
 import type { AppEnv, RequestLogger } from '../env.ts'
 import { completeHeaders } from '../response-headers.ts'
 import { traceFrom } from '../trace-context.ts'
@@ -17,6 +18,8 @@ export interface RequestContextOptions {
   onRequest?: () => void
   /** Counts and times every request by method, route template and status class. */
   metrics?: Pick<Metrics['http'], 'cell'>
+  /** The operator's trusted proxies, which `clientOf` looks past (http/client.ts). */
+  trustedProxies?: AddressMatcher | undefined
 }
 
 /**
@@ -30,9 +33,11 @@ export function requestContext({
   generateId = newRequestId,
   onRequest,
   metrics,
+  trustedProxies,
 }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     onRequest?.()
+    if (trustedProxies) c.set('trustedProxies', trustedProxies)
     const requestId = requestIdFor(c.req.header('x-request-id'), generateId)
     const trace = traceFrom(c.req.header('traceparent'))
     const log = lazyChild(logger, requestId, trace.traceId)

@@ -16,6 +16,13 @@ const MeSchema = z
     name: z.string().nullable(),
     scopes: z.array(scopeSchema),
     keys: z.array(z.string()).nullable(),
+    cidrs: z
+      .array(z.string())
+      .nullable()
+      .openapi({ description: 'Address ranges the token may be used from; null: anywhere' }),
+    ancestors: z.array(z.string()).nullable().openapi({
+      description: 'The tokens above this one in the token tree, root first; null for a session',
+    }),
     environment: environmentSchema.nullable(),
     expiresAt: z.iso.datetime(),
   })
@@ -82,6 +89,8 @@ export function meRoutes({
           name: p.name ?? null,
           scopes: p.scopes,
           keys: p.keys ?? null,
+          cidrs: p.cidrs ?? null,
+          ancestors: p.kind === 'access' ? (p.ancestors ?? []) : null,
           environment: p.environment ?? null,
           expiresAt: p.expiresAt.toISOString(),
         },

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
-import { keyRestrictionsSchema, scopeSchema } from '../../auth/scopes.ts'
+import { keyRestrictionsSchema, normalizeScopes, SCOPES, scopeSchema } from '../../auth/scopes.ts'
 import { MAX_TOKEN_TTL_SECONDS } from '../../config.ts'
 import { describeToken, type TokenService } from '../../domain/tokens.ts'
 import { audited, auditSuccess, type RequestAudit } from '../audit.ts'
@@ -21,7 +21,12 @@ const TokenSchema = z
     kind: z.enum(['session', 'access']),
     scopes: z.array(scopeSchema),
     keys: z.array(z.string()).nullable(),
+    cidrs: z.array(z.string()).nullable(),
     environment: environmentSchema.nullable(),
+    parentId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The token that minted this one; null when a session did' }),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     lastUsedAt: z.iso.datetime().nullable(),
@@ -36,7 +41,14 @@ const TokenSchema = z
 const CreateTokenBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
-    scopes: z.array(scopeSchema).min(1).max(6),
+    scopes: z
+      .array(z.union([scopeSchema, z.literal('org:admin')]))
+      .min(1)
+      .max(SCOPES.length + 1)
+      .openapi({
+        description:
+          'org:admin, the scope of earlier releases, is accepted and stands for org:read, org:write, mock:write and encryption:write',
+      }),
     expiresIn: z.number().int().positive().max(MAX_TOKEN_TTL_SECONDS).optional().openapi({
       description:
         "Lifetime in seconds (give this or expiresAt): at most the server's maximum (KEYSTASH_TOKEN_MAX_TTL_SECONDS, 90 days by default) and never beyond the caller's own expiry",
@@ -48,6 +60,10 @@ const CreateTokenBody = z
     keys: keyRestrictionsSchema.optional().openapi({
       description:
         'Key ids or names this token may use; a trailing * matches a prefix. Omit for every key.',
+    }),
+    cidrs: z.array(z.string().max(64)).max(32).optional().openapi({
+      description:
+        'IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them.',
     }),
     environment: environmentSchema.optional().openapi({ description: 'Default: production' }),
     rateLimit: RateLimitSchema.optional().openapi({
@@ -91,7 +107,8 @@ const list = createRoute({
   method: 'get',
   path: '/v1/tokens',
   tags: ['tokens'],
-  summary: 'List access tokens (never their strings)',
+  summary:
+    'List access tokens (never their strings): every one for a session, those below it for an access token',
   security: bearer,
   request: { query: Page.extend(LifetimeFilters) },
   responses: {
@@ -124,7 +141,7 @@ const revoke = createRoute({
   method: 'delete',
   path: '/v1/tokens/{id}',
   tags: ['tokens'],
-  summary: 'Revoke an access token (idempotent)',
+  summary: 'Revoke an access token and every token below it (idempotent)',
   security: bearer,
   request: { params: TokenId },
   responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404, 422) },
@@ -153,9 +170,10 @@ export function tokenRoutes({
           : new Date(clock.now() + (body.expiresIn ?? 0) * 1000)
       const { token, record } = await tokens.create(c.get('principal'), {
         name: body.name,
-        scopes: body.scopes,
+        scopes: normalizeScopes(body.scopes),
         expiresAt,
         ...(body.keys ? { keys: body.keys } : {}),
+        ...(body.cidrs ? { cidrs: body.cidrs } : {}),
         ...(body.environment ? { environment: body.environment } : {}),
         ...(body.rateLimit ? { rateLimit: body.rateLimit } : {}),
       })
@@ -166,6 +184,8 @@ export function tokenRoutes({
           scopes: record.scopes.join(' '),
           environment: record.environment ?? null,
           keys: record.keys?.join(' ') ?? null,
+          cidrs: record.cidrs?.join(' ') ?? null,
+          parentId: record.ancestors?.at(-1) ?? null,
           expiresAt: record.expiresAt,
           rateLimit: record.rateLimit
             ? `${record.rateLimit.rate}/s burst ${record.rateLimit.burst}`
@@ -188,8 +208,17 @@ export function tokenRoutes({
     })
     .openapi(revoke, async (c) => {
       const { id } = c.req.valid('param')
-      await audited(c, audit, { action: 'token.revoke', target: { type: 'token', id } }, () =>
-        tokens.revoke(c.get('principal'), id),
+      // The event says how many tokens below it stopped with it.
+      await audited(
+        c,
+        audit,
+        ({ cascaded }) => ({
+          action: 'token.revoke',
+          target: { type: 'token', id },
+          details: { cascadedTo: cascaded },
+        }),
+        () => tokens.revoke(c.get('principal'), id),
+        { action: 'token.revoke', target: { type: 'token', id } },
       )
       return c.body(null, 204)
     })

@@ -2,8 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { tableShape } from './001-table.ts'
-import { rekeySchedules } from './002-rekey-schedules.ts'
-import { dueDates } from './003-due-dates.ts'
+import { tokenAncestors } from './002-token-ancestors.ts'
+import { rekeySchedules } from './003-rekey-schedules.ts'
+import { dueDates } from './004-due-dates.ts'
 
 export interface MigrationContext {
   dynamodb: DynamoDBClient
@@ -34,7 +35,12 @@ export interface Migration {
  * Every step that brings a table written by any earlier release to the current shape, oldest
  * first. A new step goes in its own file and gets one line here, at the end.
  */
-export const migrations: readonly Migration[] = [tableShape, rekeySchedules, dueDates]
+export const migrations: readonly Migration[] = [
+  tableShape,
+  tokenAncestors,
+  rekeySchedules,
+  dueDates,
+]
 
 export interface MigrationOutcome {
   id: string

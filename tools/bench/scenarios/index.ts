@@ -28,6 +28,13 @@ export function allScenarios(): Scenario[] {
       name: 'value-default',
       targets: [{ metric: 'rps', of: 'ceiling', atLeast: 0.25 }],
     }),
+    // The same warm read with a token whose status read takes its three ancestors along and
+    // whose address is checked, against value-default (a token the session minted).
+    valueReadScenario({
+      name: 'value-descendant-cidr',
+      token: 'descendantToken',
+      targets: [{ metric: 'rps', of: 'value-default', atLeast: 0.9 }],
+    }),
     // The same warm read path with the audit trail on, against value-default (audit off).
     valueReadScenario({
       name: 'value-audit-buffered',

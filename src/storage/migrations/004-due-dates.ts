@@ -12,7 +12,7 @@ import type { Migration } from './index.ts'
  * which every release has had. Idempotent: an item already in the index is not touched.
  */
 export const dueDates: Migration = {
-  id: '003-due-dates',
+  id: '004-due-dates',
   description: 'put existing keys and access tokens in the index of due dates (reminders)',
   async run(ctx) {
     const now = new Date().toISOString()

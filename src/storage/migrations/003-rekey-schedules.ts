@@ -13,7 +13,7 @@ import type { Migration, MigrationContext } from './index.ts'
  * conditional on the item being absent, so a re-run (or a concurrent sign-up) changes nothing.
  */
 export const rekeySchedules: Migration = {
-  id: '002-rekey-schedules',
+  id: '003-rekey-schedules',
   description: 'give every organization a re-keying schedule, and raw key material its reminder',
   async run(ctx) {
     let scheduled = 0
