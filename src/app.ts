@@ -11,6 +11,8 @@ import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { TokenService } from './domain/tokens.ts'
+import type { TokenExchange } from './domain/trust/exchange.ts'
+import type { TrustRelationshipService } from './domain/trust/relationships.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
@@ -31,7 +33,9 @@ import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
+import { tokenExchangeRoutes } from './http/routes/token-exchange.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
+import { trustRelationshipRoutes } from './http/routes/trust-relationships.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 
@@ -44,6 +48,8 @@ export interface AppDeps {
   authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
   tokens: TokenService
+  trustRelationships: TrustRelationshipService
+  exchangeToken: TokenExchange
   organizations: OrganizationService
   keyService: KeyService
   reveal: ValueReader
@@ -78,6 +84,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
   app.route('/', tokenRoutes(deps))
+  app.route('/', tokenExchangeRoutes(deps))
+  app.route('/', trustRelationshipRoutes(deps))
   app.route('/', orgRoutes(deps))
   app.route('/', keyRoutes(deps))
   app.route('/', encryptionRoutes(deps))

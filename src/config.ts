@@ -117,6 +117,7 @@ const envSchema = z.object({
     .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
     .default(200),
 
+  KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS: seconds('KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS', 30, 3600),
   KEYSTASH_OUTBOUND_ALLOW_HOSTS: z.string().optional(),
   KEYSTASH_OUTBOUND_ALLOW_LOCAL: oneOf(
     'KEYSTASH_OUTBOUND_ALLOW_LOCAL',
@@ -183,6 +184,8 @@ export interface Config {
    * operator's list of private host names, addresses or CIDR networks that may be reached;
    * `allowLocal` opens loopback, private addresses and plain http, for development and tests.
    */
+  /** Workload identity federation: least seconds between two fetches of an issuer's keys. */
+  workloadIdentity: { jwksCooldownSeconds: number }
   outbound: {
     production: boolean
     allowPrivateHosts: readonly string[]
@@ -279,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    workloadIdentity: { jwksCooldownSeconds: e.KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS },
     outbound: {
       production,
       allowPrivateHosts,

@@ -21,6 +21,9 @@ import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createTokenExchange } from './domain/trust/exchange.ts'
+import { createTrustRelationshipService } from './domain/trust/relationships.ts'
+import { createSubjectTokenVerifier } from './domain/trust/subject-token.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
@@ -46,6 +49,7 @@ import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
+import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
 
 export interface DepsOptions {
   clock?: Clock
@@ -218,6 +222,26 @@ export function buildDeps(
     lastUsed,
   })
 
+  // Workload identity federation: trust relationships and the token exchange. Every request
+  // to an issuer goes through the outbound-request module.
+  const outbound = createOutboundFetch(config.outbound)
+  const trustRelationshipRepository = createTrustRelationshipRepository({ doc, table })
+  const exchangeToken = createTokenExchange({
+    relationships: trustRelationshipRepository,
+    accounts,
+    tokens: tokenRepository,
+    verifySubjectToken: createSubjectTokenVerifier({
+      fetch: outbound,
+      clock,
+      jwksCooldownMs: config.workloadIdentity.jwksCooldownSeconds * 1000,
+    }),
+    ring,
+    config,
+    clock,
+    lastUsed,
+    // Per-relationship rate limits plug in as `beforeExchange`.
+  })
+
   return {
     config,
     logger,
@@ -250,7 +274,12 @@ export function buildDeps(
     keyService,
     reveal,
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
-    outbound: createOutboundFetch(config.outbound),
+    outbound,
+    trustRelationships: createTrustRelationshipService({
+      relationships: trustRelationshipRepository,
+      clock,
+    }),
+    exchangeToken,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),

@@ -50,7 +50,12 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const cacheId = `${claims.tenantId}|${claims.tokenId}`
     let prefetched: Authenticated['prefetched']
     const status = await statusCache.get(cacheId, async () => {
-      const read = await readStatus(claims.tenantId, claims.tokenId, prefetch?.(claims.tenantId))
+      const read = await readStatus(
+        claims.tenantId,
+        claims.tokenId,
+        prefetch?.(claims.tenantId),
+        claims.trustId,
+      )
       prefetched = read.extra
       return read.status
     })
@@ -77,7 +82,9 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
-    if (record.revokedAt) {
+    // A token from a deleted trust relationship is revoked with it (and so are its children,
+    // which carry the same relationship).
+    if (record.revokedAt || (claims.trustId !== undefined && status.trustActive !== true)) {
       throw new AppError('token_revoked', 'The token has been revoked.', {
         headers: { 'www-authenticate': bearerChallenge },
         extra: { tokenId: record.tokenId },

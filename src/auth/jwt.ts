@@ -23,6 +23,8 @@ export interface IssueTokenInput {
   /** Required for access tokens, forbidden for sessions. */
   environment?: Environment
   expiresAt: Date
+  /** The trust relationship behind the token (`trs`), read with the token's status. */
+  trustId?: string
 }
 
 export async function issueToken(
@@ -49,6 +51,7 @@ export async function issueToken(
     kind: input.kind,
     ...(input.environment === undefined ? {} : { env: input.environment }),
     ...(input.keys === undefined ? {} : { keys: [...input.keys] }),
+    ...(input.trustId === undefined ? {} : { trs: input.trustId }),
   })
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
     .setIssuer(input.issuer)
@@ -77,6 +80,7 @@ const claimsSchema = z.object({
   kind: z.enum(['session', 'access']),
   env: environmentSchema.optional(),
   keys: keyRestrictionsSchema.optional(),
+  trs: z.string().min(1).max(64).optional(),
   iat: z.number(),
   exp: z.number(),
 })
@@ -138,6 +142,7 @@ export async function verifyToken(
     scopes: parseScopes(claims.scope),
     ...(claims.keys === undefined ? {} : { keys: claims.keys }),
     ...(claims.env === undefined ? {} : { environment: claims.env }),
+    ...(claims.trs === undefined ? {} : { trustId: claims.trs }),
     expiresAt: new Date(claims.exp * 1000),
   })
   memo?.set(hashToken(token), { principal, kid: verified.kid, issuer, audience, exp: claims.exp })

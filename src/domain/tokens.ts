@@ -38,6 +38,7 @@ export function describeToken(record: TokenRecord) {
     lastUsedAt: record.lastUsedAt ?? null,
     revokedAt: record.revokedAt ?? null,
     createdBy: record.createdBy,
+    workload: record.workload ?? null,
   }
 }
 
@@ -82,6 +83,7 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
         createdBy: principal.userId
           ? { type: 'user', id: principal.userId }
           : { type: 'token', id: principal.tokenId },
+        ...(principal.trustId ? { trustId: principal.trustId } : {}),
       }
       const token = await issueToken(ring, {
         issuer: config.auth.issuer,
@@ -94,6 +96,7 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
         ...(record.keys ? { keys: record.keys } : {}),
         environment,
         expiresAt: new Date(record.expiresAt),
+        ...(record.trustId ? { trustId: record.trustId } : {}),
       })
       await tokens.put(record)
       return { token, record }

@@ -15,6 +15,17 @@ export const itemKey = {
     sk: `KEK#${String(version).padStart(9, '0')}`,
   }),
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
+  trust: (tenantId: string, relationshipId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `TRUST#${relationshipId}`,
+  }),
+  /** Which tenant a relationship belongs to: the exchange names a relationship, not a tenant. */
+  trustRef: (relationshipId: string) => ({ pk: `TRUSTREF#${relationshipId}`, sk: 'TRUSTREF' }),
+  /** A subject token's `jti` exchanged once (relationships with one-time use). */
+  subjectTokenUse: (tenantId: string, relationshipId: string, jtiHash: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `JTIUSE#${relationshipId}#${jtiHash}`,
+  }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   loginFailures: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOGINFAIL' }),

@@ -26,6 +26,9 @@ import {
  * | key version (sealed)   | `ORG#<orgId>`         | `KEYVER#<keyId>#<000000001>`|                        |
  * | tenant KEK version     | `ORG#<orgId>`         | `KEK#<000000002>`           |                        |
  * | re-encryption job      | `ORG#<orgId>`         | `KEKJOB#<jobId>`            | `KEKJOBS` / `<orgId>#<jobId>` while open |
+ * | trust relationship     | `ORG#<orgId>`         | `TRUST#<relationshipId>`    |                        |
+ * | relationship -> org    | `TRUSTREF#<relationshipId>` | `TRUSTREF`            |                        |
+ * | exchanged `jti` (once) | `ORG#<orgId>`         | `JTIUSE#<relId>#<sha256>`   |                        |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
  * | idempotent response    | `IDEMP#<orgId>#<sha256>`| `IDEMP`                   |                        |

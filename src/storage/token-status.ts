@@ -6,6 +6,11 @@ import { type TokenRecord, toTokenRecord } from './tokens.ts'
 export interface TokenStatus {
   token: TokenRecord | undefined
   organization: OrganizationRecord | undefined
+  /**
+   * For a token issued through a trust relationship: whether the relationship still exists.
+   * Read in the same round trip as the token, like an ancestor's status would be.
+   */
+  trustActive?: boolean
 }
 
 /**
@@ -25,10 +30,12 @@ export function createTokenStatusReader({
     tenantId: string,
     tokenId: string,
     extra: ItemKey[] = [],
+    trustId?: string,
   ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
     const tokenKey = itemKey.token(tenantId, tokenId)
     const orgKey = itemKey.org(tenantId)
-    let keys: ItemKey[] = [tokenKey, orgKey, ...extra]
+    const trustKey = trustId === undefined ? undefined : itemKey.trust(tenantId, trustId)
+    let keys: ItemKey[] = [tokenKey, orgKey, ...(trustKey ? [trustKey] : []), ...extra]
     const found = new Map<string, Record<string, unknown>>()
     // BatchGetItem may return some keys as unprocessed under load; ask again for those.
     for (let attempt = 0; keys.length > 0; attempt++) {
@@ -47,6 +54,7 @@ export function createTokenStatusReader({
       status: {
         token: token ? toTokenRecord(token) : undefined,
         organization: org ? toOrganization(org) : undefined,
+        ...(trustKey ? { trustActive: found.has(`${trustKey.pk}|${trustKey.sk}`) } : {}),
       },
       extra: found,
     }

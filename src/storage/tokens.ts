@@ -25,7 +25,11 @@ export interface TokenRecord {
   expiresAt: string
   revokedAt?: string
   lastUsedAt?: string
-  createdBy: { type: 'user' | 'token'; id: string }
+  createdBy: { type: 'user' | 'token' | 'trust'; id: string }
+  /** Set on tokens issued through a trust relationship, and on the tokens they mint. */
+  trustId?: string
+  /** The workload whose OIDC token was exchanged for this one (never the token itself). */
+  workload?: { issuer: string; subject: string }
 }
 
 const FIELDS = [
@@ -42,6 +46,8 @@ const FIELDS = [
   'revokedAt',
   'lastUsedAt',
   'createdBy',
+  'trustId',
+  'workload',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */

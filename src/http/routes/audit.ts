@@ -81,7 +81,9 @@ const ActionFilter = z
 const ListQuery = Range.extend({
   action: ActionFilter,
   actor: z.string().max(200).optional().openapi({ description: 'Actor id (user or token)' }),
-  targetType: z.enum(['org', 'user', 'token', 'key', 'encryption', 'job', 'audit']).optional(),
+  targetType: z
+    .enum(['org', 'user', 'token', 'key', 'encryption', 'job', 'audit', 'trust'])
+    .optional(),
   targetId: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(2048).optional(),
