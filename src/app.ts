@@ -33,7 +33,7 @@ import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
-import { tokenExchangeRoutes } from './http/routes/token-exchange.ts'
+import { TOKEN_EXCHANGE_PATH, tokenExchangeRoutes } from './http/routes/token-exchange.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
 import { trustRelationshipRoutes } from './http/routes/trust-relationships.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
@@ -75,7 +75,9 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
+  app.use(
+    bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes, formPaths: [TOKEN_EXCHANGE_PATH] }),
+  )
   if (deps.idempotency) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
   }

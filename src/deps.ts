@@ -278,6 +278,8 @@ export function buildDeps(
     trustRelationships: createTrustRelationshipService({
       relationships: trustRelationshipRepository,
       clock,
+      // Which tokens a relationship issued is not kept in memory: forget every status.
+      onDeleted: () => statusCache.clear(),
     }),
     exchangeToken,
     /** Whether the process is busy serving; background jobs give way while it is. */

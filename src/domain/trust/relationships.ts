@@ -61,9 +61,12 @@ export function describeTrustRelationship(record: TrustRelationshipRecord) {
 export function createTrustRelationshipService({
   relationships,
   clock,
+  onDeleted,
 }: {
   relationships: TrustRelationshipRepository
   clock: Clock
+  /** Told after a deletion, so this instance stops serving its tokens' statuses from memory. */
+  onDeleted: () => void
 }) {
   return {
     async create(principal: Principal, input: CreateTrustRelationshipInput) {
@@ -140,6 +143,7 @@ export function createTrustRelationshipService({
         isId('trs', relationshipId) &&
         (await relationships.delete(principal.tenantId, relationshipId))
       if (!deleted) throw notFound()
+      onDeleted()
     },
   }
 }

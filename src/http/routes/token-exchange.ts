@@ -10,6 +10,7 @@ import type { AppEnv } from '../env.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
 
+export const TOKEN_EXCHANGE_PATH = '/v1/auth/token'
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token'
@@ -38,7 +39,7 @@ const ExchangeResponse = z
 
 const exchangeRoute = createRoute({
   method: 'post',
-  path: '/v1/auth/token',
+  path: TOKEN_EXCHANGE_PATH,
   tags: ['workload identity'],
   summary: 'Exchange a workload’s OIDC token for an access token (RFC 8693)',
   description:
