@@ -1,7 +1,4 @@
-import { once } from 'node:events'
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +10,7 @@ import {
   Keystash,
   KeystashError,
 } from '../../sdk/src/index.ts'
+import { JOB_REQUEST_TOKEN, startGitHubIdTokenEndpoint } from '../support/github-id-token.ts'
 import { type OidcIssuer, startOidcIssuer } from '../support/oidc-issuer.ts'
 import { client } from '../support/stack.ts'
 import { type SdkServer, startSdkServer } from './support/server.ts'
@@ -64,30 +62,6 @@ const githubClaims = {
   repository_id: '1',
 }
 
-/** A stand-in for GitHub's ID-token endpoint: checks the job's request token, mints a token. */
-async function startGitHubIdTokenEndpoint() {
-  const requests: string[] = []
-  const endpoint = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x')
-    if (req.headers.authorization !== 'bearer job-request-token') {
-      res.writeHead(401).end()
-      return
-    }
-    const audience = url.searchParams.get('audience') ?? ''
-    requests.push(audience)
-    const value = await issuer.issue({ aud: audience, claims: githubClaims })
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ count: 1, value }))
-  })
-  endpoint.listen(0, '127.0.0.1')
-  await once(endpoint, 'listening')
-  return {
-    url: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/token?api-version=2.0`,
-    requests,
-    close: () => endpoint.close(),
-  }
-}
-
 describe('in GitHub Actions', () => {
   it('reads a key with an exchanged token, one exchange for many concurrent calls', async () => {
     expect(process.env.KEYSTASH_TOKEN).toBeUndefined()
@@ -95,7 +69,7 @@ describe('in GitHub Actions', () => {
       preset: 'github-actions',
       conditions: [{ claim: '/repository_owner_id', value: '5429' }],
     })
-    const github = await startGitHubIdTokenEndpoint()
+    const github = await startGitHubIdTokenEndpoint(issuer, githubClaims)
     try {
       const keystash = new Keystash({
         baseUrl: server.url,
@@ -103,7 +77,7 @@ describe('in GitHub Actions', () => {
           relationship: id,
           subjectToken: fromGitHubActions({
             requestUrl: github.url,
-            requestToken: 'job-request-token',
+            requestToken: JOB_REQUEST_TOKEN,
           }),
         },
       })
