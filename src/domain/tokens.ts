@@ -42,6 +42,27 @@ export function describeToken(record: TokenRecord) {
   }
 }
 
+/** The JWT of an access token record: its claims are the record's. */
+export function signAccessToken(
+  ring: SigningKeyRing,
+  config: Pick<Config, 'auth'>,
+  record: TokenRecord,
+): Promise<string> {
+  return issueToken(ring, {
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    kind: 'access',
+    tokenId: record.tokenId,
+    tenantId: record.tenantId,
+    subject: record.tokenId,
+    scopes: record.scopes,
+    ...(record.keys ? { keys: record.keys } : {}),
+    ...(record.environment ? { environment: record.environment } : {}),
+    expiresAt: new Date(record.expiresAt),
+    ...(record.trustId ? { trustId: record.trustId } : {}),
+  })
+}
+
 /** Access tokens for applications: minted within the caller's own grant, revocable at once. */
 export function createTokenService({ tokens, ring, config, clock, onRevoked }: TokenServiceDeps) {
   return {
@@ -85,19 +106,7 @@ export function createTokenService({ tokens, ring, config, clock, onRevoked }: T
           : { type: 'token', id: principal.tokenId },
         ...(principal.trustId ? { trustId: principal.trustId } : {}),
       }
-      const token = await issueToken(ring, {
-        issuer: config.auth.issuer,
-        audience: config.auth.audience,
-        kind: 'access',
-        tokenId: record.tokenId,
-        tenantId: record.tenantId,
-        subject: record.tokenId,
-        scopes: record.scopes,
-        ...(record.keys ? { keys: record.keys } : {}),
-        environment,
-        expiresAt: new Date(record.expiresAt),
-        ...(record.trustId ? { trustId: record.trustId } : {}),
-      })
+      const token = await signAccessToken(ring, config, record)
       await tokens.put(record)
       return { token, record }
     },

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import type { Clock } from '../../auth/clock.ts'
-import { issueToken } from '../../auth/jwt.ts'
 import type { SigningKeyRing } from '../../auth/signing-keys.ts'
 import type { Config } from '../../config.ts'
 import { isId, newId } from '../../ids.ts'
@@ -13,6 +12,7 @@ import type {
   TrustRelationshipRecord,
   TrustRelationshipRepository,
 } from '../../storage/trust-relationships.ts'
+import { signAccessToken } from '../tokens.ts'
 import { firstFailingCondition } from './claim-conditions.ts'
 import { exchangeError } from './exchange-errors.ts'
 import type { SubjectTokenVerifier } from './subject-token.ts'
@@ -152,19 +152,7 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
       trustId: relationship.relationshipId,
       workload: { issuer: claims.iss, subject: claims.sub.slice(0, 256) },
     }
-    const token = await issueToken(ring, {
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      kind: 'access',
-      tokenId: record.tokenId,
-      tenantId: record.tenantId,
-      subject: record.tokenId,
-      scopes: record.scopes,
-      ...(record.keys ? { keys: record.keys } : {}),
-      environment: grant.environment,
-      expiresAt: new Date(expiresAtMs),
-      trustId: relationship.relationshipId,
-    })
+    const token = await signAccessToken(ring, config, record)
     await tokens.put(record)
     lastUsed.touch(itemKey.trust(relationship.tenantId, relationship.relationshipId), now)
     return { token, record, expiresInSeconds: Math.round((expiresAtMs - now) / 1000) }
