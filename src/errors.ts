@@ -33,6 +33,7 @@ export const errorTable = {
   trust_owner_unpinned: { status: 422, title: 'Conditions do not pin the workload’s owner' },
   token_exchange_invalid: { status: 400, title: 'Invalid token exchange request' },
   token_exchange_unsupported: { status: 400, title: 'Unsupported grant or token type' },
+  token_exchange_scope: { status: 400, title: 'Scope beyond the trust relationship’s grant' },
   trust_relationship_unknown: { status: 400, title: 'Unknown trust relationship' },
   trust_relationship_inactive: { status: 400, title: 'Trust relationship no longer active' },
   subject_token_malformed: { status: 400, title: 'Subject token malformed' },

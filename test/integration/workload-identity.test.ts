@@ -194,6 +194,7 @@ describe('Kubernetes service accounts', () => {
       await trust({
         preset: 'kubernetes',
         audience: 'https://keystash.example',
+        scopes: ['keys:read', 'keys:list'],
         conditions: [
           { claim: '/kubernetes.io/namespace', value: 'payments' },
           { claim: '/kubernetes.io/serviceaccount/name', value: 'api' },
@@ -208,6 +209,26 @@ describe('Kubernetes service accounts', () => {
     })
     expect((await exchange(projected, relationship.id)).status).toBe(200)
     expect((await exchange(projected, relationship.id)).status).toBe(200)
+
+    // RFC 8693 `scope` narrows what the relationship grants, and never widens it.
+    const narrowed = await api.post('/v1/auth/token', {
+      grant_type: GRANT,
+      subject_token: projected,
+      subject_token_type: JWT_TYPE,
+      audience: relationship.id,
+      scope: 'keys:read',
+    })
+    expect(narrowed.status).toBe(200)
+    const me = await api.get('/v1/me', narrowed.body.access_token)
+    expect(me.body.scopes).toEqual(['keys:read'])
+    const widened = await api.post('/v1/auth/token', {
+      grant_type: GRANT,
+      subject_token: projected,
+      subject_token_type: JWT_TYPE,
+      audience: relationship.id,
+      scope: 'keys:read keys:write',
+    })
+    expect(widened.body).toMatchObject({ code: 'token_exchange_scope', error: 'invalid_scope' })
 
     const otherNamespace = await issuer.issue({
       aud: 'https://keystash.example',

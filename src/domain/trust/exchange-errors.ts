@@ -7,6 +7,7 @@ import { AppError, type ErrorCode } from '../../errors.ts'
 const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
   token_exchange_invalid: 'invalid_request',
   token_exchange_unsupported: 'unsupported_grant_type',
+  token_exchange_scope: 'invalid_scope',
   validation_failed: 'invalid_request',
   trust_relationship_unknown: 'invalid_target',
   issuer_unavailable: 'temporarily_unavailable',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import type { Clock } from '../../auth/clock.ts'
+import type { Scope } from '../../auth/scopes.ts'
 import type { SigningKeyRing } from '../../auth/signing-keys.ts'
 import type { Config } from '../../config.ts'
 import { isId, newId } from '../../ids.ts'
@@ -21,6 +22,8 @@ export interface ExchangeInput {
   subjectToken: string
   /** The relationship named by the request's `audience` (or `resource`). */
   relationshipId: string
+  /** RFC 8693 `scope`: fewer scopes than the relationship grants (default: all of them). */
+  scope?: string
 }
 
 /**
@@ -138,12 +141,13 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
       throw exchangeError('subject_token_expired', 'The subject token expires too soon.')
 
     const { grant } = relationship
+    const scopes = narrowedScopes(grant.scopes, input.scope)
     const record: TokenRecord = {
       tenantId: relationship.tenantId,
       tokenId: newId('tok'),
       kind: 'access',
       name: `${relationship.name}: ${claims.sub}`.slice(0, 100),
-      scopes: grant.scopes,
+      scopes,
       ...(grant.keys ? { keys: grant.keys } : {}),
       environment: grant.environment,
       createdAt: new Date(now).toISOString(),
@@ -160,6 +164,19 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
 }
 
 export type TokenExchange = ReturnType<typeof createTokenExchange>
+
+/** The scopes a request asks for, each of which the relationship must grant. */
+function narrowedScopes(granted: readonly Scope[], requested: string | undefined): Scope[] {
+  if (requested === undefined || requested.trim() === '') return [...granted]
+  const words = [...new Set(requested.trim().split(/\s+/))]
+  const beyond = words.filter((word) => !(granted as readonly string[]).includes(word))
+  if (beyond.length > 0)
+    throw exchangeError(
+      'token_exchange_scope',
+      `The trust relationship does not grant: ${beyond.join(', ').slice(0, 200)}.`,
+    )
+  return words as Scope[]
+}
 
 /** `iss` and `sub` as the token claims them, for the audit of a refusal; verified later. */
 function noteUnverifiedWorkload(subjectToken: string, trace: ExchangeTrace) {

@@ -83,7 +83,11 @@ export function tokenExchangeRoutes({
     try {
       const body = await readBody(c)
       const result = await exchangeToken(
-        { subjectToken: body.subject_token, relationshipId: relationshipOf(body) },
+        {
+          subjectToken: body.subject_token,
+          relationshipId: relationshipOf(body),
+          ...(body.scope !== undefined ? { scope: body.scope } : {}),
+        },
         trace,
       )
       await record(c, audit, trace, SUCCESS, result.record.tokenId)
