@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type OidcIssuer, startOidcIssuer } from '../support/oidc-issuer.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
 
@@ -350,6 +350,34 @@ describe('relationships as lasting grants', () => {
     expect(
       (await api.get(`/v1/trust-relationships/${relationship.id}`, stranger.session)).status,
     ).toBe(404)
+  })
+
+  it('stop their tokens on every instance within the record-cache bound', async () => {
+    const relationship = (
+      await trust({
+        preset: 'kubernetes',
+        audience: 'https://keystash.example/multi',
+        conditions: [{ claim: '/kubernetes.io/namespace', value: 'payments' }],
+      })
+    ).body
+    const projected = await issuer.issue({
+      aud: 'https://keystash.example/multi',
+      claims: kubernetes(),
+      alg: 'ES256',
+    })
+    const token = (await exchange(projected, relationship.id)).body.access_token
+    const elsewhere = client(stack.another())
+    // The other instance has verified the token and holds its status in memory.
+    expect((await elsewhere.get('/v1/keys/stripe/value', token)).status).toBe(200)
+    await api.delete(`/v1/trust-relationships/${relationship.id}`, owner.session)
+    // Within the bound (1 s by default) it reads the status again, relationship included.
+    await vi.waitFor(
+      async () => {
+        const res = await elsewhere.get('/v1/keys/stripe/value', token)
+        expect(res.body.code).toBe('token_revoked')
+      },
+      { timeout: 10_000, interval: 100 },
+    )
   })
 
   it('is invisible to other tenants: their ids answer like missing ones', async () => {
