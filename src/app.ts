@@ -12,6 +12,8 @@ import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
 import type { TokenService } from './domain/tokens.ts'
+import type { TokenExchange } from './domain/trust/exchange.ts'
+import type { TrustRelationshipService } from './domain/trust/relationships.ts'
 import type { WebhookService } from './domain/webhooks.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
@@ -33,7 +35,9 @@ import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { orgRoutes } from './http/routes/org.ts'
+import { TOKEN_EXCHANGE_PATH, tokenExchangeRoutes } from './http/routes/token-exchange.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
+import { trustRelationshipRoutes } from './http/routes/trust-relationships.ts'
 import { webhookRoutes } from './http/routes/webhooks.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
@@ -50,6 +54,8 @@ export interface AppDeps {
   authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
   tokens: TokenService
+  trustRelationships: TrustRelationshipService
+  exchangeToken: TokenExchange
   organizations: OrganizationService
   keyService: KeyService
   reveal: ValueReader
@@ -86,7 +92,9 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
+  app.use(
+    bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes, formPaths: [TOKEN_EXCHANGE_PATH] }),
+  )
   if (deps.idempotency) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
   }
@@ -98,6 +106,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
   app.route('/', tokenRoutes(deps))
+  app.route('/', tokenExchangeRoutes(deps))
+  app.route('/', trustRelationshipRoutes(deps))
   app.route('/', orgRoutes(deps))
   app.route('/', keyRoutes(deps))
   app.route('/', encryptionRoutes(deps))

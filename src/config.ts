@@ -187,6 +187,7 @@ const envSchema = z.object({
   KEYSTASH_SHUTDOWN_DRAIN_SECONDS: seconds('KEYSTASH_SHUTDOWN_DRAIN_SECONDS', 0, 3600),
   KEYSTASH_SHUTDOWN_GRACE_SECONDS: seconds('KEYSTASH_SHUTDOWN_GRACE_SECONDS', 10, 3600),
 
+  KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS: seconds('KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS', 30, 3600),
   KEYSTASH_OUTBOUND_ALLOW_HOSTS: z.string().optional(),
   KEYSTASH_OUTBOUND_ALLOW_LOCAL: oneOf(
     'KEYSTASH_OUTBOUND_ALLOW_LOCAL',
@@ -284,6 +285,8 @@ export interface Config {
    * operator's list of private host names, addresses or CIDR networks that may be reached;
    * `allowLocal` opens loopback, private addresses and plain http, for development and tests.
    */
+  /** Workload identity federation: least seconds between two fetches of an issuer's keys. */
+  workloadIdentity: { jwksCooldownSeconds: number }
   outbound: {
     production: boolean
     allowPrivateHosts: readonly string[]
@@ -397,6 +400,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       syncMs: e.KEYSTASH_RATE_LIMIT_SYNC_MS,
     },
     reminders: { unusedAfterDays: e.KEYSTASH_UNUSED_AFTER_DAYS },
+    workloadIdentity: { jwksCooldownSeconds: e.KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS },
     outbound: {
       production,
       allowPrivateHosts,

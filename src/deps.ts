@@ -24,6 +24,9 @@ import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createTokenExchange } from './domain/trust/exchange.ts'
+import { createTrustRelationshipService } from './domain/trust/relationships.ts'
+import { createSubjectTokenVerifier } from './domain/trust/subject-token.ts'
 import { createWebhookService } from './domain/webhooks.ts'
 import { reportUnreachableKeks } from './events/kek-unreachable.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
@@ -76,6 +79,7 @@ import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
+import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
 import { storageOutage } from './storage/unavailable.ts'
 import { createWebhookRepository } from './storage/webhooks.ts'
 import { createWebhookUrlCheck } from './webhooks/check-url.ts'
@@ -411,6 +415,25 @@ export function buildDeps(
     auditPending: () => audit.pending,
   })
 
+  // Workload identity federation: trust relationships and the token exchange. Every request
+  // to an issuer goes through the outbound-request module.
+  const trustRelationshipRepository = createTrustRelationshipRepository({ doc, table })
+  const exchangeToken = createTokenExchange({
+    relationships: trustRelationshipRepository,
+    accounts,
+    tokens: tokenRepository,
+    verifySubjectToken: createSubjectTokenVerifier({
+      fetch: outbound,
+      clock,
+      jwksCooldownMs: config.workloadIdentity.jwksCooldownSeconds * 1000,
+    }),
+    ring,
+    config,
+    clock,
+    lastUsed,
+    // Per-relationship rate limits plug in as `beforeExchange`.
+  })
+
   return {
     config,
     logger,
@@ -464,6 +487,13 @@ export function buildDeps(
     reveal,
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
     outbound,
+    trustRelationships: createTrustRelationshipService({
+      relationships: trustRelationshipRepository,
+      clock,
+      // Which tokens a relationship issued is not kept in memory: forget every status.
+      onDeleted: () => statusCache.clear(),
+    }),
+    exchangeToken,
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({

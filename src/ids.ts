@@ -6,7 +6,18 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
  * Identifiers: a type prefix, then 26 Crockford base32 characters (48 bits of milliseconds,
  * 80 random bits), so ids sort by creation time and reveal nothing else. `tok_01j...`
  */
-export type IdPrefix = 'org' | 'usr' | 'tok' | 'key' | 'kek' | 'job' | 'evt' | 'sig' | 'whk' | 'msg'
+export type IdPrefix =
+  | 'org'
+  | 'usr'
+  | 'tok'
+  | 'key'
+  | 'kek'
+  | 'job'
+  | 'evt'
+  | 'sig'
+  | 'whk'
+  | 'msg'
+  | 'trs'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(pooled(10))}`

@@ -12,6 +12,12 @@ import {
   type StaleIfErrorOptions,
   type ValueCacheOptions,
 } from './core/value-cache.ts'
+import { fromGitHubActions, fromTokenFile, inGitHubActions } from './credentials/subject-tokens.ts'
+import {
+  createExchangedToken,
+  type ExchangeResult,
+  type WorkloadIdentityOptions,
+} from './credentials/token-exchange.ts'
 import { KeystashError } from './errors.ts'
 import { Encryption } from './resources/encryption.ts'
 import { Keys } from './resources/keys.ts'
@@ -25,6 +31,13 @@ export interface ClientOptions {
   baseUrl?: string
   /** An access token (or a session token). Default: `KEYSTASH_TOKEN`. */
   token?: string
+  /**
+   * No static token: exchange the workload's OIDC token (Kubernetes, GitHub Actions, GitLab,
+   * ...) for short-lived Keystash tokens through a trust relationship. Default, when no token
+   * is set: `KEYSTASH_TRUST_RELATIONSHIP` with `KEYSTASH_OIDC_TOKEN_FILE`, or with GitHub
+   * Actions' ID-token endpoint when the job may request one.
+   */
+  workloadIdentity?: WorkloadIdentityOptions
   /** Default: the global `fetch`. Pass one to add tracing, proxies or test doubles. */
   fetch?: Fetch
   /** Per attempt, in milliseconds. Default 60,000. */
@@ -73,7 +86,9 @@ export class Keystash {
       : null
     const baseUrl = options.baseUrl ?? readEnv('KEYSTASH_URL')
     const token = options.token ?? readEnv('KEYSTASH_TOKEN')
-    if (!this.mock && (!baseUrl || !token)) {
+    const workloadIdentity =
+      options.workloadIdentity ?? (token === undefined ? workloadIdentityFromEnv() : undefined)
+    if (!this.mock && (!baseUrl || (!token && !workloadIdentity))) {
       throw new KeystashError(
         `No ${baseUrl ? 'token' : 'server URL'}: pass ${baseUrl ? 'token' : 'baseUrl'} or set ${baseUrl ? 'KEYSTASH_TOKEN' : 'KEYSTASH_URL'} (or use mock: true to work offline).`,
         { code: 'missing_configuration' },
@@ -92,14 +107,27 @@ export class Keystash {
       throw new TypeError('maxRetries must be a non-negative integer')
     }
 
-    this.#transport = createTransport({
+    const transportConfig = {
       baseUrl,
       token,
       fetch: options.fetch ?? globalFetch,
       timeoutMs,
       maxRetries,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
-    })
+    }
+    this.#transport = createTransport(
+      workloadIdentity
+        ? {
+            ...transportConfig,
+            credentials: createExchangedToken(workloadIdentity, (body, signal) =>
+              this.#transport.request<ExchangeResult>(
+                { method: 'POST', path: '/v1/auth/token', body, anonymous: true },
+                signal ? { signal } : {},
+              ),
+            ),
+          }
+        : transportConfig,
+    )
     const memory = createValueMemory({
       valueCache: options.valueCache,
       staleIfError: options.staleIfError,
@@ -115,6 +143,16 @@ export class Keystash {
   async me(options?: RequestOptions): Promise<Me> {
     return this.#transport.request({ method: 'GET', path: '/v1/me' }, options)
   }
+}
+
+/** Workload identity as the environment describes it, if it does. */
+function workloadIdentityFromEnv(): WorkloadIdentityOptions | undefined {
+  const relationship = readEnv('KEYSTASH_TRUST_RELATIONSHIP')
+  if (relationship === undefined) return undefined
+  const file = readEnv('KEYSTASH_OIDC_TOKEN_FILE')
+  if (file !== undefined) return { relationship, subjectToken: fromTokenFile(file) }
+  if (inGitHubActions()) return { relationship, subjectToken: fromGitHubActions() }
+  return undefined
 }
 
 // Looked up per call, not captured: tests and polyfills may replace the global later, and some

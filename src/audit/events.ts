@@ -12,6 +12,9 @@ export const AUDIT_ACTIONS = [
   'token.create',
   'token.revoke',
   'token.rejected', // a 401/403 answered to a request that carried a token
+  'token.exchange', // a workload's OIDC token for an access token; details: issuer, subject
+  'trust.create',
+  'trust.delete',
   'key.create',
   'key.update', // metadata
   'key.version.create',
@@ -48,7 +51,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook'
+  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook' | 'trust'
   id: string
   name?: string | null
 }

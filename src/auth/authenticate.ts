@@ -100,6 +100,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
           tokenId: claims.tokenId,
           ancestors: claims.ancestors,
           signingKeyId: claims.signedBy,
+          trustId: claims.trustId,
         },
         options.prefetch?.(claims.tenantId),
       )
@@ -202,7 +203,9 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     status: TokenStatus,
     record: TokenRecord,
   ): AppError | undefined {
-    if (record.revokedAt) {
+    // A token from a deleted trust relationship is revoked with it (and so are its children,
+    // which carry the same relationship).
+    if (record.revokedAt || (claims.trustId !== undefined && status.trustActive !== true)) {
       return new AppError('token_revoked', 'The token has been revoked.', {
         headers: { 'www-authenticate': bearerChallenge },
         extra: { tokenId: record.tokenId },

@@ -31,6 +31,8 @@ export interface IssueTokenInput {
   /** Required for access tokens, forbidden for sessions. */
   environment?: Environment
   expiresAt: Date
+  /** The trust relationship behind the token (`trs`), read with the token's status. */
+  trustId?: string
 }
 
 export async function issueToken(
@@ -59,6 +61,7 @@ export async function issueToken(
     ...(input.keys === undefined ? {} : { keys: [...input.keys] }),
     ...(input.cidrs === undefined ? {} : { cidr: [...input.cidrs] }),
     ...(input.ancestors === undefined ? {} : { anc: [...input.ancestors] }),
+    ...(input.trustId === undefined ? {} : { trs: input.trustId }),
   })
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
     .setIssuer(input.issuer)
@@ -89,6 +92,7 @@ const claimsSchema = z.object({
   keys: keyRestrictionsSchema.optional(),
   cidr: z.array(z.string().max(64)).max(MAX_CIDRS).optional(),
   anc: z.array(z.string().max(64)).max(MAX_TOKEN_DEPTH).optional(),
+  trs: z.string().min(1).max(64).optional(),
   iat: z.number(),
   exp: z.number(),
 })
@@ -157,6 +161,7 @@ export async function verifyToken(
     ...(claims.cidr === undefined ? {} : { cidrs: claims.cidr }),
     ...(claims.anc === undefined ? {} : { ancestors: claims.anc }),
     ...(claims.env === undefined ? {} : { environment: claims.env }),
+    ...(claims.trs === undefined ? {} : { trustId: claims.trs }),
     expiresAt: new Date(claims.exp * 1000),
     signedBy: verified.kid,
   })

@@ -44,6 +44,12 @@ export interface Principal {
   rateLimit?: RatePolicy
   /** The `kid` of the key that signed the token (an emergency revocation stops its tokens). */
   signedBy?: string
+  /**
+   * The trust relationship that issued this token by exchanging a workload's OIDC token (or
+   * issued the token it descends from): the token stops working when the relationship is
+   * deleted.
+   */
+  trustId?: string
 }
 
 /** What a token grants, and so what `assertSubset` compares between a parent and a child. */

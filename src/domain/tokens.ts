@@ -53,7 +53,31 @@ export function describeToken(record: TokenRecord) {
     revokedAt: record.revokedAt ?? null,
     createdBy: record.createdBy,
     rateLimit: record.rateLimit ?? null,
+    workload: record.workload ?? null,
   }
+}
+
+/** The JWT of an access token record: its claims are the record's. */
+export function signAccessToken(
+  ring: SigningKeyRing,
+  config: Pick<Config, 'auth'>,
+  record: TokenRecord,
+): Promise<string> {
+  return issueToken(ring, {
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    kind: 'access',
+    tokenId: record.tokenId,
+    tenantId: record.tenantId,
+    subject: record.tokenId,
+    scopes: record.scopes,
+    ...(record.keys ? { keys: record.keys } : {}),
+    ...(record.cidrs ? { cidrs: record.cidrs } : {}),
+    ...(record.ancestors ? { ancestors: record.ancestors } : {}),
+    ...(record.environment ? { environment: record.environment } : {}),
+    expiresAt: new Date(record.expiresAt),
+    ...(record.trustId ? { trustId: record.trustId } : {}),
+  })
 }
 
 /**
@@ -133,21 +157,9 @@ export function createTokenService({
           ? { type: 'user', id: principal.userId }
           : { type: 'token', id: principal.tokenId },
         ...(rateLimit ? { rateLimit } : {}),
+        ...(principal.trustId ? { trustId: principal.trustId } : {}),
       }
-      const token = await issueToken(ring, {
-        issuer: config.auth.issuer,
-        audience: config.auth.audience,
-        kind: 'access',
-        tokenId: record.tokenId,
-        tenantId: record.tenantId,
-        subject: record.tokenId,
-        scopes: record.scopes,
-        ...(record.keys ? { keys: record.keys } : {}),
-        ...(record.cidrs ? { cidrs: record.cidrs } : {}),
-        ancestors,
-        environment,
-        expiresAt: new Date(record.expiresAt),
-      })
+      const token = await signAccessToken(ring, config, record)
       try {
         await tokens.mint(record)
       } catch (error) {

@@ -17,6 +17,17 @@ export const itemKey = {
   kekJob: (tenantId: string, jobId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEKJOB#${jobId}` }),
   rekeySchedule: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'REKEY' }),
   kekReminder: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'KEKREMIND' }),
+  trust: (tenantId: string, relationshipId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `TRUST#${relationshipId}`,
+  }),
+  /** Which tenant a relationship belongs to: the exchange names a relationship, not a tenant. */
+  trustRef: (relationshipId: string) => ({ pk: `TRUSTREF#${relationshipId}`, sk: 'TRUSTREF' }),
+  /** A subject token's `jti` exchanged once (relationships with one-time use). */
+  subjectTokenUse: (tenantId: string, relationshipId: string, jtiHash: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `JTIUSE#${relationshipId}#${jtiHash}`,
+  }),
   mockSecret: () => ({ pk: 'SETTINGS', sk: 'MOCK_SECRET' }),
   signingKey: (kid: string) => ({ pk: 'SIGNING', sk: `KEY#${kid}` }),
   /** Login and sign-up attempts of one subject in one window (login-throttle.ts). */

@@ -28,6 +28,9 @@ import {
  * | re-encryption job      | `ORG#<orgId>`         | `KEKJOB#<jobId>`            | `KEKJOBS` / `<orgId>#<jobId>` while open |
  * | re-keying schedule     | `ORG#<orgId>`         | `REKEY`                     | `REKEYDUE` / `<dueAt>#<orgId>` while on |
  * | raw material reminder  | `ORG#<orgId>`         | `KEKREMIND`                 | `KEKREMIND` / `<remindFrom>#<orgId>` |
+ * | trust relationship     | `ORG#<orgId>`         | `TRUST#<relationshipId>`    |                        |
+ * | relationship -> org    | `TRUSTREF#<relationshipId>` | `TRUSTREF`            |                        |
+ * | exchanged `jti` (once) | `ORG#<orgId>`         | `JTIUSE#<relId>#<sha256>`   |                        |
  * | mock-value secret      | `SETTINGS`            | `MOCK_SECRET`               |                        |
  * | token signing key      | `SIGNING`             | `KEY#<kid>`                 |                        |
  * | signing key revoked    | `SIGNING`             | `REVOKED#<kid>`             |                        |

@@ -10,6 +10,11 @@ export interface TokenStatus {
   ancestors: ReadonlyMap<string, TokenRecord>
   /** When the key that signed the token was revoked in an emergency, if it was. */
   signingKeyRevokedAt: string | undefined
+  /**
+   * For a token issued through a trust relationship: whether the relationship still exists.
+   * Read in the same round trip as the token, like its ancestors.
+   */
+  trustActive?: boolean
 }
 
 /** What the token itself says about where its status lives (its verified claims). */
@@ -20,6 +25,8 @@ export interface TokenStatusQuery {
   ancestors?: readonly string[] | undefined
   /** The `kid` of the key that signed it. */
   signingKeyId?: string | undefined
+  /** The trust relationship that issued it (or the token it descends from), if any. */
+  trustId?: string | undefined
 }
 
 /**
@@ -59,15 +66,17 @@ export function createTokenStatusReader({
     query: TokenStatusQuery,
     extra: ItemKey[] = [],
   ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
-    const { tenantId, tokenId, signingKeyId } = query
+    const { tenantId, tokenId, signingKeyId, trustId } = query
     const tokenKey = itemKey.token(tenantId, tokenId)
     const orgKey = itemKey.org(tenantId)
     const claimed = query.ancestors ?? []
+    const trustKey = trustId === undefined ? undefined : itemKey.trust(tenantId, trustId)
     const keys: ItemKey[] = [
       tokenKey,
       orgKey,
       ...claimed.map((id) => itemKey.token(tenantId, id)),
       ...(signingKeyId ? [itemKey.signingKeyRevocation(signingKeyId)] : []),
+      ...(trustKey ? [trustKey] : []),
       ...extra,
     ]
     const found = new Map<string, Record<string, unknown>>()
@@ -97,6 +106,7 @@ export function createTokenStatusReader({
         organization: org ? toOrganization(org) : undefined,
         ancestors,
         signingKeyRevokedAt: revocation ? String(revocation.revokedAt) : undefined,
+        ...(trustKey ? { trustActive: found.has(keyId(trustKey)) } : {}),
       },
       extra: found,
     }

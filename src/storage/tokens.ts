@@ -41,9 +41,13 @@ export interface TokenRecord {
   expiresAt: string
   revokedAt?: string
   lastUsedAt?: string
-  createdBy: { type: 'user' | 'token'; id: string }
+  createdBy: { type: 'user' | 'token' | 'trust'; id: string }
   /** Its own rate limit, set at minting within the minter's; absent: the server's default. */
   rateLimit?: RatePolicy
+  /** Set on tokens issued through a trust relationship, and on the tokens they mint. */
+  trustId?: string
+  /** The workload whose OIDC token was exchanged for this one (never the token itself). */
+  workload?: { issuer: string; subject: string }
 }
 
 const FIELDS = [
@@ -63,6 +67,8 @@ const FIELDS = [
   'lastUsedAt',
   'createdBy',
   'rateLimit',
+  'trustId',
+  'workload',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */

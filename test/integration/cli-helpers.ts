@@ -49,8 +49,8 @@ export interface RunningCli {
   stdoutContains(text: string): Promise<void>
 }
 
-export async function startCliHarness(): Promise<CliHarness> {
-  const server = await startSdkServer()
+export async function startCliHarness(serverEnv: Record<string, string> = {}): Promise<CliHarness> {
+  const server = await startSdkServer(serverEnv)
   const home = await mkdtemp(join(tmpdir(), 'keystash-cli-'))
   const configDir = join(home, 'config')
 

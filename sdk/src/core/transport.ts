@@ -22,12 +22,22 @@ export interface ApiRequest {
   path: string
   query?: Record<string, string | number | undefined> | undefined
   body?: unknown
+  /** Sent without credentials (the token exchange itself). */
+  anonymous?: boolean
+}
+
+/** A token obtained on demand (workload identity), instead of a static one. */
+export interface TokenProvider {
+  token(signal?: AbortSignal): Promise<string>
+  /** The server refused the token: the next `token()` must obtain a new one. */
+  invalidate(): void
 }
 
 export interface TransportConfig {
   /** Undefined only in offline mock mode, where every call but `keys.getValue` then fails. */
   baseUrl: string | undefined
   token: string | undefined
+  credentials?: TokenProvider
   fetch: Fetch
   timeoutMs: number
   maxRetries: number
@@ -54,9 +64,14 @@ export function createTransport(config: TransportConfig) {
     return `${base}${path}${search ? `?${search}` : ''}`
   }
 
-  function headersOf(request: ApiRequest, options: RequestOptions, idempotencyKey?: string) {
+  function headersOf(
+    request: ApiRequest,
+    options: RequestOptions,
+    token: string | undefined,
+    idempotencyKey?: string,
+  ) {
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (config.token) headers.authorization = `Bearer ${config.token}`
+    if (token) headers.authorization = `Bearer ${token}`
     if (request.body !== undefined) headers['content-type'] = 'application/json'
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey
     return { ...headers, ...options.headers }
@@ -108,15 +123,30 @@ export function createTransport(config: TransportConfig) {
     const maxRetries = options.maxRetries ?? config.maxRetries
     const idempotencyKey =
       request.method === 'POST' ? (options.idempotencyKey ?? newIdempotencyKey()) : undefined
-    const init: RequestInit = {
-      method: request.method,
-      headers: headersOf(request, options, idempotencyKey),
-      ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-    }
+    const credentials = request.anonymous ? undefined : config.credentials
+    let renewed = false
     for (let n = 0; ; n++) {
+      // Asked at every attempt: an exchanged token may have been refreshed in between.
+      const token = request.anonymous
+        ? undefined
+        : credentials
+          ? await credentials.token(options.signal)
+          : config.token
+      const init: RequestInit = {
+        method: request.method,
+        headers: headersOf(request, options, token, idempotencyKey),
+        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+      }
       try {
         return await attempt<T>(url, init, options)
       } catch (error) {
+        // An exchanged token the server no longer accepts is exchanged anew, once.
+        if (credentials && !renewed && (error as KeystashError).status === 401) {
+          renewed = true
+          credentials.invalidate()
+          n--
+          continue
+        }
         const delay = n < maxRetries ? retryDelay(error, n, config.backoff) : undefined
         if (delay === undefined) throw error
         await sleep(delay, options.signal)

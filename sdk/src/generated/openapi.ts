@@ -89,7 +89,7 @@ export interface components {
       lastUsedAt: string | null
       revokedAt: string | null
       createdBy: {
-        type: 'user' | 'token'
+        type: 'user' | 'token' | 'trust'
         id: string
       }
       /** Its own rate limit; null: the server default applies */
@@ -99,6 +99,67 @@ export interface components {
         /** Largest burst */
         burst: number
       } | null
+      /** For a token issued by a token exchange: the workload it was issued to */
+      workload: {
+        issuer: string
+        subject: string
+      } | null
+    }
+    TokenExchangeResponse: {
+      access_token: string
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token'
+      token_type: 'Bearer'
+      expires_in: number
+    }
+    TokenExchangeRequest: {
+      grant_type: string
+      subject_token: string
+      subject_token_type: string
+      /** The trust relationship id */
+      audience?: string
+      /** Same as audience */
+      resource?: string
+      requested_token_type?: string
+      scope?: string
+    }
+    TrustRelationship: {
+      id: string
+      name: string
+      preset: 'github-actions' | 'kubernetes' | 'gitlab-ci' | 'generic'
+      issuer: string
+      jwks: {
+        keys: Array<unknown>
+      } | null
+      audience: string
+      conditions: Array<components['schemas']['ClaimCondition']>
+      scopes: Array<
+        | 'keys:read'
+        | 'keys:list'
+        | 'keys:write'
+        | 'tokens:write'
+        | 'audit:read'
+        | 'org:read'
+        | 'org:write'
+        | 'mock:write'
+        | 'encryption:write'
+      >
+      keys: Array<string> | null
+      environment: 'development' | 'staging' | 'production'
+      tokenTtlSeconds: number
+      maxSubjectTokenAgeSeconds: number
+      oneTimeUse: boolean
+      createdAt: string
+      createdBy: {
+        type: 'user'
+        id: string
+      }
+      lastUsedAt: string | null
+    }
+    ClaimCondition: {
+      claim: string
+      match?: 'exact' | 'glob'
+      /** With glob, * matches any run */
+      value: string
     }
     Organization: {
       id: string
@@ -282,6 +343,9 @@ export interface components {
         | 'token.create'
         | 'token.revoke'
         | 'token.rejected'
+        | 'token.exchange'
+        | 'trust.create'
+        | 'trust.delete'
         | 'key.create'
         | 'key.update'
         | 'key.version.create'
@@ -709,6 +773,158 @@ export interface paths {
         404: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/token': {
+    /** Exchange a workload’s OIDC token for an access token (RFC 8693) */
+    post: {
+      path: never
+      query: never
+      body: components['schemas']['TokenExchangeRequest']
+      responses: {
+        /** Exchanged */
+        200: components['schemas']['TokenExchangeResponse']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** Too many requests */
+        429: components['schemas']['Problem']
+        /** Error */
+        502: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/trust-relationships': {
+    /** List trust relationships, with when each was last used */
+    get: {
+      path: never
+      query: {
+        limit?: number
+        cursor?: string
+      }
+      body: never
+      responses: {
+        /** A page of relationships */
+        200: {
+          items: Array<components['schemas']['TrustRelationship']>
+          nextCursor: string | null
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Trust a workload identity issuer (sessions only) */
+    post: {
+      path: never
+      query: never
+      body: {
+        name: string
+        preset: 'github-actions' | 'kubernetes' | 'gitlab-ci' | 'generic'
+        /** The exact `iss` of the workload tokens (GitHub: https://token.actions.githubusercontent.com) */
+        issuer: string
+        /** A fixed public key set, for issuers this server cannot reach */
+        jwks?: {
+          keys: Array<{
+            kty: string
+            kid?: string
+            [key: string]: unknown
+          }>
+        }
+        /** The `aud` workload tokens must carry. Default: the relationship id */
+        audience?: string
+        conditions: Array<components['schemas']['ClaimCondition']>
+        scopes: Array<
+          | 'keys:read'
+          | 'keys:list'
+          | 'keys:write'
+          | 'tokens:write'
+          | 'audit:read'
+          | 'org:read'
+          | 'org:write'
+          | 'mock:write'
+          | 'encryption:write'
+        >
+        keys?: Array<string>
+        environment: 'development' | 'staging' | 'production'
+        tokenTtlSeconds?: number
+        maxSubjectTokenAgeSeconds?: number
+        oneTimeUse?: boolean
+      }
+      responses: {
+        /** Created */
+        201: components['schemas']['TrustRelationship']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/trust-relationships/{id}': {
+    /** Describe a trust relationship */
+    get: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** The relationship */
+        200: components['schemas']['TrustRelationship']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Delete a trust relationship and revoke every token it issued (sessions only) */
+    delete: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** Deleted */
+        204: null
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -1213,7 +1429,16 @@ export interface paths {
         action?: string
         /** Actor id (user or token) */
         actor?: string
-        targetType?: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook'
+        targetType?:
+          | 'org'
+          | 'user'
+          | 'token'
+          | 'key'
+          | 'encryption'
+          | 'job'
+          | 'audit'
+          | 'webhook'
+          | 'trust'
         targetId?: string
         limit?: number
         cursor?: string

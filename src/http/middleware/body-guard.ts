@@ -4,10 +4,16 @@ import { AppError, isAppError } from '../../errors.ts'
 import type { AppEnv } from '../env.ts'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded'
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
 
 export interface BodyGuardOptions {
   maxBytes: number
+  /**
+   * Paths that also take `application/x-www-form-urlencoded` (OAuth endpoints, whose clients
+   * send forms); the bounded text is left in Hono's body cache for the handler to parse.
+   */
+  formPaths?: readonly string[]
 }
 
 /**
@@ -16,7 +22,7 @@ export interface BodyGuardOptions {
  * malformed JSON is refused (400). The parsed body stays in Hono's body cache, so the
  * validators that follow do not parse it twice.
  */
-export function bodyGuard({ maxBytes }: BodyGuardOptions) {
+export function bodyGuard({ maxBytes, formPaths = [] }: BodyGuardOptions) {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
     throw new TypeError('bodyGuard: maxBytes must be a positive integer')
   }
@@ -32,6 +38,10 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions) {
     if (!body || declared === '0') return next()
 
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? ''
+    if (mediaType.toLowerCase() === FORM_MEDIA_TYPE && formPaths.includes(c.req.path)) {
+      c.req.bodyCache.text = await readBounded(body, maxBytes)
+      return next()
+    }
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
       throw new AppError(
         'unsupported_media_type',

@@ -31,9 +31,12 @@ const TokenSchema = z
     expiresAt: z.iso.datetime(),
     lastUsedAt: z.iso.datetime().nullable(),
     revokedAt: z.iso.datetime().nullable(),
-    createdBy: z.object({ type: z.enum(['user', 'token']), id: z.string() }),
+    createdBy: z.object({ type: z.enum(['user', 'token', 'trust']), id: z.string() }),
     rateLimit: RateLimitSchema.nullable().openapi({
       description: 'Its own rate limit; null: the server default applies',
+    }),
+    workload: z.object({ issuer: z.string(), subject: z.string() }).nullable().openapi({
+      description: 'For a token issued by a token exchange: the workload it was issued to',
     }),
   })
   .openapi('Token')

@@ -13,8 +13,8 @@ export interface SdkServer {
 }
 
 /** The real app (with Idempotency-Key support) on a real port, for the SDK to talk to. */
-export async function startSdkServer(): Promise<SdkServer> {
-  const stack = await startStack()
+export async function startSdkServer(env: Record<string, string> = {}): Promise<SdkServer> {
+  const stack = await startStack({ env })
   const app = idempotentApp(stack)
   const server = await listen(app)
   return {
