@@ -54,7 +54,7 @@ import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
 import { createOutageLog } from './outage-log.ts'
 import { createRateExchange } from './ratelimit/exchange.ts'
-import { createRateLimiter } from './ratelimit/limiter.ts'
+import { createRateLimiter, rateLimited } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createDeliveryLog } from './storage/deliveries.ts'
 import { createDueIndex } from './storage/due-index.ts'
@@ -431,7 +431,21 @@ export function buildDeps(
     config,
     clock,
     lastUsed,
-    // Per-relationship rate limits plug in as `beforeExchange`.
+    // Exchanges are limited per trust relationship (its workloads share runners' and
+    // clusters' addresses), at the server's per-token rate.
+    beforeExchange: async (relationship) => {
+      const policy = config.rateLimits.token
+      if (!policy) return
+      const verdict = limiter.check([
+        {
+          limit: 'trust',
+          key: `trust|${relationship.tenantId}|${relationship.relationshipId}`,
+          tenantId: relationship.tenantId,
+          policy,
+        },
+      ])
+      if (!verdict.allowed) throw rateLimited(verdict)
+    },
   })
 
   return {
