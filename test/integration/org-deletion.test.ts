@@ -103,7 +103,17 @@ describe('deleting an organization', () => {
     await stack.deps.lastUsed.settled()
     const before = await partition(`ORG#${victim.tenantId}`)
     const kinds = new Set(before.map((i) => String(i.sk).split('#')[0]))
-    expect([...kinds].sort()).toEqual(['KEK', 'KEKJOB', 'KEY', 'KEYNAME', 'KEYVER', 'ORG', 'TOKEN'])
+    expect([...kinds].sort()).toEqual([
+      'KEK',
+      'KEKJOB',
+      'KEKREMIND',
+      'KEY',
+      'KEYNAME',
+      'KEYVER',
+      'ORG',
+      'REKEY',
+      'TOKEN',
+    ])
     expect(before.filter((i) => i.sealedMaterial).length).toBe(1)
     expect(before.some((i) => i.gsi1pk === 'KEKJOBS')).toBe(true)
     const secrets = binaries(before.filter((i) => i.sk !== 'ORG'))
@@ -158,7 +168,8 @@ describe('deleting an organization', () => {
       expect(created.map((r) => r.status)).toEqual(Array(created.length).fill(201))
     }
     const before = await partition(`ORG#${tenantId}`)
-    expect(before.length).toBe(60 * 3 + 2)
+    // The keys, the organization, its re-keying schedule and the session.
+    expect(before.length).toBe(60 * 3 + 3)
 
     expect((await api.delete('/v1/org', session)).status).toBe(204)
     expect((await partition(`ORG#${tenantId}`)).map((i) => i.sk)).toEqual(['ORG'])
