@@ -108,10 +108,12 @@ describe('deleting an organization', () => {
       'EVENT',
       'KEK',
       'KEKJOB',
+      'KEKREMIND',
       'KEY',
       'KEYNAME',
       'KEYVER',
       'ORG',
+      'REKEY',
       'TOKEN',
     ])
     expect(before.filter((i) => i.sealedMaterial).length).toBe(1)
@@ -168,7 +170,8 @@ describe('deleting an organization', () => {
       expect(created.map((r) => r.status)).toEqual(Array(created.length).fill(201))
     }
     const before = await partition(`ORG#${tenantId}`)
-    expect(before.length).toBe(60 * 3 + 2)
+    // The keys, the organization, its re-keying schedule and the session.
+    expect(before.length).toBe(60 * 3 + 3)
 
     expect((await api.delete('/v1/org', session)).status).toBe(204)
     expect((await partition(`ORG#${tenantId}`)).map((i) => i.sk)).toEqual(['ORG'])

@@ -129,7 +129,7 @@ describe('a forced re-key', () => {
       const read = await secondApi.get(`/v1/keys/${name}/value`, session)
       expect(read.body.value).toBe(`value-of-${name}`)
     })
-  }, 300_000)
+  }, 600_000)
 
   it('lets readers and writers go on with no error, and a running re-key refuses another', async () => {
     const { session, tenantId, names } = await tenantWithKeys(30)
