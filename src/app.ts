@@ -14,6 +14,7 @@ import type { TokenService } from './domain/tokens.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
+import { dashboardRoutes, isDashboardPath } from './http/dashboard/index.tsx'
 import type { AppEnv } from './http/env.ts'
 import { fastValueRead } from './http/fast-value-read.ts'
 import { loggableError } from './http/log-error.ts'
@@ -36,7 +37,7 @@ import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'limits'>
+  config: Pick<Config, 'limits' | 'publicUrl' | 'auth'>
   logger: Logger
   clock: Clock
   probes: Record<string, Probe>
@@ -69,7 +70,8 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
-  app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes }))
+  // The API takes JSON; the dashboard's pages also take their own HTML forms.
+  app.use(bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes, acceptsForms: isDashboardPath }))
   if (deps.idempotency) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
   }
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))
   app.route('/', docsRoutes())
+  app.route('/', dashboardRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 
   const allowed = allowedMethods(app)

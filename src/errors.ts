@@ -27,6 +27,8 @@ export const errorTable = {
   key_access_denied: { status: 403, title: 'Token may not access this key' },
   scope_escalation: { status: 403, title: 'A token cannot grant more than it holds' },
   signup_disabled: { status: 403, title: 'Sign-up is disabled on this server' },
+  csrf_rejected: { status: 403, title: 'Cross-site request refused' },
+  step_up_required: { status: 403, title: 'Confirm your password again' },
   mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
   // key management (KMS and key-encryption keys)
   kek_disabled: { status: 503, title: 'Encryption key disabled' },

@@ -16,5 +16,11 @@ export interface AppEnv {
     organization: OrganizationRecord
     /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
     prefetched: Map<string, Record<string, unknown>> | undefined
+    /** Dashboard pages: this response's script nonce (see dashboard/guard.ts). */
+    nonce: string
+    /** Dashboard pages: the verified session token from the cookie. */
+    sessionToken: string
+    /** Dashboard pages: the CSRF token this session's forms carry. */
+    csrf: string
   }
 }

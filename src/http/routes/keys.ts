@@ -12,16 +12,16 @@ import { bearer, json, jsonBody, problems } from '../schemas.ts'
 
 /** A key's name, and so what `{ref}` may be (a key id has this shape too). */
 export const REF_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/
-const Name = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -')
+export const KeyNameSchema = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -')
 const Ref = z.object({
   ref: z.string().regex(REF_PATTERN).openapi({ description: 'A key id (key_...) or a key name' }),
 })
 const ValueQuery = z.object({ version: z.coerce.number().int().min(1).optional() })
 const Provider = z.enum(providers)
-const Tags = z
+export const TagsSchema = z
   .array(z.string().regex(/^[A-Za-z0-9_.:=/-]{1,64}$/, '1-64 of A-Z a-z 0-9 _ . : = / -'))
   .max(20)
-const Description = z.string().max(1000)
+export const DescriptionSchema = z.string().max(1000)
 const Value = z
   .string()
   .min(1)
@@ -81,7 +81,7 @@ const VersionSchema = z
   })
   .openapi('KeyVersion')
 
-const keyTarget = (record: { keyId: string; name: string }) => ({
+export const keyTarget = (record: { keyId: string; name: string }) => ({
   type: 'key' as const,
   id: record.keyId,
   name: record.name,
@@ -179,11 +179,11 @@ export function keyRoutes(deps: {
     middleware: [auth] as const,
     request: jsonBody(
       z.strictObject({
-        name: Name,
+        name: KeyNameSchema,
         value: Value,
         provider: Provider.optional(),
-        description: Description.optional(),
-        tags: Tags.optional(),
+        description: DescriptionSchema.optional(),
+        tags: TagsSchema.optional(),
       }),
     ),
     responses: {
@@ -241,8 +241,8 @@ export function keyRoutes(deps: {
       params: Ref,
       ...jsonBody(
         z.strictObject({
-          description: Description.nullable().optional(),
-          tags: Tags.optional(),
+          description: DescriptionSchema.nullable().optional(),
+          tags: TagsSchema.optional(),
           provider: Provider.optional(),
           mockOverrides: MockOverrides.optional(),
         }),
