@@ -40,7 +40,8 @@ export function securityHeaders(nonce: string): Record<string, string> {
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+    // Not `no-referrer`: with it, browsers send `Origin: null` on the pages' own form posts.
+    'referrer-policy': 'same-origin',
     'cross-origin-opener-policy': 'same-origin',
   }
 }
@@ -48,7 +49,8 @@ export function securityHeaders(nonce: string): Record<string, string> {
 /**
  * State-changing requests must come from a page of this server: the `Origin` the browser sent
  * (or, without one, `Sec-Fetch-Site: same-origin`) must be the public URL's origin, or the
- * request's own when no public URL is configured.
+ * request's own when no public URL is configured. An opaque `Origin: null` proves nothing, so
+ * it too falls back to `Sec-Fetch-Site`, which pages cannot set.
  */
 export function sameOrigin({ publicUrl }: { publicUrl: string | undefined }) {
   const pinned = publicUrl === undefined ? undefined : new URL(publicUrl).origin
@@ -56,7 +58,10 @@ export function sameOrigin({ publicUrl }: { publicUrl: string | undefined }) {
     if (SAFE_METHODS.has(c.req.method)) return next()
     const expected = pinned ?? new URL(c.req.url).origin
     const origin = c.req.header('origin')
-    const ok = origin ? origin === expected : c.req.header('sec-fetch-site') === 'same-origin'
+    const ok =
+      origin && origin !== 'null'
+        ? origin === expected
+        : c.req.header('sec-fetch-site') === 'same-origin'
     if (!ok) throw crossSite()
     return next()
   })
