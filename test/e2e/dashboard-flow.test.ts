@@ -152,7 +152,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
       headers: { authorization: `Bearer ${minted}` },
     })
     expect(read.status).toBe(200)
-    expect((await read.json()).value).toBe(`${value}-v2`)
+    expect(((await read.json()) as { value: string }).value).toBe(`${value}-v2`)
     await expect
       .poll(
         async () => {
