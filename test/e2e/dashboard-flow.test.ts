@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, listen } from '../support/browser.ts'
+import { eventually, launchChromium, listen } from '../support/browser.ts'
 import { type Stack, startStack } from '../support/stack.ts'
 
 // A person's whole session in a real browser against the real server (DynamoDB Local and the
@@ -47,7 +47,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await page.getByLabel('Password').fill(password)
     await page.getByLabel('Organization (optional)').fill('Flow Test Inc')
     await page.getByRole('button', { name: 'Create account' }).click()
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/')
+    await eventually(() => new URL(page.url()).pathname).toBe('/')
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Review access')
     expect(await page.locator('.org').textContent()).toBe('Flow Test Inc')
     // The session cookie is there, and scripts cannot see it.
@@ -63,7 +63,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await page.getByLabel('Description (optional)').fill('Billing service key')
     await page.getByLabel('Tags (optional, separated by spaces or commas)').fill('billing, prod')
     await page.getByRole('button', { name: 'Add key' }).click()
-    await expect.poll(() => new URL(page.url()).pathname).toMatch(/^\/keys\/key_/)
+    await eventually(() => new URL(page.url()).pathname).toMatch(/^\/keys\/key_/)
     keyPath = new URL(page.url()).pathname
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('openai-prod')
     expect(await page.content()).not.toContain(value)
@@ -87,12 +87,12 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     expect(await output.textContent()).toBe('')
     expect(await output.isVisible()).toBe(false)
     await page.getByRole('button', { name: 'Reveal current value' }).click()
-    await expect.poll(() => output.textContent()).toBe(value)
+    await eventually(() => output.textContent()).toBe(value)
     expect(await output.isVisible()).toBe(true)
     expect(await page.locator('#revealed-timer').textContent()).toContain('Hidden again in 30 s')
 
     await page.getByRole('button', { name: 'Copy' }).click()
-    await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    await eventually(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1)
     const copied = await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())
     expect(copied).toBe(value)
 
@@ -106,12 +106,12 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   it('adds a version and shows it in the history', async () => {
     await page.getByLabel('New value').fill(`${value}-v2`)
     await page.getByRole('button', { name: 'Add version' }).click()
-    await expect.poll(() => page.locator('.facts').textContent()).toContain('v2')
+    await eventually(() => page.locator('.facts').textContent()).toContain('v2')
     const history = page.getByRole('region', { name: 'Versions' })
     expect(await history.locator('tbody tr').count()).toBe(2)
     expect(await history.textContent()).toContain('platform key, version 1')
     await page.getByRole('button', { name: 'Reveal current value' }).click()
-    await expect.poll(() => page.locator('#revealed-value').textContent()).toBe(`${value}-v2`)
+    await eventually(() => page.locator('#revealed-value').textContent()).toBe(`${value}-v2`)
   })
 
   let minted = ''
@@ -123,15 +123,15 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
       .fill('openai-*')
     await page.getByLabel('Expires in').selectOption({ label: '1 day' })
     await page.getByRole('button', { name: 'Mint token' }).click()
-    await expect
-      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
-      .toBe('Token created')
+    await eventually(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      'Token created',
+    )
     minted = (await page.locator('#minted-token').textContent()) ?? ''
     expect(minted).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/)
     await page.getByRole('button', { name: 'Copy' }).click()
-    await expect
-      .poll(() => page.evaluate(() => (globalThis as any).navigator.clipboard.readText()))
-      .toBe(minted)
+    await eventually(() =>
+      page.evaluate(() => (globalThis as any).navigator.clipboard.readText()),
+    ).toBe(minted)
 
     await page.goto('/tokens')
     expect(await page.content()).not.toContain(minted)
@@ -153,19 +153,10 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     })
     expect(read.status).toBe(200)
     expect(((await read.json()) as { value: string }).value).toBe(`${value}-v2`)
-    await expect
-      .poll(
-        async () => {
-          await page.goto('/tokens')
-          return page
-            .locator('tbody tr', { hasText: 'billing-ci' })
-            .locator('td')
-            .nth(5)
-            .textContent()
-        },
-        { timeout: 10_000 },
-      )
-      .toBe('just now')
+    await eventually(async () => {
+      await page.goto('/tokens')
+      return page.locator('tbody tr', { hasText: 'billing-ci' }).locator('td').nth(5).textContent()
+    }).toBe('just now')
     await page.goto('/keys')
     expect(
       await page.locator('tbody tr', { hasText: 'openai-prod' }).locator('td').nth(4).textContent(),
@@ -175,9 +166,9 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   it('revokes the token, which then stops working', async () => {
     await page.goto('/tokens')
     await page.getByRole('button', { name: 'Revoke billing-ci' }).click()
-    await expect
-      .poll(() => page.locator('tbody tr', { hasText: 'billing-ci' }).textContent())
-      .toContain('revoked')
+    await eventually(() =>
+      page.locator('tbody tr', { hasText: 'billing-ci' }).textContent(),
+    ).toContain('revoked')
     const read = await fetch(`${server.url}/v1/keys/openai-prod/value`, {
       headers: { authorization: `Bearer ${minted}` },
     })
@@ -188,21 +179,21 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await page.goto(keyPath)
     await page.getByLabel("Type the key's name to confirm").fill('wrong-name')
     await page.getByRole('button', { name: 'Delete key' }).click()
-    await expect
-      .poll(() => page.getByRole('alert').first().textContent())
-      .toContain('Type the key’s exact name to delete it.')
+    await eventually(() => page.getByRole('alert').first().textContent()).toContain(
+      'Type the key’s exact name to delete it.',
+    )
     await page.screenshot({ path: screenshotPath('dashboard-error.png') })
     await page.goto(keyPath)
     await page.screenshot({ path: screenshotPath('dashboard.png', true), fullPage: false })
     await page.getByLabel("Type the key's name to confirm").fill('openai-prod')
     await page.getByRole('button', { name: 'Delete key' }).click()
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/keys')
+    await eventually(() => new URL(page.url()).pathname).toBe('/keys')
     expect(await page.locator('tbody').textContent()).toContain('No keys match.')
   })
 
   it('signs out: the session ends and pages ask to sign in again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/login')
+    await eventually(() => new URL(page.url()).pathname).toBe('/login')
     expect(await context.cookies()).toEqual([])
     await page.goto('/tokens')
     expect(new URL(page.url()).pathname).toBe('/login')

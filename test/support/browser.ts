@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { type Browser, chromium } from 'playwright-core'
+import { expect } from 'vitest'
 import type { Stack } from './stack.ts'
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a downloaded browser build. */
@@ -37,3 +38,10 @@ export async function listen(app: Stack['app']): Promise<{ url: string; close():
       }),
   }
 }
+
+/**
+ * `expect.poll` with room for a busy machine: a page load or an argon2 check can take seconds
+ * while other suites run.
+ */
+export const eventually = <T>(read: () => T | Promise<T>) =>
+  expect.poll(read, { timeout: 15_000, interval: 100 })
