@@ -182,9 +182,9 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await eventually(() => page.getByRole('alert').first().textContent()).toContain(
       'Type the key’s exact name to delete it.',
     )
-    await page.screenshot({ path: screenshotPath('dashboard-error.png') })
+    await page.goto('/keys')
+    await page.screenshot({ path: screenshotPath('dashboard.png', true) })
     await page.goto(keyPath)
-    await page.screenshot({ path: screenshotPath('dashboard.png', true), fullPage: false })
     await page.getByLabel("Type the key's name to confirm").fill('openai-prod')
     await page.getByRole('button', { name: 'Delete key' }).click()
     await eventually(() => new URL(page.url()).pathname).toBe('/keys')
