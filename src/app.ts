@@ -11,6 +11,7 @@ import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { TokenService } from './domain/tokens.ts'
+import type { UsageReport } from './domain/usage.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
@@ -51,6 +52,7 @@ export interface AppDeps {
   encryption: EncryptionService
   audit: RequestAudit
   auditLog: AuditLog
+  usageReport: UsageReport
   identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
   idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>

@@ -101,6 +101,7 @@ const envSchema = z.object({
     .enum(['thread', 'inline'], { error: 'KEYSTASH_AUDIT_WRITER must be one of: thread, inline' })
     .optional(),
   KEYSTASH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  KEYSTASH_USAGE_COUNTERS: oneOf('KEYSTASH_USAGE_COUNTERS', ['on', 'off'] as const, 'on'),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
     .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
@@ -154,6 +155,8 @@ export interface Config {
   }
   /** The background re-encryption job after a tenant changes its KEK. */
   reencryption: { recordsPerSecond: number }
+  /** Reads per key and token per day, counted in memory and flushed once a minute. */
+  usage: { enabled: boolean }
 }
 
 export class ConfigError extends Error {
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       retentionDays: e.KEYSTASH_AUDIT_RETENTION_DAYS,
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
+    usage: { enabled: e.KEYSTASH_USAGE_COUNTERS === 'on' },
   }
   return deepFreeze(config)
 }

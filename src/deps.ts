@@ -21,6 +21,7 @@ import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createTokenService } from './domain/tokens.ts'
+import { createUsageReport } from './domain/usage.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
 import { createJobRunner } from './jobs/job-runner.ts'
 import { createReencryption } from './jobs/reencrypt.ts'
@@ -45,6 +46,7 @@ import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
+import { createUsageCounter, noUsageCounter } from './storage/usage.ts'
 
 export interface DepsOptions {
   clock?: Clock
@@ -208,6 +210,7 @@ export function buildDeps(
     config,
     clock,
   })
+  const usage = createUsageCounter({ doc, table, clock, logger })
   const reveal = createValueReader({
     keyService,
     keys: keyRepository,
@@ -215,6 +218,7 @@ export function buildDeps(
     mockSecret: createMockSecretSource({ doc, table, configured: config.mockSecret }),
     config,
     lastUsed,
+    usage: config.usage.enabled ? usage : noUsageCounter,
   })
 
   return {
@@ -248,6 +252,9 @@ export function buildDeps(
     reencryption,
     keyService,
     reveal,
+    /** Reads per key and token per day: `usage.start()` (main.ts), `usage.stop()` on exit. */
+    usage,
+    usageReport: createUsageReport({ usage, clock }),
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),

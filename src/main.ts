@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const app = createApp(deps)
   // Re-encryption jobs left unfinished by any instance resume here (see jobs/job-runner.ts).
   deps.reencryption.start()
+  deps.usage.start()
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     await new Promise<void>((done) => server.close(() => done()))
     await deps.reencryption.stop({ release: true })
+    await deps.usage.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')

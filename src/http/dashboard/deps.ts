@@ -7,6 +7,7 @@ import type { AccountService } from '../../domain/accounts.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
 import type { TokenService } from '../../domain/tokens.ts'
+import type { UsageReport } from '../../domain/usage.ts'
 import type { RequestAudit } from '../audit.ts'
 import type { DashboardEnv } from './env.ts'
 import type { SessionCookie } from './session-cookie.ts'
@@ -22,6 +23,7 @@ export interface DashboardDeps {
   reveal: ValueReader
   audit: RequestAudit
   auditLog: Pick<AuditLog, 'list'>
+  usageReport: UsageReport
 }
 
 /** What each group of pages is given besides the services. */

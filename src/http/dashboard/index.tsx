@@ -14,6 +14,7 @@ import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
 import { sessionCookie } from './session-cookie.ts'
 import { registerTokenPages } from './token-pages.tsx'
+import { registerUsagePage } from './usage-page.tsx'
 
 export { isDashboardPath } from './paths.ts'
 
@@ -36,6 +37,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)
+  registerUsagePage(router, deps, kit)
 
   router.onError(async (error, c) => {
     const response = await errorResponse(error, c)

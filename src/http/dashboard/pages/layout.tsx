@@ -1,13 +1,14 @@
 import type { Child } from 'hono/jsx'
 
-export type Section = 'overview' | 'keys' | 'tokens'
+export type Section = 'overview' | 'keys' | 'tokens' | 'usage'
 
-// The sections a signed-in person sees, in order. Members, usage, environments, encryption
-// and audit join this list as their pages land.
+// The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
+// grants) join this list with teams, after Tokens.
 const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'overview', href: '/', label: 'Review access' },
   { id: 'keys', href: '/keys', label: 'Keys' },
   { id: 'tokens', href: '/tokens', label: 'Tokens' },
+  { id: 'usage', href: '/usage', label: 'Usage' },
 ]
 
 export interface PageProps {
@@ -17,11 +18,23 @@ export interface PageProps {
   csrf?: string
   section?: Section
   organization?: string
+  /** Page-specific scripts and styles (served under /assets), after the common ones. */
+  scripts?: string[]
+  styles?: string[]
   children?: Child
 }
 
 /** The frame of every page: landmarks, a skip link, the navigation and sign-out. */
-export function Page({ title, nonce, csrf, section, organization, children }: PageProps) {
+export function Page({
+  title,
+  nonce,
+  csrf,
+  section,
+  organization,
+  scripts = [],
+  styles = [],
+  children,
+}: PageProps) {
   return (
     <html lang="en">
       <head>
@@ -30,7 +43,13 @@ export function Page({ title, nonce, csrf, section, organization, children }: Pa
         <title>{`${title} · Keystash`}</title>
         {csrf ? <meta name="csrf-token" content={csrf} /> : null}
         <link rel="stylesheet" href="/assets/dashboard.css" />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
         <script nonce={nonce} src="/assets/dashboard.js" defer />
+        {scripts.map((src) => (
+          <script nonce={nonce} src={src} defer />
+        ))}
       </head>
       <body>
         <a class="skip" href="#main">
