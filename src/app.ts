@@ -38,7 +38,7 @@ import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'limits' | 'publicUrl' | 'auth'>
+  config: Pick<Config, 'limits' | 'publicUrl' | 'auth' | 'mockGuardrails'>
   logger: Logger
   clock: Clock
   probes: Record<string, Probe>

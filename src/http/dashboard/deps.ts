@@ -6,6 +6,7 @@ import type { Config } from '../../config.ts'
 import type { AccountService } from '../../domain/accounts.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
+import type { OrganizationService } from '../../domain/organizations.ts'
 import type { TokenService } from '../../domain/tokens.ts'
 import type { UsageReport } from '../../domain/usage.ts'
 import type { RequestAudit } from '../audit.ts'
@@ -14,12 +15,13 @@ import type { SessionCookie } from './session-cookie.ts'
 
 /** The services behind the pages: the same ones the API's routes call. */
 export interface DashboardDeps {
-  config: Pick<Config, 'publicUrl' | 'auth'>
+  config: Pick<Config, 'publicUrl' | 'auth' | 'mockGuardrails'>
   clock: Clock
   authenticator: Pick<Authenticator, 'authenticate'>
   accounts: AccountService
   tokens: TokenService
   keyService: KeyService
+  organizations: Pick<OrganizationService, 'get' | 'update'>
   reveal: ValueReader
   audit: RequestAudit
   auditLog: Pick<AuditLog, 'list'>

@@ -6,6 +6,7 @@ import { registerAssets } from './assets.ts'
 import { registerAuthPages } from './auth-pages.tsx'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
+import { registerEnvironmentPages } from './environment-pages.tsx'
 import { wantsJson } from './form.ts'
 import { pageHeaders, sameOrigin, securityHeaders, signedIn } from './guard.ts'
 import { registerKeyPages } from './key-pages.tsx'
@@ -38,6 +39,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)
   registerUsagePage(router, deps, kit)
+  registerEnvironmentPages(router, deps, kit)
 
   router.onError(async (error, c) => {
     const response = await errorResponse(error, c)

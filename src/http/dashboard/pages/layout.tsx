@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx'
 
-export type Section = 'overview' | 'keys' | 'tokens' | 'usage'
+export type Section = 'overview' | 'keys' | 'tokens' | 'usage' | 'environments'
 
 // The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
 // grants) join this list with teams, after Tokens.
@@ -9,6 +9,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'keys', href: '/keys', label: 'Keys' },
   { id: 'tokens', href: '/tokens', label: 'Tokens' },
   { id: 'usage', href: '/usage', label: 'Usage' },
+  { id: 'environments', href: '/environments', label: 'Environments' },
 ]
 
 export interface PageProps {
