@@ -4,6 +4,7 @@ import type { Authenticator } from '../../auth/authenticate.ts'
 import type { Clock } from '../../auth/clock.ts'
 import type { Config } from '../../config.ts'
 import type { AccountService } from '../../domain/accounts.ts'
+import type { EncryptionService } from '../../domain/encryption.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
@@ -22,6 +23,7 @@ export interface DashboardDeps {
   tokens: TokenService
   keyService: KeyService
   organizations: Pick<OrganizationService, 'get' | 'update'>
+  encryption: Pick<EncryptionService, 'describe' | 'configure' | 'job'>
   reveal: ValueReader
   audit: RequestAudit
   auditLog: Pick<AuditLog, 'list'>

@@ -5,6 +5,7 @@ import { asAppError, problemResponse } from '../problem.ts'
 import { registerAssets } from './assets.ts'
 import { registerAuthPages } from './auth-pages.tsx'
 import type { DashboardDeps, PageKit } from './deps.ts'
+import { registerEncryptionPages } from './encryption-pages.tsx'
 import type { DashboardEnv } from './env.ts'
 import { registerEnvironmentPages } from './environment-pages.tsx'
 import { wantsJson } from './form.ts'
@@ -40,6 +41,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerTokenPages(router, deps, kit)
   registerUsagePage(router, deps, kit)
   registerEnvironmentPages(router, deps, kit)
+  registerEncryptionPages(router, deps, kit)
 
   router.onError(async (error, c) => {
     const response = await errorResponse(error, c)

@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx'
 
-export type Section = 'overview' | 'keys' | 'tokens' | 'usage' | 'environments'
+export type Section = 'overview' | 'keys' | 'tokens' | 'usage' | 'environments' | 'encryption'
 
 // The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
 // grants) join this list with teams, after Tokens.
@@ -10,6 +10,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'tokens', href: '/tokens', label: 'Tokens' },
   { id: 'usage', href: '/usage', label: 'Usage' },
   { id: 'environments', href: '/environments', label: 'Environments' },
+  { id: 'encryption', href: '/encryption', label: 'Encryption' },
 ]
 
 export interface PageProps {
