@@ -26,7 +26,7 @@ export interface DashboardDeps {
   encryption: Pick<EncryptionService, 'describe' | 'configure' | 'job'>
   reveal: ValueReader
   audit: RequestAudit
-  auditLog: Pick<AuditLog, 'list'>
+  auditLog: Pick<AuditLog, 'list' | 'exportEvents' | 'verify'>
   usageReport: UsageReport
 }
 

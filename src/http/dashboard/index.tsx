@@ -3,6 +3,7 @@ import { every } from 'hono/combine'
 import { loggableError } from '../log-error.ts'
 import { asAppError, problemResponse } from '../problem.ts'
 import { registerAssets } from './assets.ts'
+import { registerAuditPages } from './audit-pages.tsx'
 import { registerAuthPages } from './auth-pages.tsx'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import { registerEncryptionPages } from './encryption-pages.tsx'
@@ -42,6 +43,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerUsagePage(router, deps, kit)
   registerEnvironmentPages(router, deps, kit)
   registerEncryptionPages(router, deps, kit)
+  registerAuditPages(router, deps, kit)
 
   router.onError(async (error, c) => {
     const response = await errorResponse(error, c)

@@ -1,6 +1,13 @@
 import type { Child } from 'hono/jsx'
 
-export type Section = 'overview' | 'keys' | 'tokens' | 'usage' | 'environments' | 'encryption'
+export type Section =
+  | 'overview'
+  | 'keys'
+  | 'tokens'
+  | 'usage'
+  | 'environments'
+  | 'encryption'
+  | 'audit'
 
 // The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
 // grants) join this list with teams, after Tokens.
@@ -11,6 +18,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'usage', href: '/usage', label: 'Usage' },
   { id: 'environments', href: '/environments', label: 'Environments' },
   { id: 'encryption', href: '/encryption', label: 'Encryption' },
+  { id: 'audit', href: '/audit', label: 'Audit' },
 ]
 
 export interface PageProps {
