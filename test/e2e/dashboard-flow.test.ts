@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -173,6 +174,85 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
       headers: { authorization: `Bearer ${minted}` },
     })
     expect(read.status).toBe(401)
+  })
+
+  it('changes a mock default and a key override, with the guardrails shown read-only', async () => {
+    await page.getByRole('link', { name: 'Environments', exact: true }).click()
+    const row = (env: string) => page.locator('tbody tr', { hasText: env }).first()
+    expect(await row('production').textContent()).toContain('KEYSTASH_MOCK_PRODUCTION')
+    expect(await row('production').textContent()).toContain('never mock')
+    expect(await row('staging').locator('td').nth(2).textContent()).toContain('mock')
+    await page.getByLabel('Default for staging').selectOption('live')
+    await page.getByRole('button', { name: 'Save defaults' }).click()
+    await eventually(() => row('staging').locator('td').nth(2).textContent()).toContain('live')
+    expect(await page.getByLabel('Default for staging').inputValue()).toBe('live')
+
+    const override = page.getByRole('group', { name: 'openai-prod' })
+    await override.getByLabel('development').selectOption('live')
+    await page.getByRole('button', { name: 'Save overrides of openai-prod' }).click()
+    await eventually(() =>
+      page.getByRole('group', { name: 'openai-prod' }).getByLabel('development').inputValue(),
+    ).toBe('live')
+    await page.goto('/keys')
+    expect(await page.locator('tbody tr', { hasText: 'openai-prod' }).textContent()).toContain(
+      'development: live',
+    )
+  })
+
+  it('switches to raw key material and shows the re-encryption job reach 100 %', async () => {
+    await page.getByRole('link', { name: 'Encryption', exact: true }).click()
+    expect(await page.locator('.facts').textContent()).toContain('Platform key, version 1')
+    await page.getByLabel('Provider').selectOption('raw')
+    await page
+      .getByLabel('Key material (raw: 32 random bytes, base64)')
+      .fill(randomBytes(32).toString('base64'))
+    await page.getByRole('button', { name: 'Change key' }).click()
+    await eventually(() => page.locator('.facts').textContent()).toContain(
+      'Raw key material, version 2',
+    )
+    const bar = page.locator('#job-progress')
+    await eventually(async () => {
+      const [value, max] = await Promise.all([bar.getAttribute('value'), bar.getAttribute('max')])
+      return Number(value) === Number(max) && Number(max) > 0
+    }).toBe(true)
+    await eventually(() => page.locator('#job-facts').textContent()).toMatch(/^finished: 2 of 2/)
+    expect(await page.locator('label[for="job-progress"]').textContent()).toBe('Progress: 100 %')
+    // The values read as before under the new key.
+    await page.goto(keyPath)
+    await page.getByRole('button', { name: 'Reveal current value' }).click()
+    await eventually(() => page.locator('#revealed-value').textContent()).toBe(`${value}-v2`)
+  })
+
+  it('filters, exports and verifies the audit trail', async () => {
+    await page.getByRole('link', { name: 'Audit', exact: true }).click()
+    await page.getByLabel('Action').fill('key.*')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    await eventually(async () => {
+      await page.reload()
+      return page.locator('tbody tr', { hasText: 'key.value.read' }).count()
+    }).toBeGreaterThanOrEqual(3)
+    const actions = await page.locator('tbody tr td:nth-child(2)').allTextContents()
+    expect(actions.every((a) => a.startsWith('key.'))).toBe(true)
+    expect(actions).toContain('key.create')
+    expect(actions).toContain('key.version.create')
+
+    const exported = await page.request.get('/audit/export?action=key.*')
+    expect(exported.headers()['content-type']).toContain('application/x-ndjson')
+    const lines = (await exported.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.length).toBeGreaterThanOrEqual(3)
+    expect(lines.every((e: { action: string }) => e.action.startsWith('key.'))).toBe(true)
+    expect(await exported.text()).not.toContain(value)
+
+    await page.getByRole('link', { name: 'Verify the chains for this period' }).click()
+    await eventually(() => page.locator('#verify-title').textContent()).toMatch(
+      /^Intact: \d+ events in \d+ chains$/,
+    )
+    expect(
+      await page.getByRole('region', { name: 'Chain heads' }).locator('tbody tr').count(),
+    ).toBeGreaterThan(0)
   })
 
   it('deletes a key only when its name is typed', async () => {

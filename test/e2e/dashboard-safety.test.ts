@@ -101,7 +101,7 @@ describe('stored text is inert', { timeout: 90_000 }, () => {
     await eventually(() => page.locator('h1').textContent()).toBe('Validation failed')
     expect(await page.content()).not.toContain('onerror')
 
-    for (const path of ['/', '/keys', keyPath, '/tokens']) {
+    for (const path of ['/', '/keys', keyPath, '/tokens', '/usage', '/environments', '/audit']) {
       const response = await page.goto(path)
       expect(response?.headers()['content-security-policy']).toContain("script-src 'nonce-")
       expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined()
@@ -114,6 +114,13 @@ describe('stored text is inert', { timeout: 90_000 }, () => {
     await page.goto('/tokens')
     expect(await page.locator('tbody').textContent()).toContain(script)
     expect(await page.locator('.org').textContent()).toBe(`${script}${img}`.slice(0, 100))
+    // The audit trail names the organization (sign-up) and the token as their targets.
+    await page.goto('/audit')
+    await eventually(async () => {
+      await page.reload()
+      return page.locator('tbody').textContent()
+    }).toContain(`${script}${img}`.slice(0, 100))
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined()
     expect(dialogs).toEqual([])
     await context.close()
   })
@@ -184,7 +191,13 @@ describe('a revealed value stays in its reveal response', { timeout: 90_000 }, (
     await eventually(() => page.locator('#revealed-value').textContent()).toBe(canary)
     expect(await dialog.isVisible()).toBe(false)
 
-    for (const path of ['/', '/keys', keyPath, '/tokens']) await page.goto(path)
+    for (const path of ['/', '/keys', keyPath, '/tokens', '/usage', '/environments']) {
+      await page.goto(path)
+    }
+    for (const path of ['/encryption', '/audit', '/audit/verify']) await page.goto(path)
+    const exported = await page.request.get('/audit/export')
+    expect(await exported.text()).toContain('key.value.read')
+    expect(await exported.text()).not.toContain(canary)
     await page.getByRole('button', { name: 'Sign out' }).click()
     await eventually(() => new URL(page.url()).pathname).toBe('/login')
     await Promise.all(bodies)
@@ -243,7 +256,17 @@ describe('accessible and usable', { timeout: 120_000 }, () => {
       await audit('key (revealed)')
       await mintToken(page, 'axe-token')
       await audit('token created')
-      for (const path of ['/', '/keys', '/tokens', keyPath]) {
+      for (const path of [
+        '/',
+        '/keys',
+        '/tokens',
+        keyPath,
+        '/usage',
+        '/environments',
+        '/encryption',
+        '/audit',
+        '/audit/verify',
+      ]) {
         await page.goto(path)
         await audit(path)
       }
