@@ -1,3 +1,4 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dashboardAgent, sessionCookieOf } from '../support/dashboard-forms.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
@@ -237,5 +238,28 @@ describe('tenant isolation', () => {
     const reveal = await other.agent.post(`${keyPath}/reveal`, {}, { json: true })
     expect(reveal.res.status).toBe(404)
     expect(reveal.text).not.toContain('sk-theirs-123')
+  })
+})
+
+describe('secrets of the browser session', () => {
+  it('keep the value, the session and its CSRF token out of logs and stored items', async () => {
+    const { agent } = await signedUp()
+    const value = `sk-dashcanary-${Date.now()}-value`
+    const made = await agent.post('/keys', { name: 'dash-canary', value })
+    const path = made.res.headers.get('location') ?? ''
+    const revealed = await agent.post(`${path}/reveal`, {}, { json: true })
+    expect(JSON.parse(revealed.text).value).toBe(value)
+    await agent.post(`${path}/versions`, { value: `${value}-2` })
+    await agent.post('/keys', { name: 'bad name!', value })
+    await stack.deps.audit.flush?.()
+    const session = agent.state.cookie?.split('=')[1] ?? ''
+    const csrf = agent.state.csrf ?? ''
+    const logs = stack.logs.text()
+    const scan = await stack.table.doc.send(new ScanCommand({ TableName: stack.table.tableName }))
+    const stored = JSON.stringify(scan.Items)
+    for (const secret of [value, session, csrf]) {
+      expect(logs).not.toContain(secret)
+      expect(stored).not.toContain(secret)
+    }
   })
 })
