@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { parseAllowList } from './net/address-policy.ts'
 
 /**
  * The whole configuration, read once from the environment at start-up and frozen. Nothing
@@ -15,6 +16,14 @@ const seconds = (name: string, fallback: number, max: number) =>
     .int(`${name} must be a whole number of seconds`)
     .min(0, `${name} must be 0 or more`)
     .max(max, `${name} must be at most ${max}`)
+    .default(fallback)
+
+const milliseconds = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of milliseconds` })
+    .int(`${name} must be a whole number of milliseconds`)
+    .min(1, `${name} must be at least 1`)
+    .max(120_000, `${name} must be at most 120000`)
     .default(fallback)
 
 const oneOf = <T extends readonly [string, ...string[]]>(
@@ -108,6 +117,21 @@ const envSchema = z.object({
     .min(1, 'KEYSTASH_REENCRYPT_RATE must be at least 1')
     .max(100_000, 'KEYSTASH_REENCRYPT_RATE must be at most 100000')
     .default(200),
+
+  KEYSTASH_OUTBOUND_ALLOW_HOSTS: z.string().optional(),
+  KEYSTASH_OUTBOUND_ALLOW_LOCAL: oneOf(
+    'KEYSTASH_OUTBOUND_ALLOW_LOCAL',
+    ['true', 'false'] as const,
+    'false',
+  ),
+  KEYSTASH_OUTBOUND_CONNECT_TIMEOUT_MS: milliseconds('KEYSTASH_OUTBOUND_CONNECT_TIMEOUT_MS', 5_000),
+  KEYSTASH_OUTBOUND_TIMEOUT_MS: milliseconds('KEYSTASH_OUTBOUND_TIMEOUT_MS', 10_000),
+  KEYSTASH_OUTBOUND_MAX_BYTES: z.coerce
+    .number({ error: 'KEYSTASH_OUTBOUND_MAX_BYTES must be a number of bytes' })
+    .int('KEYSTASH_OUTBOUND_MAX_BYTES must be a whole number of bytes')
+    .min(1024, 'KEYSTASH_OUTBOUND_MAX_BYTES must be at least 1024')
+    .max(16 * 1024 * 1024, 'KEYSTASH_OUTBOUND_MAX_BYTES must be at most 16777216')
+    .default(1024 * 1024),
 })
 
 export type Environment = 'development' | 'staging' | 'production'
@@ -157,6 +181,19 @@ export interface Config {
   reencryption: { recordsPerSecond: number }
   /** Reads per key and token per day, counted in memory and flushed once a minute. */
   usage: { enabled: boolean }
+  /**
+   * Requests to URLs that tenants supply (net/outbound.ts). `allowPrivateHosts` is the
+   * operator's list of private host names, addresses or CIDR networks that may be reached;
+   * `allowLocal` opens loopback, private addresses and plain http, for development and tests.
+   */
+  outbound: {
+    production: boolean
+    allowPrivateHosts: readonly string[]
+    allowLocal: boolean
+    connectTimeoutMs: number
+    totalTimeoutMs: number
+    maxBytes: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -192,6 +229,17 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   }
 
   const mode = production ? 'production' : 'development'
+  const allowPrivateHosts = (e.KEYSTASH_OUTBOUND_ALLOW_HOSTS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+  try {
+    parseAllowList(allowPrivateHosts)
+  } catch (error) {
+    throw new ConfigError(
+      `Invalid configuration:\n  KEYSTASH_OUTBOUND_ALLOW_HOSTS: ${(error as Error).message}`,
+    )
+  }
   const host = e.HOST ?? (production ? '0.0.0.0' : '127.0.0.1')
   const config: Config = {
     mode,
@@ -235,6 +283,14 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     reencryption: { recordsPerSecond: e.KEYSTASH_REENCRYPT_RATE },
     usage: { enabled: e.KEYSTASH_USAGE_COUNTERS === 'on' },
+    outbound: {
+      production,
+      allowPrivateHosts,
+      allowLocal: e.KEYSTASH_OUTBOUND_ALLOW_LOCAL === 'true',
+      connectTimeoutMs: e.KEYSTASH_OUTBOUND_CONNECT_TIMEOUT_MS,
+      totalTimeoutMs: e.KEYSTASH_OUTBOUND_TIMEOUT_MS,
+      maxBytes: e.KEYSTASH_OUTBOUND_MAX_BYTES,
+    },
   }
   return deepFreeze(config)
 }

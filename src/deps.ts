@@ -31,6 +31,7 @@ import { validateKmsKek } from './kms/kek-validation.ts'
 import { createKmsClientPool } from './kms/kms-clients.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import type { Logger } from './logger.ts'
+import { createOutboundFetch } from './net/outbound.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
@@ -255,6 +256,8 @@ export function buildDeps(
     /** Reads per key and token per day: `usage.start()` (main.ts), `usage.stop()` on exit. */
     usage,
     usageReport: createUsageReport({ usage, clock }),
+    /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
+    outbound: createOutboundFetch(config.outbound),
     /** Whether the process is busy serving; background jobs give way while it is. */
     foreground,
     tokens: createTokenService({ tokens: tokenRepository, ring, config, clock, onRevoked }),

@@ -6,7 +6,7 @@ import type { AwsClients } from '../src/aws.ts'
 import type { Config } from '../src/config.ts'
 import { ensurePlatformKey } from '../src/kms/platform-key.ts'
 import type { Logger } from '../src/logger.ts'
-import { ensureTable } from '../src/storage/table.ts'
+import { migrateTable } from '../src/storage/migrations/index.ts'
 import { startDynamoDbLocal } from './dynamodb-local.ts'
 import { stopWithParent } from './parent-watchdog.ts'
 
@@ -56,7 +56,13 @@ export async function startDevServices({
       dynamodbEndpoint: dynamo.endpoint,
       kmsEndpoint,
       prepare: async (aws, config) => {
-        const table = await ensureTable(aws.dynamodb, config.aws.table)
+        const steps = await migrateTable({
+          dynamodb: aws.dynamodb,
+          doc: aws.doc,
+          table: config.aws.table,
+          log: (line) => logger.debug({ step: line }, 'migration'),
+        })
+        const table = steps.map((step) => `${step.id} ${step.outcome}`).join(', ')
         const key = await ensurePlatformKey(aws.kms, config.aws.platformKeyId)
         logger.info({ table, platformKey: key }, 'development storage ready')
       },

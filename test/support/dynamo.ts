@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
-import { ensureTable } from '../../src/storage/table.ts'
+import { migrateTable } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../../tools/dynamodb-local.ts'
 
 export interface TestTable {
@@ -20,7 +20,8 @@ export async function createTestTable(): Promise<TestTable> {
   const endpoint = inject('dynamodbEndpoint')
   const client = createLocalDynamoClient(endpoint)
   const tableName = `keystash-test-${randomUUID()}`
-  await ensureTable(client, tableName)
   const doc = DynamoDBDocumentClient.from(client)
+  // The same path as `npm run migrate`, so tests run on the current shape.
+  await migrateTable({ dynamodb: client, doc, table: tableName, log: () => {} })
   return { client, doc, tableName, endpoint }
 }

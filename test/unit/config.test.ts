@@ -66,4 +66,31 @@ describe('configuration', () => {
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.aws)).toBe(true)
   })
+
+  it('reads the outbound-request settings, refusing a malformed allow-list', () => {
+    expect(loadConfig({}).outbound).toEqual({
+      production: false,
+      allowPrivateHosts: [],
+      allowLocal: false,
+      connectTimeoutMs: 5000,
+      totalTimeoutMs: 10000,
+      maxBytes: 1024 * 1024,
+    })
+    const config = loadConfig({
+      KEYSTASH_OUTBOUND_ALLOW_HOSTS: 'issuer.corp.example, 10.8.0.0/16',
+      KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true',
+      KEYSTASH_OUTBOUND_TIMEOUT_MS: '3000',
+    })
+    expect(config.outbound).toMatchObject({
+      allowPrivateHosts: ['issuer.corp.example', '10.8.0.0/16'],
+      allowLocal: true,
+      totalTimeoutMs: 3000,
+    })
+    expect(() => loadConfig({ KEYSTASH_OUTBOUND_ALLOW_HOSTS: '10.0.0.0/40' })).toThrow(
+      /KEYSTASH_OUTBOUND_ALLOW_HOSTS: not a CIDR/,
+    )
+    expect(() => loadConfig({ KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'yes' })).toThrow(
+      /KEYSTASH_OUTBOUND_ALLOW_LOCAL/,
+    )
+  })
 })

@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { KMSClient } from '@aws-sdk/client-kms'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
 import { SERVER_NODE_FLAGS } from '../../src/node-flags.ts'
-import { ensureTable } from '../../src/storage/table.ts'
+import { migrateTable } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../dynamodb-local.ts'
 import { warmDynamoDbReads } from './dynamodb-warmup.ts'
 import type { BenchContext } from './scenario.ts'
@@ -80,7 +81,12 @@ async function prepare(context: BenchContext): Promise<Shared> {
     credentials: DEV_CREDENTIALS,
   })
   try {
-    await ensureTable(dynamodb, table)
+    await migrateTable({
+      dynamodb: dynamodb,
+      doc: DynamoDBDocumentClient.from(dynamodb),
+      table: table,
+      log: () => {},
+    })
     await ensurePlatformKey(kmsClient, PLATFORM_KEY)
     await warmDynamoDbReads(dynamodb, table, Math.max(10, context.warmupSeconds))
   } finally {

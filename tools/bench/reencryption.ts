@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts'
 import { buildDeps } from '../../src/deps.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
 import { createLogger } from '../../src/logger.ts'
-import { ensureTable } from '../../src/storage/table.ts'
+import { migrateTable } from '../../src/storage/migrations/index.ts'
 import { createLocalDynamoClient } from '../dynamodb-local.ts'
 import { runClosedLoop } from './closed-loop.ts'
 import type { Measurement } from './scenario.ts'
@@ -33,7 +33,12 @@ const REGION = 'us-east-1'
 export async function prepareReencryptionBench(options: ReencryptionBenchOptions) {
   const tableName = `keystash-bench-byok-${randomUUID()}`
   const dynamodb = createLocalDynamoClient(options.dynamodbEndpoint)
-  await ensureTable(dynamodb, tableName)
+  await migrateTable({
+    dynamodb: dynamodb,
+    doc: DynamoDBDocumentClient.from(dynamodb),
+    table: tableName,
+    log: () => {},
+  })
   const kms = new KMSClient({
     region: REGION,
     endpoint: options.kmsUrl,
