@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
 import { describeKey } from '../../domain/keys.ts'
+import { isAppError } from '../../errors.ts'
 import { describeToken } from '../../domain/tokens.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
@@ -20,10 +21,14 @@ export function registerOverviewPage(
   router.get('/', session, async (c) => {
     const principal = c.get('principal')
     const now = clock.now()
+    // A person whose role cannot manage tokens or read the audit trail sees the rest.
     const [keys, tokenList, events] = await Promise.all([
       allKeys(keyService, principal),
-      allTokens(tokens, principal),
-      auditLog.list(principal, { from: new Date(now - 7 * 86400_000), limit: RECENT_EVENTS }),
+      unlessForbidden(allTokens(tokens, principal), []),
+      unlessForbidden(
+        auditLog.list(principal, { from: new Date(now - 7 * 86400_000), limit: RECENT_EVENTS }),
+        { items: [], nextCursor: null },
+      ),
     ])
     const keyViews = keys.map(describeKey)
     const tokenViews = tokenList.map(describeToken)
@@ -42,5 +47,13 @@ export function registerOverviewPage(
         }}
       />,
     )
+  })
+}
+
+/** What `work` answers, or `fallback` when the caller lacks the scope it needs. */
+function unlessForbidden<T>(work: Promise<T>, fallback: T): Promise<T> {
+  return work.catch((error: unknown) => {
+    if (isAppError(error) && error.code === 'insufficient_scope') return fallback
+    throw error
   })
 }
