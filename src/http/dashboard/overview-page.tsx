@@ -1,7 +1,7 @@
 import type { Hono } from 'hono'
 import { describeKey } from '../../domain/keys.ts'
-import { isAppError } from '../../errors.ts'
 import { describeToken } from '../../domain/tokens.ts'
+import { isAppError } from '../../errors.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
 import { allKeys, allTokens } from './lists.ts'
