@@ -26,7 +26,7 @@ beforeAll(async () => {
     permissions: ['clipboard-read', 'clipboard-write'],
   })
   page = await context.newPage()
-  page.setDefaultTimeout(10_000)
+  page.setDefaultTimeout(20_000)
 }, 90_000)
 afterAll(async () => {
   await browser?.close()
@@ -39,7 +39,7 @@ const email = `flow-${Date.now()}@example.com`
 const value = `sk-proj-flow${Date.now()}abcdefghijklmnop`
 let keyPath = ''
 
-describe('the dashboard in a browser', { timeout: 60_000 }, () => {
+describe('the dashboard in a browser', { timeout: 120_000 }, () => {
   it('signs up and lands on the review page', async () => {
     await page.goto('/')
     expect(new URL(page.url()).pathname).toBe('/login')

@@ -34,7 +34,7 @@ async function freshPage(width = 1280): Promise<{ context: BrowserContext; page:
     permissions: ['clipboard-read', 'clipboard-write'],
   })
   const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
+  page.setDefaultTimeout(20_000)
   return { context, page }
 }
 
@@ -72,7 +72,7 @@ async function mintToken(page: Page, name: string, keys = '') {
   await eventually(() => page.locator('h1').textContent()).toBe('Token created')
 }
 
-describe('stored text is inert', { timeout: 90_000 }, () => {
+describe('stored text is inert', { timeout: 180_000 }, () => {
   const script = `<script>window.__xss='script'</script>`
   const img = `"><img src=x onerror="window.__xss='img'">`
 
@@ -149,7 +149,7 @@ describe('stored text is inert', { timeout: 90_000 }, () => {
   })
 })
 
-describe('a revealed value stays in its reveal response', { timeout: 90_000 }, () => {
+describe('a revealed value stays in its reveal response', { timeout: 180_000 }, () => {
   it('appears in no page, URL, cookie, storage or other response, before or after step-up', async () => {
     const { context, page } = await freshPage()
     const canary = `sk-canary-${Date.now()}-${Math.random().toString(36).slice(2)}`
@@ -227,7 +227,7 @@ describe('a revealed value stays in its reveal response', { timeout: 90_000 }, (
   })
 })
 
-describe('accessible and usable', { timeout: 120_000 }, () => {
+describe('accessible and usable', { timeout: 300_000 }, () => {
   it('has no serious or critical axe violation on any page, at 1280 px and at 390 px', async () => {
     const report: string[] = []
     for (const width of [1280, 390]) {
