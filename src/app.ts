@@ -14,10 +14,12 @@ import type { RekeyingService } from './domain/rekeying.ts'
 import type { TokenService } from './domain/tokens.ts'
 import type { TokenExchange } from './domain/trust/exchange.ts'
 import type { TrustRelationshipService } from './domain/trust/relationships.ts'
+import type { UsageReport } from './domain/usage.ts'
 import type { WebhookService } from './domain/webhooks.ts'
 import { AppError } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
+import { dashboardRoutes, isDashboardPath } from './http/dashboard/index.tsx'
 import type { AppEnv } from './http/env.ts'
 import { fastValueRead } from './http/fast-value-read.ts'
 import { loggableError } from './http/log-error.ts'
@@ -46,7 +48,8 @@ import { createAddressMatcher } from './net/cidr.ts'
 import type { RateLimiter } from './ratelimit/limiter.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'limits'> & Partial<Pick<Config, 'network'>>
+  config: Pick<Config, 'limits' | 'publicUrl' | 'auth' | 'mockGuardrails'> &
+    Partial<Pick<Config, 'network'>>
   logger: Logger
   clock: Clock
   probes: Record<string, Probe>
@@ -64,6 +67,7 @@ export interface AppDeps {
   webhooks: WebhookService
   audit: RequestAudit
   auditLog: AuditLog
+  usageReport: UsageReport
   identifyToken: TokenIdentifier
   /** Idempotency-Key support for authenticated POSTs (see middleware/idempotency.ts). */
   idempotency?: Pick<IdempotencyOptions, 'store' | 'sealer'>
@@ -92,8 +96,13 @@ export function createApp(deps: AppDeps) {
     }),
   )
   app.use(auditRejections({ audit: deps.audit, identify: deps.identifyToken }))
+  // The API takes JSON (and OAuth's forms on the token exchange); the dashboard's pages also
+  // take their own HTML forms.
   app.use(
-    bodyGuard({ maxBytes: deps.config.limits.maxBodyBytes, formPaths: [TOKEN_EXCHANGE_PATH] }),
+    bodyGuard({
+      maxBytes: deps.config.limits.maxBodyBytes,
+      acceptsForms: (path) => path === TOKEN_EXCHANGE_PATH || isDashboardPath(path),
+    }),
   )
   if (deps.idempotency) {
     app.use('/v1/*', idempotency({ ...deps.idempotency, authenticator: deps.authenticator }))
@@ -114,6 +123,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', auditRoutes(deps))
   app.route('/', webhookRoutes(deps))
   app.route('/', docsRoutes())
+  app.route('/', dashboardRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))
 
   const allowed = allowedMethods(app)

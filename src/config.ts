@@ -178,6 +178,7 @@ const envSchema = z.object({
     .min(1, 'KEYSTASH_UNUSED_AFTER_DAYS must be at least 1')
     .max(3650, 'KEYSTASH_UNUSED_AFTER_DAYS must be at most 3650')
     .default(90),
+  KEYSTASH_USAGE_COUNTERS: oneOf('KEYSTASH_USAGE_COUNTERS', ['on', 'off'] as const, 'on'),
   KEYSTASH_REENCRYPT_RATE: z.coerce
     .number({ error: 'KEYSTASH_REENCRYPT_RATE must be a number of records per second' })
     .int('KEYSTASH_REENCRYPT_RATE must be a whole number of records per second')
@@ -280,6 +281,8 @@ export interface Config {
   shutdown: { drainMs: number; graceMs: number }
   /** Reminders (key.unused, token.unused) for keys and tokens not used for this many days. */
   reminders: { unusedAfterDays: number }
+  /** Reads per key and token per day, counted in memory and flushed once a minute. */
+  usage: { enabled: boolean }
   /**
    * Requests to URLs that tenants supply (net/outbound.ts). `allowPrivateHosts` is the
    * operator's list of private host names, addresses or CIDR networks that may be reached;
@@ -401,6 +404,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     reminders: { unusedAfterDays: e.KEYSTASH_UNUSED_AFTER_DAYS },
     workloadIdentity: { jwksCooldownSeconds: e.KEYSTASH_OIDC_JWKS_COOLDOWN_SECONDS },
+    usage: { enabled: e.KEYSTASH_USAGE_COUNTERS === 'on' },
     outbound: {
       production,
       allowPrivateHosts,

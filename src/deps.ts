@@ -27,6 +27,7 @@ import { createTokenService } from './domain/tokens.ts'
 import { createTokenExchange } from './domain/trust/exchange.ts'
 import { createTrustRelationshipService } from './domain/trust/relationships.ts'
 import { createSubjectTokenVerifier } from './domain/trust/subject-token.ts'
+import { createUsageReport } from './domain/usage.ts'
 import { createWebhookService } from './domain/webhooks.ts'
 import { reportUnreachableKeks } from './events/kek-unreachable.ts'
 import { createForegroundGauge } from './jobs/foreground.ts'
@@ -81,6 +82,7 @@ import { createTokenStatusReader, type TokenStatus } from './storage/token-statu
 import { createTokenRepository } from './storage/tokens.ts'
 import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
 import { storageOutage } from './storage/unavailable.ts'
+import { createUsageCounter, noUsageCounter } from './storage/usage.ts'
 import { createWebhookRepository } from './storage/webhooks.ts'
 import { createWebhookUrlCheck } from './webhooks/check-url.ts'
 import { createWebhookSecretSealer } from './webhooks/secret.ts'
@@ -400,6 +402,7 @@ export function buildDeps(
     clock,
     onEvent: outbox.kick,
   })
+  const usage = createUsageCounter({ doc, table, clock, logger })
   const reveal = createValueReader({
     keyService,
     keys: keyRepository,
@@ -407,6 +410,7 @@ export function buildDeps(
     mockSecret: createMockSecretSource({ doc, table, configured: config.mockSecret }),
     config,
     lastUsed,
+    usage: config.usage.enabled ? usage : noUsageCounter,
   })
 
   metrics?.watch({
@@ -499,6 +503,9 @@ export function buildDeps(
         : undefined,
     keyService,
     reveal,
+    /** Reads per key and token per day: `usage.start()` (main.ts), `usage.stop()` on exit. */
+    usage,
+    usageReport: createUsageReport({ usage, clock }),
     /** Every request to a URL a tenant supplied goes through this fetch (net/outbound.ts). */
     outbound,
     trustRelationships: createTrustRelationshipService({

@@ -30,6 +30,8 @@ export const errorTable = {
   address_not_allowed: { status: 403, title: 'Not allowed from this client address' },
   signing_key_revoked: { status: 401, title: 'Access token signed by a revoked key' },
   signup_disabled: { status: 403, title: 'Sign-up is disabled on this server' },
+  csrf_rejected: { status: 403, title: 'Cross-site request refused' },
+  step_up_required: { status: 403, title: 'Confirm your password again' },
   mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
   url_refused: { status: 422, title: 'URL refused: the server does not call such addresses' },
   session_required: { status: 403, title: 'Only a person’s session may do this' },

@@ -54,6 +54,10 @@ async function main(): Promise<void> {
   deps.reencryption.start()
   deps.rekeyTicker?.start()
   deps.rateExchange.start()
+  deps.usage.start()
+  // Events waiting in the outbox (from any instance, or from before a restart) go out from here.
+  deps.outbox.start()
+  deps.reminders.start()
   const metricsServer =
     config.metrics && deps.metrics && serveMetrics(config.metrics, deps.metrics, logger)
   // The request listener is wrapped so that shutdown can answer late requests on old connections.
@@ -62,9 +66,6 @@ async function main(): Promise<void> {
   )
   server.listen(config.port, config.host, () => {
     const info = server.address() as AddressInfo
-    // Events waiting in the outbox (from any instance, or from before a restart) go out from here.
-    deps.outbox.start()
-    deps.reminders.start()
     const base = `http://${info.address === '0.0.0.0' ? '127.0.0.1' : info.address}:${info.port}`
     const lines = [
       '',
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     await deps.rateExchange.stop()
     await deps.reminders.stop()
     await deps.outbox.stop()
+    await deps.usage.stop()
     // Requests have finished: write the audit events they buffered before the process ends.
     await deps.audit.close().catch((error: unknown) => {
       logger.error({ error: (error as Error).message }, 'audit events lost at shutdown')

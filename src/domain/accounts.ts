@@ -67,7 +67,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     return { record, session: { token, expiresAt: record.expiresAt } satisfies Session }
   }
 
-  return {
+  const service = {
     async signup(input: {
       email: string
       password: string
@@ -173,7 +173,26 @@ export function createAccountService(deps: AccountServiceDeps) {
       await tokens.revoke(principal.tenantId, principal.tokenId, new Date(clock.now()))
       deps.onRevoked(principal.tenantId, principal.tokenId)
     },
+
+    /**
+     * Step-up: the person behind a session proves it again with the password, through the
+     * same throttled check as a login. The session is replaced by a new one, whose issue time
+     * is the moment of the check, and the old one is revoked.
+     */
+    async reauthenticate(principal: Principal, input: { password: string; address?: string }) {
+      const user =
+        principal.kind === 'session' && principal.userId
+          ? await accounts.getUser(principal.userId)
+          : undefined
+      if (!user || user.tenantId !== principal.tenantId) {
+        throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
+      }
+      const result = await service.login({ email: user.email, ...input })
+      await service.logout(principal)
+      return result
+    },
   }
+  return service
 }
 
 export type AccountService = ReturnType<typeof createAccountService>

@@ -9,6 +9,7 @@ import type { OrganizationRecord } from '../storage/accounts.ts'
 import { itemKey } from '../storage/keys.ts'
 import type { KeyRecord, KeyRepository, StoredVersion } from '../storage/keys-repo.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
+import type { UsageCounter } from '../storage/usage.ts'
 import type { KeyService } from './keys.ts'
 
 export interface RevealedValue {
@@ -25,6 +26,8 @@ export interface ValueReaderDeps {
   mockSecret: { get(): Promise<string> }
   config: Pick<Config, 'mockGuardrails'>
   lastUsed: Pick<LastUsedTracker, 'touchFor'>
+  /** Reads per key and token per day (in memory; flushed once a minute). */
+  usage: Pick<UsageCounter, 'count'>
 }
 
 /**
@@ -39,6 +42,7 @@ export function createValueReader({
   mockSecret,
   config,
   lastUsed,
+  usage,
 }: ValueReaderDeps) {
   async function reveal(
     principal: Principal,
@@ -74,7 +78,7 @@ export function createValueReader({
         ),
       )
     }
-    return revealed(record, versionNumber, value, mode)
+    return revealed(principal, record, versionNumber, value, mode)
   }
 
   /**
@@ -100,7 +104,7 @@ export function createValueReader({
     )
     return plaintext === undefined
       ? undefined
-      : revealed(record, version, utf8Once(plaintext), mode)
+      : revealed(principal, record, version, utf8Once(plaintext), mode)
   }
 
   function modeFor(
@@ -118,6 +122,7 @@ export function createValueReader({
   }
 
   function revealed(
+    principal: Principal,
     record: KeyRecord,
     version: number,
     value: string,
@@ -127,6 +132,11 @@ export function createValueReader({
       itemKey.key(record.tenantId, record.keyId),
       itemKey.keyName(record.tenantId, record.name),
     ])
+    // Both read paths (routed and fast) end here, so each read is counted once.
+    usage.count(record, record.tenantId, 'key', record.keyId)
+    if (principal.kind === 'access') {
+      usage.count(principal, principal.tenantId, 'token', principal.tokenId)
+    }
     return { record, version, value, mode }
   }
 

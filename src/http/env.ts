@@ -24,5 +24,11 @@ export interface AppEnv {
     prefetched: Map<string, Record<string, unknown>> | undefined
     /** The rate limits' headers (RateLimit, RateLimit-Policy), sent with the response. */
     rateLimit: Record<string, string> | undefined
+    /** Dashboard pages: this response's script nonce (see dashboard/guard.ts). */
+    nonce: string
+    /** Dashboard pages: the verified session token from the cookie. */
+    sessionToken: string
+    /** Dashboard pages: the CSRF token this session's forms carry. */
+    csrf: string
   }
 }

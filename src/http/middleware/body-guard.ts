@@ -10,10 +10,10 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
 export interface BodyGuardOptions {
   maxBytes: number
   /**
-   * Paths that also take `application/x-www-form-urlencoded` (OAuth endpoints, whose clients
-   * send forms); the bounded text is left in Hono's body cache for the handler to parse.
+   * Paths whose bodies may also be HTML forms (`application/x-www-form-urlencoded`): the
+   * dashboard's pages post forms. Their text is cached for `c.req.text()`, bounded the same way.
    */
-  formPaths?: readonly string[]
+  acceptsForms?: (path: string) => boolean
 }
 
 /**
@@ -22,7 +22,7 @@ export interface BodyGuardOptions {
  * malformed JSON is refused (400). The parsed body stays in Hono's body cache, so the
  * validators that follow do not parse it twice.
  */
-export function bodyGuard({ maxBytes, formPaths = [] }: BodyGuardOptions) {
+export function bodyGuard({ maxBytes, acceptsForms = () => false }: BodyGuardOptions) {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
     throw new TypeError('bodyGuard: maxBytes must be a positive integer')
   }
@@ -38,8 +38,9 @@ export function bodyGuard({ maxBytes, formPaths = [] }: BodyGuardOptions) {
     if (!body || declared === '0') return next()
 
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? ''
-    if (mediaType.toLowerCase() === FORM_MEDIA_TYPE && formPaths.includes(c.req.path)) {
-      c.req.bodyCache.text = await readBounded(body, maxBytes)
+    if (mediaType.toLowerCase() === FORM_MEDIA_TYPE && acceptsForms(c.req.path)) {
+      // Hono's body cache holds promises (its type says otherwise).
+      Object.assign(c.req.bodyCache, { text: Promise.resolve(await readBounded(body, maxBytes)) })
       return next()
     }
     if (!JSON_MEDIA_TYPE.test(mediaType)) {

@@ -3,6 +3,7 @@ import { AUDIT_ACTIONS } from '../../audit/events.ts'
 import type { AuditLog } from '../../audit/service.ts'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { clientOf } from '../client.ts'
+import type { RequestLogger } from '../env.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { bearer, problems } from '../schemas.ts'
@@ -151,6 +152,35 @@ const verify = createRoute({
 
 const ndjsonLine = (event: unknown) => `${JSON.stringify(event)}\n`
 
+/**
+ * An export's body, one event per line. Pull-based: the next page is read only when the client
+ * has taken the previous one, so memory stays at about one page. (Hono's stream() helper would
+ * end a failed export as if it were complete; erroring the body cuts the response so it cannot
+ * pass for whole.)
+ */
+export function ndjsonStream(
+  pages: AsyncIterable<unknown[]>,
+  log: Pick<RequestLogger, 'error'>,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  const iterator = pages[Symbol.asyncIterator]()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await iterator.next()
+        if (next.done) return controller.close()
+        controller.enqueue(encoder.encode(next.value.map(ndjsonLine).join('')))
+      } catch (error) {
+        log.error({ error: (error as Error)?.name }, 'audit export failed midway')
+        controller.error(new Error('audit export failed'))
+      }
+    },
+    async cancel() {
+      await iterator.return?.()
+    },
+  })
+}
+
 const dates = ({ from, to }: { from?: string | undefined; to?: string | undefined }) => ({
   ...(from ? { from: new Date(from) } : {}),
   ...(to ? { to: new Date(to) } : {}),
@@ -188,27 +218,7 @@ export function auditRoutes({
           client: { address, userAgent },
         },
       )
-      const log = c.get('log')
-      const encoder = new TextEncoder()
-      const iterator = pages[Symbol.asyncIterator]()
-      // Pull-based: the next page is read only when the client has taken the previous one, so
-      // memory stays at about one page. (Hono's stream() helper would end a failed export as
-      // if it were complete; erroring the body cuts the response so it cannot pass for whole.)
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const next = await iterator.next()
-            if (next.done) return controller.close()
-            controller.enqueue(encoder.encode(next.value.map(ndjsonLine).join('')))
-          } catch (error) {
-            log.error({ error: (error as Error)?.name }, 'audit export failed midway')
-            controller.error(new Error('audit export failed'))
-          }
-        },
-        async cancel() {
-          await iterator.return?.()
-        },
-      })
+      const body = ndjsonStream(pages, c.get('log'))
       // The typed-response helpers know JSON and text only; an NDJSON stream is a plain body.
       return c.body(body, 200, {
         'content-type': 'application/x-ndjson; charset=utf-8',

@@ -22,7 +22,7 @@ const Ttl = z.number().int().min(0).max(MAX_DEK_TTL_SECONDS).nullable().optional
     "Seconds a server may keep your data keys cached; may only lower the server's TTL. null: the server's.",
 })
 
-const PutEncryptionBody = z
+export const PutEncryptionBody = z
   .discriminatedUnion('provider', [
     z.strictObject({ provider: z.literal('platform'), dataKeyCacheTtlSeconds: Ttl }),
     z.strictObject({

@@ -13,16 +13,18 @@ import { bearer, Flag, json, jsonBody, LifetimeFilters, problems } from '../sche
 /** A key's name, and so what `{ref}` may be (a key id has this shape too). */
 // `.` and `..` are path segments that URLs resolve away: a key so named could never be reached.
 export const REF_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$/
-const Name = z.string().regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -, other than . and ..')
+export const KeyNameSchema = z
+  .string()
+  .regex(REF_PATTERN, '1-128 of A-Z a-z 0-9 _ . -, other than . and ..')
 const Ref = z.object({
   ref: z.string().regex(REF_PATTERN).openapi({ description: 'A key id (key_...) or a key name' }),
 })
 const ValueQuery = z.object({ version: z.coerce.number().int().min(1).optional() })
 const Provider = z.enum(providers)
-const Tags = z
+export const TagsSchema = z
   .array(z.string().regex(/^[A-Za-z0-9_.:=/-]{1,64}$/, '1-64 of A-Z a-z 0-9 _ . : = / -'))
   .max(20)
-const Description = z.string().max(1000)
+export const DescriptionSchema = z.string().max(1000)
 // With the `u` flag, a surrogate pair is one code point: only unpaired halves match.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 const Value = z
@@ -99,7 +101,7 @@ const VersionSchema = z
   })
   .openapi('KeyVersion')
 
-const keyTarget = (record: { keyId: string; name: string }) => ({
+export const keyTarget = (record: { keyId: string; name: string }) => ({
   type: 'key' as const,
   id: record.keyId,
   name: record.name,
@@ -206,11 +208,11 @@ export function keyRoutes(deps: {
     middleware: [auth] as const,
     request: jsonBody(
       z.strictObject({
-        name: Name,
+        name: KeyNameSchema,
         value: Value,
         provider: Provider.optional(),
-        description: Description.optional(),
-        tags: Tags.optional(),
+        description: DescriptionSchema.optional(),
+        tags: TagsSchema.optional(),
         expiresAt: ExpiresAt.optional(),
         rotateEveryDays: RotateEveryDays.optional(),
       }),
@@ -274,8 +276,8 @@ export function keyRoutes(deps: {
       params: Ref,
       ...jsonBody(
         z.strictObject({
-          description: Description.nullable().optional(),
-          tags: Tags.optional(),
+          description: DescriptionSchema.nullable().optional(),
+          tags: TagsSchema.optional(),
           provider: Provider.optional(),
           mockOverrides: MockOverrides.optional(),
           expiresAt: ExpiresAt.nullable().optional(),

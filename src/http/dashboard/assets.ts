@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Hono, MiddlewareHandler } from 'hono'
+import type { DashboardEnv } from './env.ts'
+
+const resolve = createRequire(import.meta.url).resolve
+const JS = 'text/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
+
+const FILES: Record<string, { file: URL | string; type: string }> = {
+  'dashboard.js': { file: new URL('./assets/dashboard.js', import.meta.url), type: JS },
+  'dashboard.css': { file: new URL('./assets/dashboard.css', import.meta.url), type: CSS },
+  'usage.js': { file: new URL('./assets/usage.js', import.meta.url), type: JS },
+  'encryption.js': { file: new URL('./assets/encryption.js', import.meta.url), type: JS },
+  // uPlot (MIT, about 50 kB) draws the usage charts; served from node_modules, never a CDN.
+  'uplot.js': { file: resolve('uplot/dist/uPlot.iife.min.js'), type: JS },
+  'uplot.css': { file: resolve('uplot/dist/uPlot.min.css'), type: CSS },
+}
+
+/**
+ * The pages' scripts and styles, read once at start and served from the server itself (works
+ * offline). Nothing else under /assets exists.
+ */
+export function registerAssets(
+  router: Hono<DashboardEnv>,
+  headers: MiddlewareHandler<DashboardEnv>,
+): void {
+  for (const [name, { file, type }] of Object.entries(FILES)) {
+    const body = readFileSync(file)
+    router.get(`/assets/${name}`, headers, (c) => c.body(body, 200, { 'content-type': type }))
+  }
+}

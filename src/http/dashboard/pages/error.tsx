@@ -1,0 +1,46 @@
+import type { AppError } from '../../../errors.ts'
+import { Page } from './layout.tsx'
+
+/** An error as a page: what happened, its stable code and request id, and the way back. */
+export function ErrorPage({
+  error,
+  requestId,
+  nonce,
+  csrf,
+  back,
+}: {
+  error: AppError
+  requestId: string
+  nonce: string
+  csrf?: string
+  back: string
+}) {
+  return (
+    <Page title={error.title} nonce={nonce} {...(csrf ? { csrf } : {})}>
+      <div class="card" role="alert">
+        <p>{error.detail}</p>
+        <p class="muted">
+          Code <code>{error.code}</code> · request <code>{requestId}</code>
+        </p>
+      </div>
+      {error.code === 'step_up_required' && csrf ? (
+        <form method="post" action="/step-up" class="card narrow">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="next" value={back} />
+          <label for="password">Password</label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+          />
+          <button type="submit">Confirm</button>
+        </form>
+      ) : null}
+      <p>
+        <a href={back}>Go back</a>
+      </p>
+    </Page>
+  )
+}

@@ -1,0 +1,8 @@
+/**
+ * The dashboard's pages and assets. Everything else the server answers is the API, which takes
+ * JSON and bearer tokens only; these paths take HTML forms and the session cookie.
+ */
+const DASHBOARD_PATH =
+  /^\/(?:$|login$|signup$|logout$|step-up$|keys(?:\/|$)|tokens(?:\/|$)|usage$|environments$|encryption(?:\/|$)|audit(?:\/|$)|assets\/)/
+
+export const isDashboardPath = (path: string): boolean => DASHBOARD_PATH.test(path)

@@ -1,0 +1,35 @@
+import type { AuditEvent } from '../../audit/events.ts'
+
+const DAY_MS = 86400_000
+
+interface Usable {
+  createdAt: string
+  lastUsedAt: string | null
+  revokedAt?: string | null
+}
+
+/**
+ * Items not used for `days` days: last used before then, or never used and created before
+ * then (a token minted yesterday is not stale yet). Revoked tokens need no action.
+ */
+export function unusedFor<T extends Usable>(items: T[], days: number, nowMs: number): T[] {
+  const cutoff = nowMs - days * DAY_MS
+  return items.filter(
+    (item) => !item.revokedAt && Date.parse(item.lastUsedAt ?? item.createdAt) < cutoff,
+  )
+}
+
+/** Live tokens whose expiry falls within `days` days. */
+export function expiringWithin<T extends { expiresAt: string; revokedAt: string | null }>(
+  tokens: T[],
+  days: number,
+  nowMs: number,
+): T[] {
+  return tokens.filter((t) => {
+    const at = Date.parse(t.expiresAt)
+    return !t.revokedAt && at > nowMs && at <= nowMs + days * DAY_MS
+  })
+}
+
+export const deniedOnly = (events: AuditEvent[]) =>
+  events.filter((e) => e.outcome.result === 'denied')
