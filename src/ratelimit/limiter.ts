@@ -99,8 +99,25 @@ export function createRateLimiter(options: RateLimiterOptions) {
     return text
   }
 
+  // A verified token's principal is one object for as long as its status is cached, so its
+  // subjects (and their key strings) are built once, not on every warm read.
+  const subjectsByPrincipal = new WeakMap<object, RateSubject[]>()
+
   /** The subjects of a request made with an access token or session. */
   function subjectsOf(principal: {
+    tenantId: string
+    tokenId: string
+    rateLimit?: RatePolicy | undefined
+  }): RateSubject[] {
+    let known = subjectsByPrincipal.get(principal)
+    if (known === undefined) {
+      known = buildSubjects(principal)
+      subjectsByPrincipal.set(principal, known)
+    }
+    return known
+  }
+
+  function buildSubjects(principal: {
     tenantId: string
     tokenId: string
     rateLimit?: RatePolicy | undefined
