@@ -48,7 +48,8 @@ async function waitFor(condition: () => boolean) {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
 }
 
-describe('the re-encryption job', () => {
+// Jobs pace themselves against reads and run for seconds; a shared CI machine can take 20 s.
+describe('the re-encryption job', { timeout: 60_000 }, () => {
   it('survives its instance dying mid-way: another resumes it, nothing lost or wrapped twice', async () => {
     const { session, tenantId, names, arn } = await tenantWithKeys(60)
     stack.kms.calls.reset()

@@ -218,13 +218,18 @@ describe('access control', () => {
     const other = await api.get('/v1/keys/stripe/value', token)
     const missing = await api.get('/v1/keys/nope/value', token)
     expect([other.status, other.body.code]).toEqual([404, 'not_found'])
-    expect({ ...other.body, requestId: null }).toEqual({ ...missing.body, requestId: null })
+    expect({ ...other.body, requestId: null, traceId: null }).toEqual({
+      ...missing.body,
+      requestId: null,
+      traceId: null,
+    })
     const described = await api.get('/v1/keys/stripe', token)
     const describedMissing = await api.get('/v1/keys/nope', token)
     expect(described.status).toBe(404)
-    expect({ ...described.body, requestId: null }).toEqual({
+    expect({ ...described.body, requestId: null, traceId: null }).toEqual({
       ...describedMissing.body,
       requestId: null,
+      traceId: null,
     })
     const names = (await api.get('/v1/keys', token)).body.items.map((k: { name: string }) => k.name)
     expect(names).toEqual(['openai-dev', 'openai-prod'])

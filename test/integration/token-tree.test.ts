@@ -74,7 +74,11 @@ describe('who manages which token', () => {
     const described = await api.get(`/v1/tokens/${wide.body.id}`, narrow)
     const missing = await api.get('/v1/tokens/tok_00000000000000000000000000', narrow)
     expect(described.status).toBe(404)
-    expect({ ...described.body, requestId: null }).toEqual({ ...missing.body, requestId: null })
+    expect({ ...described.body, requestId: null, traceId: null }).toEqual({
+      ...missing.body,
+      requestId: null,
+      traceId: null,
+    })
     expect((await api.delete(`/v1/tokens/${wide.body.id}`, narrow)).status).toBe(404)
     // The wide token still works.
     expect((await api.get('/v1/me', wide.body.token)).status).toBe(200)

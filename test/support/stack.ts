@@ -49,6 +49,11 @@ export async function startStack(
       // On the request thread, so that tests can inject faults into its SDK client and do not
       // start a thread per stack; audit-thread.test.ts covers the thread.
       KEYSTASH_AUDIT_WRITER: 'inline',
+      // Tests that drive load (re-encryption under reads, concurrent writers) would meet the
+      // default rate limits on a fast machine and not on a slow one; the rate-limit, metrics
+      // and upgrade tests set the limits they test.
+      KEYSTASH_RATE_LIMIT_TOKEN_RPS: '0',
+      KEYSTASH_RATE_LIMIT_ORG_RPS: '0',
       ...options.env,
       ...env,
     })
