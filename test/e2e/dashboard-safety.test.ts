@@ -286,9 +286,13 @@ describe('accessible and usable', { timeout: 300_000 }, () => {
 
   it('works from the keyboard alone: skip link, sign-in, navigation, reveal', async () => {
     const { context, page } = await freshPage(390)
+    // Keys go to whatever document is there when they are pressed: the URL changes as soon as
+    // a navigation commits, before the new page is parsed, and a Tab pressed then finds nothing
+    // to focus. So wait for the page's load event, not just its URL, before the next key.
+    const loaded = (path: string) => page.waitForURL((url) => url.pathname === path)
     const email = await signUp(page)
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await eventually(() => new URL(page.url()).pathname).toBe('/login')
+    await loaded('/login')
 
     const focused = () =>
       page.evaluate(() => {
@@ -304,13 +308,13 @@ describe('accessible and usable', { timeout: 300_000 }, () => {
     await page.keyboard.press('Tab')
     await page.keyboard.type(password)
     await page.keyboard.press('Enter')
-    await eventually(() => new URL(page.url()).pathname).toBe('/')
+    await loaded('/')
 
     // Skip link, brand, then the sections in order.
     for (let i = 0; i < 4; i++) await page.keyboard.press('Tab')
     expect(await focused()).toBe('Keys')
     await page.keyboard.press('Enter')
-    await eventually(() => new URL(page.url()).pathname).toBe('/keys')
+    await loaded('/keys')
     await page.locator('#new-name').focus()
     await page.keyboard.type('keyboard-key')
     await page.keyboard.press('Tab')
