@@ -115,6 +115,32 @@ let stack: Stack
 let api: ReturnType<typeof client>
 let session: string
 const seeds: Record<string, string[]> = { ref: [], id: [] }
+// Likewise the cursors of the lists that must answer: a random string is a foreign cursor (400),
+// so half of their cursors are real ones, taken from a first page.
+const cursorSeeds: Record<string, string[]> = { 'GET /v1/tokens': [], 'GET /v1/keys': [] }
+// Refusals of schema-valid bodies that the generator cannot steer clear of from what it reads
+// of the schema: a token's expiry must be in the future, within the server's configured maximum
+// and the caller's own expiry (the clock, the deployment and the caller's grant decide), and the
+// body's `not` (no tenant-wide scope on a key-restricted token), which the generator does not
+// read. Like path ids drawn from known-good values, half of these bodies are made to avoid them.
+const tokenBody = resolve(
+  document.paths['/v1/tokens'].post.requestBody.content['application/json'].schema,
+)
+const tenantWide = (tokenBody as any).not?.properties?.scopes?.not?.items?.not?.enum as string[]
+if (!tenantWide?.length)
+  throw new Error('POST /v1/tokens no longer documents its tenant-wide scopes')
+const steers: Record<string, (body: Record<string, unknown>) => Record<string, unknown>> = {
+  'POST /v1/tokens': (body) => {
+    const steered = { ...body }
+    if ('expiresIn' in steered) steered.expiresIn = 3600
+    if ('expiresAt' in steered) steered.expiresAt = new Date(Date.now() + 3_600_000).toISOString()
+    if ('keys' in steered && Array.isArray(steered.scopes)) {
+      const scopes = steered.scopes.filter((scope) => !tenantWide.includes(scope))
+      steered.scopes = scopes.length ? scopes : ['keys:read']
+    }
+    return steered
+  },
+}
 const tally = new Map<string, { requests: number; statuses: Map<number, number> }>()
 
 beforeAll(async () => {
@@ -130,6 +156,11 @@ beforeAll(async () => {
       session,
     )
     seeds.id?.push(token.body.id)
+  }
+  for (const [name, cursors] of Object.entries(cursorSeeds)) {
+    const page = await api.get(`${name.split(' ')[1]}?limit=1`, session)
+    if (typeof page.body.nextCursor !== 'string') throw new Error(`${name}: no second page`)
+    cursors.push(page.body.nextCursor)
   }
 })
 afterAll(async () => {
@@ -150,10 +181,9 @@ afterAll(async () => {
 function requestArbitrary(op: Operation): fc.Arbitrary<Request> {
   const param = (p: Parameter) => {
     const generated = arbitraryOf(p.schema, resolve).map(String)
-    const known = seeds[p.name]
-    return p.in === 'path' && known?.length
-      ? fc.oneof(fc.constantFrom(...known), generated)
-      : generated
+    const known =
+      p.in === 'path' ? seeds[p.name] : p.name === 'cursor' ? cursorSeeds[nameOf(op)] : undefined
+    return known?.length ? fc.oneof(fc.constantFrom(...known), generated) : generated
   }
   const group = (where: Parameter['in']) => {
     const params = op.parameters.filter((p) => p.in === where)
@@ -164,8 +194,21 @@ function requestArbitrary(op: Operation): fc.Arbitrary<Request> {
   return fc.record({
     path: group('path'),
     query: group('query'),
-    ...(op.body ? { body: arbitraryOf(op.body, resolve) } : {}),
+    ...(op.body ? { body: bodyArbitrary(op, op.body) } : {}),
   }) as fc.Arbitrary<Request>
+}
+
+function bodyArbitrary(op: Operation, schema: Schema): fc.Arbitrary<unknown> {
+  const generated = arbitraryOf(schema, resolve)
+  const steer = steers[nameOf(op)]
+  if (!steer) return generated
+  return fc
+    .tuple(generated, fc.boolean())
+    .map(([body, steered]) =>
+      steered && body && typeof body === 'object' && !Array.isArray(body)
+        ? steer(body as Record<string, unknown>)
+        : body,
+    )
 }
 
 type Mutation = (request: Request) => Request

@@ -94,7 +94,7 @@ export interface components {
       }
       /** Its own rate limit; null: the server default applies */
       rateLimit: {
-        /** Requests per second */
+        /** Requests per second (0.001 to 1,000,000) */
         rate: number
         /** Largest burst */
         burst: number
@@ -265,7 +265,8 @@ export interface components {
       /** null: no scheduled re-key */
       nextDueAt: string | null
       lastRekeyAt: string | null
-      job: (components['schemas']['ReencryptionJob'] & Record<string, never>) | null
+      /** The last re-keying job; null: none yet */
+      job: components['schemas']['ReencryptionJob'] | null
     }
     PutRekeying: {
       /** Days between scheduled re-keys (365 by default); 0 turns the schedule off */
@@ -293,7 +294,8 @@ export interface components {
         createdAt: string | null
         retiredAt: string | null
       }>
-      job: (components['schemas']['ReencryptionJob'] & Record<string, never>) | null
+      /** The job moving data keys to the active KEK version; null: it has none (the first version) */
+      job: components['schemas']['ReencryptionJob'] | null
       rekey: components['schemas']['Rekeying']
       kekRotation: components['schemas']['KekRotation']
     }
@@ -696,15 +698,15 @@ export interface paths {
         expiresIn?: number
         /** In the future, within the same bounds as expiresIn */
         expiresAt?: string
-        /** Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. */
+        /** Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. A token with keys cannot hold the tenant-wide scopes (org:read, org:write, mock:write, encryption:write, or org:admin, which stands for them): refused with 422. */
         keys?: Array<string>
-        /** IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them. */
+        /** IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them (a wider range is refused with 403). */
         cidrs?: Array<string>
         /** Default: production */
         environment?: 'development' | 'staging' | 'production'
         /** A rate limit of its own, at most the minter’s (default: the minter’s own token limit, else the server’s) */
         rateLimit?: {
-          /** Requests per second */
+          /** Requests per second (0.001 to 1,000,000) */
           rate: number
           /** Largest burst */
           burst: number
@@ -905,6 +907,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -925,6 +929,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -1587,6 +1593,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -1607,6 +1615,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -1660,12 +1670,16 @@ export interface paths {
       responses: {
         /** The new secret (shown once) */
         200: components['schemas']['RotatedWebhookSecret']
+        /** Malformed request */
+        400: components['schemas']['Problem']
         /** Missing, invalid, expired or revoked credentials */
         401: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
         /** Body is not JSON */
         415: components['schemas']['Problem']
         /** Validation failed */
@@ -1692,6 +1706,8 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }

@@ -78,6 +78,12 @@ const JobSchema = z
   })
   .openapi('ReencryptionJob')
 
+/**
+ * A job or null. Not `JobSchema.nullable()`: on a registered schema that is documented as
+ * `allOf: [$ref, {type: [object, null]}]`, which null does not match (the $ref wants an object).
+ */
+const NullableJob = z.union([JobSchema, z.null()])
+
 const PeriodDays = z.number().int().min(0).max(3650).openapi({
   description: 'Days between scheduled re-keys (365 by default); 0 turns the schedule off',
 })
@@ -87,7 +93,7 @@ const RekeySchema = z
     periodDays: PeriodDays,
     nextDueAt: z.string().nullable().openapi({ description: 'null: no scheduled re-key' }),
     lastRekeyAt: z.string().nullable(),
-    job: JobSchema.nullable().openapi({ description: 'The last re-keying job' }),
+    job: NullableJob.openapi({ description: 'The last re-keying job; null: none yet' }),
   })
   .openapi('Rekeying')
 
@@ -123,7 +129,10 @@ const EncryptionSchema = z
     dataKeyCacheTtlSeconds: z.number().int().openapi({ description: 'The TTL in force' }),
     serverDataKeyCacheTtlSeconds: z.number().int(),
     versions: z.array(KekVersionSchema),
-    job: JobSchema.nullable(),
+    job: NullableJob.openapi({
+      description:
+        'The job moving data keys to the active KEK version; null: it has none (the first version)',
+    }),
     rekey: RekeySchema,
     kekRotation: KekRotationSchema,
   })

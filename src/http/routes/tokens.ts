@@ -1,7 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
-import { keyRestrictionsSchema, normalizeScopes, SCOPES, scopeSchema } from '../../auth/scopes.ts'
+import {
+  keyRestrictionsSchema,
+  normalizeScopes,
+  SCOPES,
+  scopeSchema,
+  TENANT_WIDE_SCOPES,
+} from '../../auth/scopes.ts'
 import { MAX_TOKEN_TTL_SECONDS } from '../../config.ts'
 import { describeToken, type TokenService } from '../../domain/tokens.ts'
 import { audited, auditSuccess, type RequestAudit } from '../audit.ts'
@@ -10,9 +16,36 @@ import { createRouter } from '../router.ts'
 import { bearer, LifetimeFilters, problems } from '../schemas.ts'
 
 const RateLimitSchema = z.strictObject({
-  rate: z.number().positive().max(1_000_000).openapi({ description: 'Requests per second' }),
+  // At least one request per 1000 s: DynamoDB cannot store a number nearer 0 than 1e-130 (a
+  // denormal rate such as 5e-324 was a 500), and no useful limit is slower than that.
+  rate: z.number().min(0.001).max(1_000_000).openapi({
+    description: 'Requests per second (0.001 to 1,000,000)',
+  }),
   burst: z.number().int().min(1).max(10_000_000).openapi({ description: 'Largest burst' }),
 })
+
+// What canonicalCidr (net/cidr.ts) reads, as a pattern the document can carry: an IPv4 or IPv6
+// address (no leading zeros in IPv4 parts; IPv6 may end in a dotted IPv4 address), with an
+// optional prefix length. The server reads the strings itself; this tells clients (and schema
+// generators) which strings it accepts.
+const octet = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)'
+const ipv4 = `${octet}(?:\\.${octet}){3}`
+const hex = '[0-9a-fA-F]{1,4}'
+const ipv6 = [
+  `(?:${hex}:){7}${hex}`,
+  `(?:${hex}:){1,7}:`,
+  `(?:${hex}:){1,6}:${hex}`,
+  `(?:${hex}:){1,5}(?::${hex}){1,2}`,
+  `(?:${hex}:){1,4}(?::${hex}){1,3}`,
+  `(?:${hex}:){1,3}(?::${hex}){1,4}`,
+  `(?:${hex}:){1,2}(?::${hex}){1,5}`,
+  `${hex}:(?::${hex}){1,6}`,
+  `:(?::${hex}){1,7}`,
+  '::',
+  `(?:${hex}:){6}${ipv4}`,
+  `::(?:[fF]{4}:)?${ipv4}`,
+].join('|')
+const CIDR_PATTERN = `^(?:${ipv4}(?:/(?:3[0-2]|[12]?\\d))?|(?:${ipv6})(?:/(?:12[0-8]|1[01]\\d|[1-9]?\\d))?)$`
 
 const TokenSchema = z
   .object({
@@ -41,6 +74,10 @@ const TokenSchema = z
   })
   .openapi('Token')
 
+// A scopes list holding a tenant-wide scope: not (every scope outside them). JSON Schema's
+// `contains` would say it directly, but the metadata is typed after OpenAPI 3.0, which lacks it.
+const tenantWideScope = { not: { items: { not: { enum: [...TENANT_WIDE_SCOPES, 'org:admin'] } } } }
+
 const CreateTokenBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
@@ -62,12 +99,22 @@ const CreateTokenBody = z
       .openapi({ description: 'In the future, within the same bounds as expiresIn' }),
     keys: keyRestrictionsSchema.optional().openapi({
       description:
-        'Key ids or names this token may use; a trailing * matches a prefix. Omit for every key.',
+        'Key ids or names this token may use; a trailing * matches a prefix. Omit for every key. A token with keys cannot hold the tenant-wide scopes (org:read, org:write, mock:write, encryption:write, or org:admin, which stands for them): refused with 422.',
     }),
-    cidrs: z.array(z.string().max(64)).max(32).optional().openapi({
-      description:
-        'IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them.',
-    }),
+    cidrs: z
+      .array(
+        z.string().max(64).openapi({
+          pattern: CIDR_PATTERN,
+          description:
+            'An IPv4 or IPv6 address, with an optional prefix length (10.0.0.0/8, 2001:db8::/32); a bare address is that one address. Anything else is refused with 422.',
+        }),
+      )
+      .max(32)
+      .optional()
+      .openapi({
+        description:
+          'IPv4/IPv6 ranges (CIDR) the token may be used from. Default: those of the minting token (none: anywhere); a token minted by another can only narrow them (a wider range is refused with 403).',
+      }),
     environment: environmentSchema.optional().openapi({ description: 'Default: production' }),
     rateLimit: RateLimitSchema.optional().openapi({
       description:
@@ -78,8 +125,15 @@ const CreateTokenBody = z
     message: 'give exactly one of expiresIn and expiresAt',
     path: ['expiresIn'],
   })
-  // The refinement, as the document can say it.
-  .openapi({ oneOf: [{ required: ['expiresIn'] }, { required: ['expiresAt'] }] })
+  // The refinement, as the document can say it; and the service's rule that a key-restricted
+  // token holds no tenant-wide scope (domain/tokens.ts, refused with 422).
+  .openapi({
+    oneOf: [{ required: ['expiresIn'] }, { required: ['expiresAt'] }],
+    not: {
+      required: ['keys'],
+      properties: { scopes: tenantWideScope },
+    },
+  })
 
 const CreatedToken = TokenSchema.extend({
   token: z.string().openapi({ description: 'The token itself. Shown once; store it now.' }),

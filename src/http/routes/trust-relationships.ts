@@ -122,7 +122,7 @@ const get = createRoute({
   request: { params: Id },
   responses: {
     200: { description: 'The relationship', content: json(TrustRelationship) },
-    ...problems(401, 403, 404),
+    ...problems(401, 403, 404, 422),
   },
 })
 
@@ -133,7 +133,7 @@ const remove = createRoute({
   summary: 'Delete a trust relationship and revoke every token it issued (sessions only)',
   security: bearer,
   request: { params: Id },
-  responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+  responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404, 422) },
 })
 
 export function trustRelationshipRoutes({

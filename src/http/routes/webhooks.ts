@@ -79,7 +79,7 @@ export function webhookRoutes({
     request: { params: Id },
     responses: {
       200: { description: 'The endpoint', content: json(WebhookSchema) },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
   const update = createRoute({
@@ -111,7 +111,7 @@ export function webhookRoutes({
     summary: 'Delete a webhook endpoint (pending deliveries are cancelled)',
     security: bearer,
     request: { params: Id },
-    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+    responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404, 422) },
   })
   const rotate = createRoute({
     method: 'post',
@@ -147,7 +147,7 @@ export function webhookRoutes({
             .openapi('RotatedWebhookSecret'),
         ),
       },
-      ...problems(401, 403, 404, 415, 422, 503),
+      ...problems(400, 401, 403, 404, 413, 415, 422, 503),
     },
   })
   const test = createRoute({
@@ -159,7 +159,7 @@ export function webhookRoutes({
     request: { params: Id },
     responses: {
       202: { description: 'Queued', content: json(DeliverySchema) },
-      ...problems(401, 403, 404),
+      ...problems(401, 403, 404, 422),
     },
   })
   const deliveries = createRoute({
