@@ -1,15 +1,12 @@
-import { KMSClient } from '@aws-sdk/client-kms'
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_CREDENTIALS } from '../../src/aws.ts'
-import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
-import { migrateTable, migrations } from '../../src/storage/migrations/index.ts'
-import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
-import { createTestTable, type TestTable } from '../support/dynamo.ts'
+import { migrateTable } from '../../src/storage/migrations/index.ts'
+import type { LocalKms } from '../../tools/kms-local/server.ts'
+import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
-  populatePreviousRelease,
-  startPreviousRelease,
+  tableWrittenByPreviousRelease,
+  upgrade,
 } from '../support/previous-release.ts'
 import { client, type Stack, startStack } from '../support/stack.ts'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
@@ -26,26 +23,8 @@ describe('migrate: due dates for keys and tokens of the previous release', () =>
   let receiver: WebhookReceiver
 
   beforeAll(async () => {
-    kms = await startLocalKms()
-    // The previous release's table: only the first step (the table itself) has run on it.
-    table = await createTestTable({ steps: migrations.slice(0, 1) })
-    await ensurePlatformKey(
-      new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
-      'alias/keystash-platform',
-    )
-    const previous = await startPreviousRelease(table, kms.url)
-    try {
-      data = await populatePreviousRelease(previous.url)
-    } finally {
-      previous.kill('SIGTERM')
-      await previous.exited
-    }
-    const outcomes = await migrateTable({
-      dynamodb: table.client,
-      doc: table.doc,
-      table: table.tableName,
-      log: () => {},
-    })
+    ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+    const outcomes = await upgrade(table)
     expect(outcomes.find((o) => o.id === '004-due-dates')?.outcome).toBe('applied')
     stack = await startStack({ kms, table, env: { KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' } })
     receiver = await startWebhookReceiver()

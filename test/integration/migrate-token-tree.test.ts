@@ -1,15 +1,11 @@
-import { KMSClient } from '@aws-sdk/client-kms'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_CREDENTIALS } from '../../src/aws.ts'
-import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
-import { migrateTable } from '../../src/storage/migrations/index.ts'
-import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
-import { createTestTable, type TestTable } from '../support/dynamo.ts'
+import type { LocalKms } from '../../tools/kms-local/server.ts'
+import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
-  populatePreviousRelease,
-  startPreviousRelease,
+  tableWrittenByPreviousRelease,
+  upgrade,
 } from '../support/previous-release.ts'
 import { client, type Stack, startStack } from '../support/stack.ts'
 
@@ -26,25 +22,8 @@ describe('the token tree after upgrading a previous release’s table', () => {
   let backfill: string | undefined
 
   beforeAll(async () => {
-    kms = await startLocalKms()
-    table = await createTestTable({ asPreviousRelease: true })
-    await ensurePlatformKey(
-      new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
-      'alias/keystash-platform',
-    )
-    const previous = await startPreviousRelease(table, kms.url)
-    try {
-      data = await populatePreviousRelease(previous.url)
-    } finally {
-      previous.kill('SIGTERM')
-      await previous.exited
-    }
-    const outcomes = await migrateTable({
-      dynamodb: table.client,
-      doc: table.doc,
-      table: table.tableName,
-      log: () => {},
-    })
+    ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+    const outcomes = await upgrade(table)
     backfill = outcomes.find((o) => o.id === '002-token-ancestors')?.detail
     stack = await startStack({ kms, table })
   }, 120_000)

@@ -4,8 +4,12 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { KMSClient } from '@aws-sdk/client-kms'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
-import type { TestTable } from './dynamo.ts'
+import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
+import { migrateTable } from '../../src/storage/migrations/index.ts'
+import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
+import { createTestTable, type TestTable } from './dynamo.ts'
 import { type SpawnedServer, spawnServer } from './spawned-server.ts'
 
 const run = promisify(execFile)
@@ -171,3 +175,32 @@ export async function populatePreviousRelease(url: string): Promise<PreviousRele
     revokedToken: { id: revokedToken.id, token: revokedToken.token },
   }
 }
+
+/**
+ * A table as an operator has it before upgrading: created with only the steps the previous
+ * release knew, then written by that release's own server (`populatePreviousRelease`), with a
+ * local KMS holding its platform key. Then run `migrateTable` (or `npm run migrate`) on it.
+ */
+export async function tableWrittenByPreviousRelease(): Promise<{
+  kms: LocalKms
+  table: TestTable
+  data: PreviousReleaseData
+}> {
+  const kms = await startLocalKms()
+  const table = await createTestTable({ asPreviousRelease: true })
+  await ensurePlatformKey(
+    new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
+    'alias/keystash-platform',
+  )
+  const previous = await startPreviousRelease(table, kms.url)
+  try {
+    return { kms, table, data: await populatePreviousRelease(previous.url) }
+  } finally {
+    previous.kill('SIGTERM')
+    await previous.exited
+  }
+}
+
+/** `migrateTable` on a test table, as `npm run migrate` runs it. */
+export const upgrade = (table: TestTable) =>
+  migrateTable({ dynamodb: table.client, doc: table.doc, table: table.tableName, log: () => {} })
