@@ -61,6 +61,44 @@ describe('pages and headers', () => {
     expect((await stack.app.request('/assets/nothing.js')).status).toBe(404)
   })
 
+  it('lists on the review page the keys to replace: overdue, or expiring at the provider', async () => {
+    const { agent, email } = await signedUp()
+    const session = agent.state.cookie?.split('=')[1] ?? ''
+    const day = 86400_000
+    await api.post('/v1/keys', { name: 'review-fine', value: 'v-fine' }, session)
+    await api.post(
+      '/v1/keys',
+      {
+        name: 'review-expiring',
+        value: 'v-exp',
+        expiresAt: new Date(now + 10 * day).toISOString(),
+      },
+      session,
+    )
+    await api.post(
+      '/v1/keys',
+      { name: 'review-policy', value: 'v-pol', rotateEveryDays: 30 },
+      session,
+    )
+    const before = (await agent.get('/')).text
+    expect(before).toContain('Keys to replace at the provider (1)')
+    expect(before).toContain('review-expiring')
+    // 31 days on (a new sign-in: sessions do not last that long), the 30-day policy is overdue.
+    now += 31 * day
+    try {
+      await agent.get('/login')
+      expect((await agent.post('/login', { email, password })).res.status).toBe(303)
+      const after = (await agent.get('/')).text
+      expect(after).toContain('Keys to replace at the provider (2)')
+      expect(after).toMatch(/review-policy<\/strong> · replacement due/)
+      const dueSection = after.slice(after.indexOf('id="keys-due"'), after.indexOf('id="keys-30"'))
+      expect(dueSection).toContain('review-expiring')
+      expect(dueSection).not.toContain('review-fine')
+    } finally {
+      now -= 31 * day
+    }
+  })
+
   it('leaves the API as it was: JSON only, bearer only', async () => {
     const res = await stack.app.request('/v1/auth/login', {
       method: 'POST',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { expiringWithin, unusedFor } from '../../src/http/dashboard/review.ts'
+import { expiringWithin, replacementDue, unusedFor } from '../../src/http/dashboard/review.ts'
 import { localPath } from '../../src/http/dashboard/step-up.ts'
 
 const DAY = 86400_000
@@ -32,6 +32,24 @@ describe('expiringWithin', () => {
       { id: 'revoked', expiresAt: at(-1), revokedAt: at(1) },
     ]
     expect(expiringWithin(tokens, 7, now).map((t) => t.id)).toEqual(['in-3-days'])
+  })
+})
+
+describe('replacementDue', () => {
+  it('lists keys past their replacement date or expiring within the window', () => {
+    const keys = [
+      { id: 'overdue', rotationDueAt: at(2), expiresAt: null },
+      { id: 'due-later', rotationDueAt: at(-10), expiresAt: null },
+      { id: 'expires-in-20-days', rotationDueAt: null, expiresAt: at(-20) },
+      { id: 'expires-in-40-days', rotationDueAt: null, expiresAt: at(-40) },
+      { id: 'expired', rotationDueAt: null, expiresAt: at(1) },
+      { id: 'no-lifetime', rotationDueAt: null, expiresAt: null },
+    ]
+    expect(replacementDue(keys, 30, now).map((k) => k.id)).toEqual([
+      'overdue',
+      'expires-in-20-days',
+      'expired',
+    ])
   })
 })
 

@@ -7,7 +7,7 @@ import type { DashboardEnv } from './env.ts'
 import { allKeys, allTokens } from './lists.ts'
 import { OverviewPage } from './pages/overview.tsx'
 import { frameOf, render } from './render.ts'
-import { deniedOnly, expiringWithin, unusedFor } from './review.ts'
+import { deniedOnly, expiringWithin, replacementDue, unusedFor } from './review.ts'
 
 /** The most recent events the overview looks through for denied requests. */
 const RECENT_EVENTS = 500
@@ -42,6 +42,10 @@ export function registerOverviewPage(
             tokens: unusedFor(tokenViews, days, now),
           })),
           expiringTokens: expiringWithin(tokenViews, 7, now),
+          keysDue: replacementDue(keyViews, 30, now).map((key) => ({
+            key,
+            overdue: key.rotationDueAt !== null && Date.parse(key.rotationDueAt) <= now,
+          })),
           staleKeys: [30, 90].map((days) => ({ days, keys: unusedFor(keyViews, days, now) })),
           denied: deniedOnly(events.items),
         }}

@@ -31,5 +31,19 @@ export function expiringWithin<T extends { expiresAt: string; revokedAt: string 
   })
 }
 
+/**
+ * Keys a person should replace at the provider: overdue by their replacement policy
+ * (`rotationDueAt` passed), or whose provider key expires within `days` days (or has expired).
+ */
+export function replacementDue<
+  T extends { expiresAt: string | null; rotationDueAt: string | null },
+>(keys: T[], days: number, nowMs: number): T[] {
+  return keys.filter(
+    (k) =>
+      (k.rotationDueAt !== null && Date.parse(k.rotationDueAt) <= nowMs) ||
+      (k.expiresAt !== null && Date.parse(k.expiresAt) <= nowMs + days * DAY_MS),
+  )
+}
+
 export const deniedOnly = (events: AuditEvent[]) =>
   events.filter((e) => e.outcome.result === 'denied')

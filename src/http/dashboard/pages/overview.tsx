@@ -6,16 +6,15 @@ import { RevokeButton, type TokenView } from './tokens.tsx'
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 
 export interface Review {
+  /** Overdue for replacement, or expiring at the provider within 30 days. */
+  keysDue: { key: KeyView; overdue: boolean }[]
   staleKeys: { days: number; keys: KeyView[] }[]
   staleTokens: { days: number; tokens: TokenView[] }[]
   expiringTokens: TokenView[]
   denied: AuditEvent[]
 }
 
-/**
- * "Review access": what to clean up, each with its action one click away. Keys overdue for
- * rotation join this page once keys carry a rotation schedule.
- */
+/** "Review access": what to clean up, each with its action one click away. */
 export function OverviewPage({ frame, review }: { frame: Frame; review: Review }) {
   const csrf = frame.csrf ?? ''
   return (
@@ -51,6 +50,34 @@ export function OverviewPage({ frame, review }: { frame: Frame; review: Review }
                   <strong>{t.name ?? t.id}</strong> · expires <When at={t.expiresAt} />
                 </span>
                 <a href="/tokens#mint-title">Mint a replacement</a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section class="card" aria-labelledby="keys-due">
+        <h2 id="keys-due">{`Keys to replace at the provider (${review.keysDue.length})`}</h2>
+        {review.keysDue.length === 0 ? (
+          <p class="muted">None.</p>
+        ) : (
+          <ul class="review">
+            {review.keysDue.map(({ key: k, overdue }) => (
+              <li>
+                <span>
+                  <strong>{k.name}</strong>
+                  {overdue ? (
+                    <>
+                      {' · replacement due '}
+                      <When at={k.rotationDueAt} />
+                    </>
+                  ) : (
+                    <>
+                      {' · expires '}
+                      <When at={k.expiresAt} />
+                    </>
+                  )}
+                </span>
+                <a href={`/keys/${k.id}#version-title`}>{`Add a new version of ${k.name}`}</a>
               </li>
             ))}
           </ul>
