@@ -4,6 +4,7 @@ import { dashboardAgent } from '../support/dashboard-forms.ts'
 import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
+  RELEASES,
   tableWrittenByPreviousRelease,
   upgrade,
 } from '../support/previous-release.ts'
@@ -19,7 +20,7 @@ let data: PreviousReleaseData
 let stack: Stack
 
 beforeAll(async () => {
-  ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+  ;({ kms, table, data } = await tableWrittenByPreviousRelease(RELEASES.first))
   await upgrade(table)
   stack = await startStack({ kms, table })
 }, 120_000)

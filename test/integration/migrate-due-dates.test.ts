@@ -5,6 +5,7 @@ import type { LocalKms } from '../../tools/kms-local/server.ts'
 import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
+  RELEASES,
   tableWrittenByPreviousRelease,
   upgrade,
 } from '../support/previous-release.ts'
@@ -23,7 +24,7 @@ describe('migrate: due dates for keys and tokens of the previous release', () =>
   let receiver: WebhookReceiver
 
   beforeAll(async () => {
-    ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+    ;({ kms, table, data } = await tableWrittenByPreviousRelease(RELEASES.first))
     const outcomes = await upgrade(table)
     expect(outcomes.find((o) => o.id === '004-due-dates')?.outcome).toBe('applied')
     stack = await startStack({ kms, table, env: { KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' } })

@@ -10,6 +10,7 @@ import { createTestTable, type TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
   populatePreviousRelease,
+  RELEASES,
   startPreviousRelease,
 } from '../support/previous-release.ts'
 import { tenantItems } from '../support/seed-keys.ts'
@@ -49,7 +50,7 @@ describe('migrating a previous release’s table for re-keying', () => {
       new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
       'alias/keystash-platform',
     )
-    const previous = await startPreviousRelease(table, kms.url)
+    const previous = await startPreviousRelease(table, kms.url, {}, RELEASES.first)
     try {
       data = await populatePreviousRelease(previous.url)
       // The previous release already took raw key material.

@@ -4,6 +4,7 @@ import type { LocalKms } from '../../tools/kms-local/server.ts'
 import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
+  RELEASES,
   tableWrittenByPreviousRelease,
   upgrade,
 } from '../support/previous-release.ts'
@@ -22,7 +23,7 @@ describe('the token tree after upgrading a previous release’s table', () => {
   let backfill: string | undefined
 
   beforeAll(async () => {
-    ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+    ;({ kms, table, data } = await tableWrittenByPreviousRelease(RELEASES.first))
     const outcomes = await upgrade(table)
     backfill = outcomes.find((o) => o.id === '002-token-ancestors')?.detail
     stack = await startStack({ kms, table })

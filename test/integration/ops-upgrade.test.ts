@@ -3,6 +3,7 @@ import type { LocalKms } from '../../tools/kms-local/server.ts'
 import type { TestTable } from '../support/dynamo.ts'
 import {
   type PreviousReleaseData,
+  RELEASES,
   tableWrittenByPreviousRelease,
   upgrade,
 } from '../support/previous-release.ts'
@@ -20,7 +21,7 @@ describe('rate limits and traces on a table written by the previous release', ()
   let stack: Stack
 
   beforeAll(async () => {
-    ;({ kms, table, data } = await tableWrittenByPreviousRelease())
+    ;({ kms, table, data } = await tableWrittenByPreviousRelease(RELEASES.first))
     await upgrade(table)
     stack = await startStack({
       kms,

@@ -7,19 +7,34 @@ import { promisify } from 'node:util'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
-import { migrateTable } from '../../src/storage/migrations/index.ts'
+import { migrateTable, migrations } from '../../src/storage/migrations/index.ts'
 import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
 import { createTestTable, type TestTable } from './dynamo.ts'
 import { type SpawnedServer, spawnServer } from './spawned-server.ts'
 
 const run = promisify(execFile)
 
+/** A release that wrote tables `npm run migrate` must upgrade, and the steps its tables had. */
+export interface Release {
+  commit: string
+  /** The migration steps that release applied (recorded in its tables). */
+  steps: readonly string[]
+}
+
 /**
- * The release before this one: the commit whose code wrote the tables that `npm run migrate`
- * must upgrade. Its HTTP API is what the population below speaks, so it needs no change when
- * the current code moves on.
+ * Releases whose tables the current code upgrades. Their HTTP API is what the population below
+ * speaks, so they need no change when the current code moves on.
+ * - `first`: no backfill had run yet; the upgrade tests of each backfill start from it.
+ * - `previous`: the release before this one, with every step it knew applied; the tables
+ *   running deployments have today.
  */
-export const PREVIOUS_RELEASE = '90998d6c9789e4bf757715e02fca77d530a97ca6'
+export const RELEASES = {
+  first: { commit: '90998d6c9789e4bf757715e02fca77d530a97ca6', steps: ['001-table'] },
+  previous: {
+    commit: '320e4a09507caca4ffe6d4c57769fd9ef8dce59e',
+    steps: ['001-table', '002-token-ancestors', '003-rekey-schedules', '004-due-dates'],
+  },
+} as const satisfies Record<string, Release>
 
 const repoRoot = resolve(import.meta.dirname, '../..')
 
@@ -27,18 +42,20 @@ const repoRoot = resolve(import.meta.dirname, '../..')
  * The previous release's source tree, extracted from git once per machine (into the system's
  * temporary folder) and run with this checkout's `node_modules`.
  */
-export async function previousReleaseTree(): Promise<string> {
-  const dir = join(tmpdir(), `keystash-release-${PREVIOUS_RELEASE.slice(0, 12)}`)
+export async function previousReleaseTree(
+  commit: string = RELEASES.previous.commit,
+): Promise<string> {
+  const dir = join(tmpdir(), `keystash-release-${commit.slice(0, 12)}`)
   if (existsSync(join(dir, '.complete'))) return dir
   // Extract beside it and rename, so two test files asking at once never see half a tree.
   const staging = `${dir}.${process.pid}.${Date.now()}`
   await mkdir(staging, { recursive: true })
   const archive = join(staging, 'release.tar')
-  await run('git', ['-C', repoRoot, 'archive', '--format=tar', '-o', archive, PREVIOUS_RELEASE])
+  await run('git', ['-C', repoRoot, 'archive', '--format=tar', '-o', archive, commit])
   await run('tar', ['-xf', archive, '-C', staging])
   await rm(archive)
   await symlink(join(repoRoot, 'node_modules'), join(staging, 'node_modules'))
-  await writeFile(join(staging, '.complete'), PREVIOUS_RELEASE)
+  await writeFile(join(staging, '.complete'), commit)
   try {
     await rename(staging, dir)
   } catch (error) {
@@ -58,8 +75,9 @@ export async function startPreviousRelease(
   table: Pick<TestTable, 'endpoint' | 'tableName'>,
   kmsUrl: string,
   env: Record<string, string> = {},
+  release: Release = RELEASES.previous,
 ): Promise<SpawnedServer> {
-  const cwd = await previousReleaseTree()
+  const cwd = await previousReleaseTree(release.commit)
   return spawnServer(['--import', 'tsx', 'src/main.ts'], {
     cwd,
     env: {
@@ -177,22 +195,24 @@ export async function populatePreviousRelease(url: string): Promise<PreviousRele
 }
 
 /**
- * A table as an operator has it before upgrading: created with only the steps the previous
- * release knew, then written by that release's own server (`populatePreviousRelease`), with a
- * local KMS holding its platform key. Then run `migrateTable` (or `npm run migrate`) on it.
+ * A table as an operator has it before upgrading: created with only the steps `release` knew,
+ * then written by that release's own server (`populatePreviousRelease`), with a local KMS
+ * holding its platform key. Then run `migrateTable` (or `npm run migrate`) on it.
  */
-export async function tableWrittenByPreviousRelease(): Promise<{
+export async function tableWrittenByPreviousRelease(release: Release = RELEASES.previous): Promise<{
   kms: LocalKms
   table: TestTable
   data: PreviousReleaseData
 }> {
   const kms = await startLocalKms()
-  const table = await createTestTable({ asPreviousRelease: true })
+  const table = await createTestTable({
+    steps: migrations.filter((step) => step.always || release.steps.includes(step.id)),
+  })
   await ensurePlatformKey(
     new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
     'alias/keystash-platform',
   )
-  const previous = await startPreviousRelease(table, kms.url)
+  const previous = await startPreviousRelease(table, kms.url, {}, release)
   try {
     return { kms, table, data: await populatePreviousRelease(previous.url) }
   } finally {
