@@ -43,7 +43,8 @@ describe.each([
   })
 
   it('runs every step that release had not, and a second run applies nothing', async () => {
-    const had = (step: Migration) => !step.always && (release.steps as readonly string[]).includes(step.id)
+    const had = (step: Migration) =>
+      !step.always && (release.steps as readonly string[]).includes(step.id)
     for (const step of migrations) {
       if (had(step)) expect(firstRun).not.toContain(`${step.id}:`)
       else expect(firstRun).toContain(`${step.id}:`)
