@@ -182,6 +182,12 @@ export function createInvitationService(deps: InvitationServiceDeps) {
       ) {
         throw invalid()
       }
+      // An invitation grants access later, so it stops when its inviter can no longer invite
+      // to that role (they left, or were demoted).
+      const inviter = await members.get(invitation.tenantId, invitation.createdBy.id)
+      if (!inviter || !mayManageMember(inviter.role, invitation.role, invitation.role)) {
+        throw invalid()
+      }
       const now = clock.now()
       if (Date.parse(invitation.expiresAt) <= now) {
         throw new AppError('invitation_expired', 'This invitation has expired; ask for a new one.')

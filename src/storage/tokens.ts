@@ -210,6 +210,7 @@ export function createTokenRepository({
         limit,
         cursor,
         descendantOf,
+        mintedByUser,
         ...filter
       }: TokenListFilters & {
         kind: TokenRecord['kind']
@@ -217,6 +218,8 @@ export function createTokenRepository({
         cursor?: string
         /** Only the tokens below this one in the token tree. */
         descendantOf?: string
+        /** Only the tokens this person's sessions minted. */
+        mintedByUser?: string
       },
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
@@ -234,6 +237,9 @@ export function createTokenRepository({
             FilterExpression: [
               'kind = :kind',
               ...(descendantOf ? ['contains(ancestors, :ancestor)'] : []),
+              ...(mintedByUser
+                ? ['createdBy.#creatorType = :user AND createdBy.#creatorId = :creator']
+                : []),
               ...filters,
             ].join(' AND '),
             ExpressionAttributeValues: {
@@ -242,7 +248,11 @@ export function createTokenRepository({
               ':prefix': 'TOKEN#',
               ':kind': kind,
               ...(descendantOf ? { ':ancestor': descendantOf } : {}),
+              ...(mintedByUser ? { ':user': 'user', ':creator': mintedByUser } : {}),
             },
+            ...(mintedByUser
+              ? { ExpressionAttributeNames: { '#creatorType': 'type', '#creatorId': 'id' } }
+              : {}),
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),

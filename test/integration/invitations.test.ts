@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
-import { codeOf } from '../support/teams.ts'
+import { addTeammate, codeOf } from '../support/teams.ts'
 
 const DAY = 86_400_000
 const clock = { offset: 0, now: () => Date.now() + clock.offset }
@@ -142,7 +142,22 @@ describe('invitations', () => {
     expect(foreign.status).toBe(404)
   })
 
-  it('never make owners, and admins invite only below owner', async () => {
+  it('stop when their inviter can no longer invite', async () => {
+    const owner = await signup(api)
+    const admin = await addTeammate(api, owner.session, 'admin')
+    const invitee = await signup(api)
+    const { link } = (await invite(admin.session, invitee.email, 'viewer')).body
+    const demoted = await api.patch(
+      `/v1/org/members/${admin.userId}`,
+      { role: 'developer' },
+      owner.session,
+    )
+    expect(demoted.status).toBe(200)
+    const used = await api.post('/v1/invitations/accept', { code: codeOf(link) }, invitee.session)
+    expect([used.status, used.body.code]).toEqual([404, 'invitation_invalid'])
+  })
+
+  it('never make owners: owners are made from members', async () => {
     const owner = await signup(api)
     const asOwner = await api.post(
       '/v1/org/invitations',

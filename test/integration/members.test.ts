@@ -210,6 +210,23 @@ describe('removing a member', () => {
 })
 
 describe('roles and the tokens members minted', () => {
+  it('lets a developer manage only the tokens they minted; admins manage all', async () => {
+    const owner = await organization()
+    const dev = await addTeammate(api, owner.session, 'developer')
+    const admin = await addTeammate(api, owner.session, 'admin')
+    const body = { name: 'app', scopes: ['keys:list'], expiresIn: 600 }
+    const owners = (await api.post('/v1/tokens', body, owner.session)).body.id as string
+    const theirs = (await api.post('/v1/tokens', body, dev.session)).body.id as string
+    const ids = (list: { body: { items: Array<{ id: string }> } }) =>
+      list.body.items.map((t) => t.id).sort()
+    expect(ids(await api.get('/v1/tokens', dev.session))).toEqual([theirs])
+    expect(ids(await api.get('/v1/tokens', admin.session))).toEqual([owners, theirs].sort())
+    const foreign = await api.delete(`/v1/tokens/${owners}`, dev.session)
+    expect([foreign.status, foreign.body.code]).toEqual([404, 'not_found'])
+    expect((await api.delete(`/v1/tokens/${theirs}`, dev.session)).status).toBe(204)
+    expect((await api.delete(`/v1/tokens/${owners}`, admin.session)).status).toBe(204)
+  })
+
   it('narrows a demoted member’s tokens, and revokes those left with nothing', async () => {
     const owner = await organization()
     const admin = await addTeammate(api, owner.session, 'admin')
