@@ -1,5 +1,4 @@
 import type { Clock } from '../auth/clock.ts'
-import { issueToken } from '../auth/jwt.ts'
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyLogin } from '../auth/passwords.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
@@ -7,14 +6,12 @@ import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../logger.ts'
-import {
-  type AccountRepository,
-  DEFAULT_MOCK_SETTINGS,
-  type UserRecord,
-} from '../storage/accounts.ts'
+import { type AccountRepository, DEFAULT_MOCK_SETTINGS } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MemberRepository } from '../storage/members.ts'
-import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import type { TokenRepository } from '../storage/tokens.ts'
+import { personOrganizations } from './person-organizations.ts'
+import { createSessionIssuer } from './sessions.ts'
 
 export interface AccountServiceDeps {
   accounts: AccountRepository
@@ -29,10 +26,7 @@ export interface AccountServiceDeps {
   onRevoked: (tenantId: string, tokenId: string) => void
 }
 
-export interface Session {
-  token: string
-  expiresAt: string
-}
+export type { Session } from './sessions.ts'
 
 /** E-mail addresses compare case-insensitively and after Unicode normalisation. */
 export function normalizeEmail(email: string): string {
@@ -47,54 +41,8 @@ export function normalizeEmail(email: string): string {
 export function createAccountService(deps: AccountServiceDeps) {
   const { accounts, members, tokens, throttle, ring, config, clock, logger } = deps
 
-  /**
-   * The organizations a person belongs to, oldest first; a user of an earlier release that
-   * `npm run migrate` has not reached yet still names the one they own.
-   */
-  async function organizationsOf(user: UserRecord): Promise<string[]> {
-    const ids = (await members.organizationsOf(user.userId)).map((m) => m.tenantId)
-    if (user.tenantId && !ids.includes(user.tenantId)) ids.push(user.tenantId)
-    return ids
-  }
-
-  /** The organization a sign-in opens: the one asked for, else the oldest that still exists. */
-  async function organizationToOpen(user: UserRecord, wanted: string | undefined) {
-    const ids = await organizationsOf(user)
-    for (const tenantId of wanted === undefined ? ids : ids.filter((id) => id === wanted)) {
-      const organization = await accounts.getOrganization(tenantId)
-      if (organization && !organization.deletedAt) return organization
-    }
-    if (wanted !== undefined) {
-      throw new AppError('not_found', 'You are not a member of that organization.')
-    }
-    throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
-  }
-
-  async function newSession(tenantId: string, userId: string) {
-    const now = new Date(clock.now())
-    const record: TokenRecord = {
-      tenantId,
-      tokenId: newId('tok'),
-      kind: 'session',
-      userId,
-      // A session's power comes from its person's role at each request (auth/roles.ts), not
-      // from what it was issued with.
-      scopes: [],
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + config.auth.sessionTtlSeconds * 1000).toISOString(),
-      createdBy: { type: 'user', id: userId },
-    }
-    const token = await issueToken(ring, {
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      kind: 'session',
-      tokenId: record.tokenId,
-      tenantId,
-      subject: userId,
-      expiresAt: new Date(record.expiresAt),
-    })
-    return { record, session: { token, expiresAt: record.expiresAt } satisfies Session }
-  }
+  const { organizationsOf, organizationToOpen } = personOrganizations({ accounts, members })
+  const newSession = createSessionIssuer({ ring, config, clock })
 
   /** What every sign-up checks first: sign-up open, the password policy, the address's rate. */
   async function admitSignup(input: { password: string; address?: string }) {
