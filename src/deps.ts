@@ -22,6 +22,7 @@ import { createInvitationService } from './domain/invitations.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createMemberTokens } from './domain/member-tokens.ts'
+import { createMemberWebhooks } from './domain/member-webhooks.ts'
 import { createMemberService } from './domain/members.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
@@ -553,6 +554,7 @@ export function buildDeps(
     members: createMemberService({
       members: memberRepository,
       memberTokens: createMemberTokens({ tokens: tokenRepository, clock, onRevoked }),
+      memberWebhooks: createMemberWebhooks({ webhooks: webhookRepository, clock }),
       clock,
       // Which sessions a person holds is not kept in memory: forget every status.
       onChanged: () => statusCache.clear(),

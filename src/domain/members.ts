@@ -10,10 +10,12 @@ import {
   type SignInMethod,
 } from '../storage/members.ts'
 import type { MemberTokens } from './member-tokens.ts'
+import type { MemberWebhooks } from './member-webhooks.ts'
 
 export interface MemberServiceDeps {
   members: MemberRepository
   memberTokens: MemberTokens
+  memberWebhooks: MemberWebhooks
   clock: Clock
   /** Drops cached token status on this instance, so a change is seen at once here. */
   onChanged: (tenantId: string) => void
@@ -47,9 +49,14 @@ const noSuchMember = () => new AppError('not_found', 'No such member.')
 export function createMemberService({
   members,
   memberTokens,
+  memberWebhooks,
   clock,
   onChanged,
 }: MemberServiceDeps) {
+  /** Webhooks need an owner: those of a person who no longer is one are turned off. */
+  const webhooksAfter = (tenantId: string, userId: string, role: Role | undefined) =>
+    role === 'owner' ? Promise.resolve(0) : memberWebhooks.disableCreatedBy(tenantId, userId)
+
   function requireMember(principal: Principal) {
     if (principal.kind !== 'session' || !principal.member || !principal.userId) {
       throw new AppError('session_required', 'Only a person’s session can see the members.')
@@ -106,8 +113,9 @@ export function createMemberService({
       await members.changeRole(principal.tenantId, userId, record.role, role)
       const updated = { ...record, role }
       const tokens = await memberTokens.fitToRole(principal.tenantId, userId, memberRoleOf(updated))
+      const webhooksDisabled = await webhooksAfter(principal.tenantId, userId, role)
       onChanged(principal.tenantId)
-      return { from: record.role, member: updated, tokens }
+      return { from: record.role, member: updated, tokens, webhooksDisabled }
     },
 
     /**
@@ -128,8 +136,9 @@ export function createMemberService({
       const tokensRevoked = options.keepTokens
         ? 0
         : await memberTokens.revokeAll(principal.tenantId, userId)
+      const webhooksDisabled = await webhooksAfter(principal.tenantId, userId, undefined)
       onChanged(principal.tenantId)
-      return { member: record, sessionsEnded, tokensRevoked }
+      return { member: record, sessionsEnded, tokensRevoked, webhooksDisabled }
     },
 
     /** An owner hands ownership to another member and becomes an admin. */
@@ -152,6 +161,7 @@ export function createMemberService({
         role: 'admin',
         productionReveal: false,
       })
+      await webhooksAfter(principal.tenantId, principal.userId ?? '', 'admin')
       onChanged(principal.tenantId)
       return { member: { ...record, role: 'owner' as const }, tokens }
     },

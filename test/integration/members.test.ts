@@ -318,6 +318,33 @@ describe('roles and the tokens members minted', () => {
   })
 })
 
+describe('webhooks of a member who stops being an owner', () => {
+  it('are turned off until an owner turns them on again', async () => {
+    const owner = await organization()
+    const second = await addTeammate(api, owner.session, 'owner')
+    const hook = await api.post(
+      '/v1/webhooks',
+      { url: 'https://hooks.example.com/k' },
+      second.session,
+    )
+    expect(hook.status).toBe(201)
+    const demoted = await api.patch(
+      `/v1/org/members/${second.userId}`,
+      { role: 'admin' },
+      owner.session,
+    )
+    expect(demoted.status).toBe(200)
+    const after = await api.get(`/v1/webhooks/${hook.body.id}`, owner.session)
+    expect([after.body.enabled, after.body.disabledReason]).toEqual([false, 'creator_left'])
+    await stack.deps.audit.flush()
+    const events = (await api.get('/v1/audit?action=member.role.change', owner.session)).body.items
+    const change = events.find((e: { details: { to: string } }) => e.details.to === 'admin')
+    expect(change.details.webhooksDisabled).toBe(1)
+    const on = await api.patch(`/v1/webhooks/${hook.body.id}`, { enabled: true }, owner.session)
+    expect([on.body.enabled, on.body.disabledReason]).toEqual([true, null])
+  })
+})
+
 describe('deleting an organization', () => {
   it('removes the people who belong to no other organization, freeing their e-mail', async () => {
     const owner = await organization()

@@ -506,7 +506,8 @@ export interface components {
       /** Empty: every event type */
       eventTypes: Array<components['schemas']['EventType']>
       enabled: boolean
-      disabledReason: 'failing' | null
+      /** failing: deliveries kept failing; creator_left: its creator left or stopped being an owner */
+      disabledReason: 'failing' | 'creator_left' | null
       failingSince: string | null
       createdAt: string
       updatedAt: string
