@@ -173,6 +173,30 @@ describe('removing a member', () => {
     })
   })
 
+  it('applies a role change at once here and within the bound on another instance', async () => {
+    const owner = await organization()
+    const admin = await addTeammate(api, owner.session, 'admin')
+    const other = client(stack.another())
+    expect(await statusOf('/v1/keys/openai/value', admin.session)).toBe(200)
+    expect((await other.get('/v1/keys/openai/value', admin.session)).status).toBe(200)
+    const changed = await api.patch(
+      `/v1/org/members/${admin.userId}`,
+      { role: 'viewer' },
+      owner.session,
+    )
+    const at = Date.now()
+    expect(changed.status).toBe(200)
+    const here = await api.get('/v1/keys/openai/value', admin.session)
+    expect([here.status, here.body.code]).toEqual([403, 'insufficient_scope'])
+    let there = 200
+    while (there !== 403 && Date.now() - at < 3000) {
+      there = (await other.get('/v1/keys/openai/value', admin.session)).status
+      if (there !== 403) await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(there).toBe(403)
+    expect((await other.get('/v1/me', admin.session)).body.role).toBe('viewer')
+  })
+
   it('keeps the tokens they minted when asked to, and says so', async () => {
     const owner = await organization()
     const dev = await addTeammate(api, owner.session, 'developer')
