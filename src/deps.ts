@@ -18,11 +18,16 @@ import { openValue, sealValue } from './crypto/envelope.ts'
 import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
 import { createEncryptionService } from './domain/encryption.ts'
+import { createInvitationService } from './domain/invitations.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
+import { createMemberTokens } from './domain/member-tokens.ts'
+import { createMemberWebhooks } from './domain/member-webhooks.ts'
+import { createMemberService } from './domain/members.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
+import { createSignupConfirmation } from './domain/signup-confirmation.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createTokenExchange } from './domain/trust/exchange.ts'
 import { createTrustRelationshipService } from './domain/trust/relationships.ts'
@@ -50,6 +55,7 @@ import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
+import { createMailer, type Mailer } from './mail/mailer.ts'
 import { instrumentAwsClient } from './metrics/aws-sdk.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
@@ -62,6 +68,7 @@ import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createInvitationRepository } from './storage/invitations.ts'
 import { createKekAlertStore } from './storage/kek-alerts.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
 import { createKekReminderStore } from './storage/kek-reminders.ts'
@@ -69,6 +76,7 @@ import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
+import { createMemberRepository } from './storage/members.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createOutboxStore } from './storage/outbox-store.ts'
@@ -78,6 +86,7 @@ import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
 import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
+import { createPendingSignupStore } from './storage/signups.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
@@ -89,6 +98,8 @@ import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
   clock?: Clock
+  /** Outgoing mail; by default SMTP from the configuration (or none). */
+  mailer?: Mailer
 }
 
 /**
@@ -100,7 +111,7 @@ export function buildDeps(
   config: Readonly<Config>,
   logger: Logger,
   aws: AwsClients,
-  { clock = systemClock }: DepsOptions = {},
+  { clock = systemClock, mailer = createMailer(config) }: DepsOptions = {},
 ) {
   const table = config.aws.table
   const { doc } = aws
@@ -142,6 +153,7 @@ export function buildDeps(
   )
 
   const accounts = createAccountRepository({ doc, table })
+  const memberRepository = createMemberRepository({ doc, table })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
   // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
@@ -178,6 +190,17 @@ export function buildDeps(
     logger,
   })
   const onRevoked = authenticator.forget
+  const accountService = createAccountService({
+    accounts,
+    members: memberRepository,
+    tokens: tokenRepository,
+    throttle: createLoginThrottle({ doc, table, clock }),
+    ring,
+    config,
+    clock,
+    logger,
+    onRevoked,
+  })
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
@@ -425,6 +448,7 @@ export function buildDeps(
   const exchangeToken = createTokenExchange({
     relationships: trustRelationshipRepository,
     accounts,
+    members: memberRepository,
     tokens: tokenRepository,
     verifySubjectToken: createSubjectTokenVerifier({
       fetch: outbound,
@@ -470,15 +494,15 @@ export function buildDeps(
     audit,
     auditLog,
     identifyToken: createTokenIdentifier(ring),
-    accounts: createAccountService({
-      accounts,
-      tokens: tokenRepository,
-      throttle: createLoginThrottle({ doc, table, clock }),
-      ring,
+    accounts: accountService,
+    signupConfirmation: createSignupConfirmation({
+      accounts: accountService,
+      users: accounts,
+      pending: createPendingSignupStore({ doc, table }),
+      mailer,
       config,
       clock,
       logger,
-      onRevoked,
     }),
     dekCache,
     keks,
@@ -526,8 +550,29 @@ export function buildDeps(
       defaultRateLimit: config.rateLimits.token,
       onEvent: outbox.kick,
     }),
+    /** People and their roles; `addMember` also serves SSO's just-in-time provisioning. */
+    members: createMemberService({
+      members: memberRepository,
+      memberTokens: createMemberTokens({ tokens: tokenRepository, clock, onRevoked }),
+      memberWebhooks: createMemberWebhooks({ webhooks: webhookRepository, clock }),
+      clock,
+      // Which sessions a person holds is not kept in memory: forget every status.
+      onChanged: () => statusCache.clear(),
+    }),
+    invitations: createInvitationService({
+      invitations: createInvitationRepository({ doc, table }),
+      members: memberRepository,
+      accounts,
+      mailer,
+      config,
+      clock,
+      logger,
+      onChanged: () => statusCache.clear(),
+    }),
+    mailer,
     organizations: createOrganizationService({
       accounts,
+      members: memberRepository,
       purge: createOrgPurge({ doc, table }),
       clock,
       config,

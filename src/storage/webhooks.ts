@@ -33,8 +33,11 @@ export interface WebhookRecord {
   /** Event types sent to it; an empty list means every type. */
   eventTypes: EventType[]
   enabled: boolean
-  /** Why it was turned off by the server (`failing`), if it was. */
-  disabledReason?: 'failing'
+  /**
+   * Why it was turned off by the server, if it was: it kept `failing`, or its creator left the
+   * organization or stopped being an owner (`creator_left`).
+   */
+  disabledReason?: 'failing' | 'creator_left'
   /** The first failed delivery since the last success. */
   failingSince?: string
   secrets: StoredWebhookSecret[]
@@ -73,7 +76,7 @@ export type WebhookChanges = Partial<
   /** null removes it (also for `failingSince` and `disabledReason`). */
   description?: string | null
   failingSince?: string | null
-  disabledReason?: 'failing' | null
+  disabledReason?: 'failing' | 'creator_left' | null
 }
 
 /** Webhook endpoints, one item each in the tenant's partition. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type OidcIssuer, startOidcIssuer } from '../support/oidc-issuer.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { addTeammate } from '../support/teams.ts'
 
 /**
  * Workload identity federation against a real OpenID provider (oidc-provider), issuing tokens
@@ -17,7 +18,12 @@ let api: ReturnType<typeof client>
 let owner: Awaited<ReturnType<typeof signup>>
 
 beforeAll(async () => {
-  stack = await startStack({ env: { KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' } })
+  stack = await startStack({
+    env: {
+      KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true',
+      KEYSTASH_PUBLIC_URL: 'https://vault.example.test',
+    },
+  })
   issuer = await startOidcIssuer()
   api = client(stack.app)
   owner = await signup(api)
@@ -149,6 +155,26 @@ describe('GitHub Actions', () => {
 
     const listedRelationships = (await api.get('/v1/trust-relationships', owner.session)).body
     expect(listedRelationships.items.map((r: { id: string }) => r.id)).toContain(relationship.id)
+  })
+
+  it('stop exchanging once their creator is no longer an owner', async () => {
+    const second = await addTeammate(api, owner.session, 'owner')
+    const created = await trust(
+      { preset: 'github-actions', conditions: [{ claim: '/repository_owner_id', value: '5429' }] },
+      second.session,
+    )
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    const before = await exchange(await issuer.issue({ aud: id, claims: github() }), id)
+    expect(before.status).toBe(200)
+    const demoted = await api.patch(
+      `/v1/org/members/${second.userId}`,
+      { role: 'admin' },
+      owner.session,
+    )
+    expect(demoted.status).toBe(200)
+    const after = await exchange(await issuer.issue({ aud: id, claims: github() }), id)
+    expect([after.status, after.body.code]).toEqual([400, 'trust_relationship_inactive'])
   })
 
   it('refuses a sub glob alone: the owner must be pinned without a wildcard', async () => {

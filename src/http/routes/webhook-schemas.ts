@@ -16,7 +16,10 @@ export const WebhookSchema = z
     description: z.string().nullable(),
     eventTypes: z.array(EventTypeSchema).openapi({ description: 'Empty: every event type' }),
     enabled: z.boolean(),
-    disabledReason: z.enum(['failing']).nullable(),
+    disabledReason: z.enum(['failing', 'creator_left']).nullable().openapi({
+      description:
+        'failing: deliveries kept failing; creator_left: its creator left or stopped being an owner',
+    }),
     failingSince: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
