@@ -21,6 +21,11 @@ export interface AccountServiceDeps {
   logger: Logger
   /** Called when this instance revokes a token, so its cached status is dropped at once. */
   onRevoked: (tenantId: string, tokenId: string) => void
+  /**
+   * Throws when the organization refuses password logins ("SSO required"); asked only after
+   * the password proved right, so it tells nothing to someone guessing.
+   */
+  passwordAllowed?: (tenantId: string) => Promise<void>
 }
 
 export interface Session {
@@ -152,6 +157,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (!organization || organization.deletedAt) {
         throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
       }
+      await deps.passwordAllowed?.(user.tenantId)
       const { record, session } = await newSession(user.tenantId, user.userId)
       await tokens.put(record)
       return {

@@ -39,6 +39,11 @@ export function SignInPage({ nonce, mode, error, email, signupOpen }: SignInProp
         )}
         <button type="submit">{login ? 'Sign in' : 'Create account'}</button>
       </form>
+      {login ? (
+        <p>
+          Your organization uses an identity provider? <a href="/sso">Sign in with SSO</a>.
+        </p>
+      ) : null}
       {login && signupOpen ? (
         <p>
           New here? <a href="/signup">Create an account</a>.
