@@ -15,11 +15,19 @@ import { client, type Stack, signup, startStack } from '../support/stack.ts'
 let stack: Stack
 let idp: SsoProvider
 let api: ReturnType<typeof client>
+/** The TXT records "published" for domain verification, by name. */
+const zone = new Map<string, string[][]>()
 
 beforeAll(async () => {
   idp = await startSsoProvider({ redirectUri: `${PUBLIC_URL}/auth/sso/callback` })
   stack = await startStack({
     env: { KEYSTASH_PUBLIC_URL: PUBLIC_URL, KEYSTASH_OUTBOUND_ALLOW_LOCAL: 'true' },
+    resolveTxt: async (name) => {
+      const records = zone.get(name)
+      if (!records)
+        throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
+      return records
+    },
   })
   api = client(stack.app)
 })
@@ -84,6 +92,44 @@ describe('configuring single sign-on', () => {
     expect(nowhere.status).toBe(502)
     expect(nowhere.body.code).toBe('sso_provider_unavailable')
     expect((await api.get('/v1/org/sso', owner.session)).body.code).toBe('sso_not_configured')
+  })
+})
+
+describe('domains', () => {
+  it('counts a domain as verified only once its TXT record holds the challenge', async () => {
+    const owner = await ssoOrganization()
+    const domain = `d${++counter}.corp.example`
+    const added = await api.post(
+      '/v1/org/sso/domains',
+      { domain: domain.toUpperCase() },
+      owner.session,
+    )
+    expect(added.status).toBe(201)
+    expect(added.body).toMatchObject({
+      domain,
+      verified: false,
+      txtName: `_keystash-challenge.${domain}`,
+    })
+    const verify = () => api.post(`/v1/org/sso/domains/${domain}/verify`, {}, owner.session)
+    const missing = await verify()
+    expect([missing.status, missing.body.code]).toEqual([422, 'sso_domain_unverified'])
+    zone.set(added.body.txtName, [['v=spf1 -all'], ['keystash-verification=not-the-challenge']])
+    expect((await verify()).body.code).toBe('sso_domain_unverified')
+    // Long TXT values arrive in chunks; they are joined before comparing.
+    const value = added.body.txtValue as string
+    zone.set(added.body.txtName, [['v=spf1 -all'], [value.slice(0, 10), value.slice(10)]])
+    const ok = await verify()
+    expect(ok.status).toBe(200)
+    expect(ok.body.verified).toBe(true)
+    expect((await api.get('/v1/org/sso', owner.session)).body.domains).toEqual([ok.body])
+
+    const other = await signup(api)
+    expect((await api.post(`/v1/org/sso/domains/${domain}/verify`, {}, other.session)).status).toBe(
+      404,
+    )
+    expect(
+      (await api.post('/v1/org/sso/domains', { domain: 'not a domain' }, owner.session)).status,
+    ).toBe(422)
   })
 })
 

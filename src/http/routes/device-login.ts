@@ -99,7 +99,7 @@ export function deviceLoginRoutes({
     request: jsonBody(UserCode),
     responses: {
       200: { description: 'The waiting device', content: json(DeviceSchema) },
-      ...problems(401, 403, 404, 422),
+      ...problems(400, 401, 403, 404, 413, 415, 422),
     },
   })
   const decision = (verb: 'approve' | 'deny') =>
@@ -115,7 +115,7 @@ export function deviceLoginRoutes({
       request: jsonBody(UserCode),
       responses: {
         200: { description: 'Decided', content: json(DeviceSchema) },
-        ...problems(401, 403, 404, 422),
+        ...problems(400, 401, 403, 404, 413, 415, 422),
       },
     })
 
