@@ -8,10 +8,13 @@ import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
 import type { DeviceLogin } from './domain/device-login.ts'
 import type { EncryptionService } from './domain/encryption.ts'
+import type { InvitationService } from './domain/invitations.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
+import type { MemberService } from './domain/members.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
+import type { SignupConfirmation } from './domain/signup-confirmation.ts'
 import type { SsoLogin } from './domain/sso-login.ts'
 import type { SsoSettingsService } from './domain/sso-settings.ts'
 import type { TokenService } from './domain/tokens.ts'
@@ -38,8 +41,10 @@ import { deviceLoginRoutes } from './http/routes/device-login.ts'
 import { docsRoutes } from './http/routes/docs.ts'
 import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
+import { invitationRoutes } from './http/routes/invitations.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
+import { memberRoutes } from './http/routes/members.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { ssoRoutes } from './http/routes/sso.ts'
 import { ssoLoginRoutes } from './http/routes/sso-login.ts'
@@ -63,10 +68,13 @@ export interface AppDeps {
   ring: SigningKeyRing
   authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
+  signupConfirmation: SignupConfirmation
   tokens: TokenService
   trustRelationships: TrustRelationshipService
   exchangeToken: TokenExchange
   organizations: OrganizationService
+  members: MemberService
+  invitations: InvitationService
   keyService: KeyService
   reveal: ValueReader
   encryption: EncryptionService
@@ -130,6 +138,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', tokenExchangeRoutes(deps))
   app.route('/', trustRelationshipRoutes(deps))
   app.route('/', orgRoutes(deps))
+  app.route('/', memberRoutes(deps))
+  app.route('/', invitationRoutes(deps))
   app.route('/', keyRoutes(deps))
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))

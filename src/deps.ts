@@ -19,13 +19,17 @@ import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
 import { createDeviceLogin } from './domain/device-login.ts'
 import { createEncryptionService } from './domain/encryption.ts'
+import { createInvitationService } from './domain/invitations.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
+import { createMemberTokens } from './domain/member-tokens.ts'
+import { createMemberService } from './domain/members.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createSessionIssuer } from './domain/session-issuer.ts'
-import { createSsoLogin } from './domain/sso-login.ts'
+import { createSignupConfirmation } from './domain/signup-confirmation.ts'
+import { createSsoLogin, passwordLoginCheck } from './domain/sso-login.ts'
 import {
   createSsoSettingsService,
   type ResolveTxt,
@@ -58,6 +62,7 @@ import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
+import { createMailer, type Mailer } from './mail/mailer.ts'
 import { instrumentAwsClient } from './metrics/aws-sdk.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
@@ -74,6 +79,7 @@ import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createInvitationRepository } from './storage/invitations.ts'
 import { createKekAlertStore } from './storage/kek-alerts.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
 import { createKekReminderStore } from './storage/kek-reminders.ts'
@@ -81,6 +87,7 @@ import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
+import { createMemberRepository } from './storage/members.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createOutboxStore } from './storage/outbox-store.ts'
@@ -90,6 +97,7 @@ import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
 import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
+import { createPendingSignupStore } from './storage/signups.ts'
 import { createSsoRepository } from './storage/sso.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
@@ -104,6 +112,8 @@ export interface DepsOptions {
   clock?: Clock
   /** How TXT records are read when an organization proves a domain (tests pass a stub). */
   resolveTxt?: ResolveTxt
+  /** Outgoing mail; by default SMTP from the configuration (or none). */
+  mailer?: Mailer
 }
 
 /**
@@ -115,7 +125,7 @@ export function buildDeps(
   config: Readonly<Config>,
   logger: Logger,
   aws: AwsClients,
-  { clock = systemClock, resolveTxt }: DepsOptions = {},
+  { clock = systemClock, mailer = createMailer(config), resolveTxt }: DepsOptions = {},
 ) {
   const table = config.aws.table
   const { doc } = aws
@@ -157,6 +167,7 @@ export function buildDeps(
   )
 
   const accounts = createAccountRepository({ doc, table })
+  const memberRepository = createMemberRepository({ doc, table })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
   // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
@@ -193,6 +204,20 @@ export function buildDeps(
     logger,
   })
   const onRevoked = authenticator.forget
+  const ssoRepository = createSsoRepository({ doc, table })
+  const accountService = createAccountService({
+    accounts,
+    members: memberRepository,
+    tokens: tokenRepository,
+    throttle: createLoginThrottle({ doc, table, clock }),
+    ring,
+    config,
+    clock,
+    logger,
+    onRevoked,
+    // "SSO required": the organization a password login would open refuses passwords.
+    passwordAllowed: passwordLoginCheck(ssoRepository),
+  })
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
@@ -440,6 +465,7 @@ export function buildDeps(
   const exchangeToken = createTokenExchange({
     relationships: trustRelationshipRepository,
     accounts,
+    members: memberRepository,
     tokens: tokenRepository,
     verifySubjectToken: createSubjectTokenVerifier({
       fetch: outbound,
@@ -469,7 +495,6 @@ export function buildDeps(
 
   // Single sign-on: each organization's OpenID provider, reached through the outbound module.
   const sessions = createSessionIssuer({ tokens: tokenRepository, ring, config, clock })
-  const ssoRepository = createSsoRepository({ doc, table })
   const ssoSecrets = createClientSecretSealer(platformKek)
   const oidcClient = createOidcClient({
     fetch: outbound,
@@ -478,7 +503,7 @@ export function buildDeps(
     allowHttp: !config.outbound.production || config.outbound.allowLocal,
     clock,
   })
-  const ssoMembers = createSsoMembers({ accounts })
+  const ssoMembers = createSsoMembers({ accounts, members: memberRepository, sso: ssoRepository })
   const ssoLogin = createSsoLogin({
     sso: ssoRepository,
     sealer: ssoSecrets,
@@ -508,16 +533,15 @@ export function buildDeps(
     audit,
     auditLog,
     identifyToken: createTokenIdentifier(ring),
-    accounts: createAccountService({
-      accounts,
-      tokens: tokenRepository,
-      throttle: createLoginThrottle({ doc, table, clock }),
-      ring,
+    accounts: accountService,
+    signupConfirmation: createSignupConfirmation({
+      accounts: accountService,
+      users: accounts,
+      pending: createPendingSignupStore({ doc, table }),
+      mailer,
       config,
       clock,
       logger,
-      onRevoked,
-      passwordAllowed: ssoLogin.assertPasswordAllowed,
     }),
     sessions,
     publicUrl: publicUrlOf(config),
@@ -584,8 +608,28 @@ export function buildDeps(
       defaultRateLimit: config.rateLimits.token,
       onEvent: outbox.kick,
     }),
+    /** People and their roles; `addMember` also serves SSO's just-in-time provisioning. */
+    members: createMemberService({
+      members: memberRepository,
+      memberTokens: createMemberTokens({ tokens: tokenRepository, clock, onRevoked }),
+      clock,
+      // Which sessions a person holds is not kept in memory: forget every status.
+      onChanged: () => statusCache.clear(),
+    }),
+    invitations: createInvitationService({
+      invitations: createInvitationRepository({ doc, table }),
+      members: memberRepository,
+      accounts,
+      mailer,
+      config,
+      clock,
+      logger,
+      onChanged: () => statusCache.clear(),
+    }),
+    mailer,
     organizations: createOrganizationService({
       accounts,
+      members: memberRepository,
       purge: createOrgPurge({ doc, table }),
       clock,
       config,

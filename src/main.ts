@@ -76,7 +76,12 @@ async function main(): Promise<void> {
         ? [`  Metrics: http://${config.metrics.host}:${config.metrics.port}/metrics`]
         : []),
       ...(config.mode === 'development'
-        ? [`  Data:  ${resolve(config.dataDir)}`, '  Stop:  Ctrl-C', '']
+        ? [
+            `  Data:  ${resolve(config.dataDir)}`,
+            `  Mail:  ${mailDestination(config.mail.smtpUrl)}`,
+            '  Stop:  Ctrl-C',
+            '',
+          ]
         : ['']),
     ]
     process.stdout.write(`${lines.join('\n')}\n`)
@@ -142,3 +147,12 @@ function fail(message: string): never {
 }
 
 await main()
+
+/** Where mail goes, for the start-up banner: the SMTP server's address, never its credentials. */
+function mailDestination(smtpUrl: string | undefined): string {
+  if (!smtpUrl) {
+    return 'none (set KEYSTASH_SMTP_URL); invitation links are shown to the inviter'
+  }
+  const url = new URL(smtpUrl)
+  return `${url.protocol}//${url.host} (from KEYSTASH_SMTP_URL)`
+}

@@ -223,17 +223,7 @@ export function createSsoLogin(deps: SsoLoginDeps) {
       return (await sso.getLogin(loginBinding(secret).hash))?.tenantId
     },
 
-    /** "SSO required": members of such an organization may not sign in with a password. */
-    async assertPasswordAllowed(tenantId: string): Promise<void> {
-      const record = await sso.getConfig(tenantId)
-      if (record?.required) {
-        throw new AppError(
-          'sso_required',
-          'This organization requires single sign-on: sign in through its identity provider.',
-          { extra: { organization: tenantId } },
-        )
-      }
-    },
+    assertPasswordAllowed: passwordLoginCheck(sso),
   }
 
   async function open(
@@ -250,6 +240,20 @@ export function createSsoLogin(deps: SsoLoginDeps) {
 }
 
 export type SsoLogin = ReturnType<typeof createSsoLogin>
+
+/** "SSO required": members of such an organization may not sign in with a password. */
+export function passwordLoginCheck(sso: Pick<SsoRepository, 'getConfig'>) {
+  return async (tenantId: string): Promise<void> => {
+    const record = await sso.getConfig(tenantId)
+    if (record?.required) {
+      throw new AppError(
+        'sso_required',
+        'This organization requires single sign-on: sign in through its identity provider.',
+        { extra: { organization: tenantId } },
+      )
+    }
+  }
+}
 
 const stateInvalid = () =>
   new AppError(

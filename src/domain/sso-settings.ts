@@ -4,6 +4,7 @@ import { SUCCESS } from '../audit/events.ts'
 import type { AuditRecorder } from '../audit/writer.ts'
 import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
+import { requireOwner as requireOwnerRole } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
 import type { ClientSecretSealer } from '../sso/client-secret.ts'
 import type { SsoMembers } from '../sso/members.ts'
@@ -47,7 +48,7 @@ export interface SsoSettingsDeps {
   sso: SsoRepository
   sealer: ClientSecretSealer
   oidc: Pick<OidcClient, 'discover' | 'forget'>
-  members: Pick<SsoMembers, 'roles' | 'roleOf'>
+  members: Pick<SsoMembers, 'roles'>
   resolveTxt: ResolveTxt
   audit: Pick<AuditRecorder, 'record'>
   clock: Clock
@@ -62,16 +63,11 @@ export interface SsoSettingsDeps {
 export function createSsoSettingsService(deps: SsoSettingsDeps) {
   const { sso, sealer, oidc, members, clock } = deps
 
+  /** Owners only, through their session (the role read at this request). */
   async function requireOwner(principal: Principal): Promise<string> {
-    if (principal.kind !== 'session' || !principal.userId) {
-      throw new AppError('session_required', 'Single sign-on is configured by an owner, signed in.')
-    }
-    const role = await members.roleOf(principal.tenantId, principal.userId)
-    if (role !== 'owner') {
-      throw new AppError('insufficient_scope', 'Only an owner configures single sign-on.', {
-        extra: { requiredRole: 'owner' },
-      })
-    }
+    requireOwnerRole(principal)
+    if (!principal.userId)
+      throw new AppError('session_required', 'Only an owner’s session can do this.')
     return principal.userId
   }
 

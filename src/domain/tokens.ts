@@ -1,6 +1,7 @@
 import type { Clock } from '../auth/clock.ts'
 import { issueToken, MAX_CIDRS, MAX_TOKEN_DEPTH } from '../auth/jwt.ts'
 import type { Principal } from '../auth/principal.ts'
+import { requireMintWithinRole } from '../auth/roles.ts'
 import { assertSubset, requireScope, type Scope, TENANT_WIDE_SCOPES } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
@@ -124,6 +125,7 @@ export function createTokenService({
       const scopes = [...new Set(input.scopes)]
       const cidrs = input.cidrs ? canonicalCidrs(input.cidrs) : principal.cidrs
       checkKeyRestrictable(scopes, input.keys)
+      requireMintWithinRole(principal, scopes, environment)
       assertSubset(principal, {
         kind: 'access',
         scopes,
@@ -181,6 +183,7 @@ export function createTokenService({
         kind: 'access',
         ...page,
         ...(principal.kind === 'access' ? { descendantOf: principal.tokenId } : {}),
+        ...(managesOwnOnly(principal) ? { mintedByUser: principal.userId } : {}),
         ...lifetimeFilters({ expiringWithinDays, unusedForDays, neverUsed }, now),
         now: new Date(now).toISOString(),
       })
@@ -219,13 +222,22 @@ export function createTokenService({
 const notFound = () => new AppError('not_found', 'No such token.')
 
 /**
- * Who manages a token: a person's session every access token of its organization (roles will
- * narrow this), an access token the tokens below it.
+ * Who manages a token: an owner's or admin's session every access token of the organization,
+ * a developer's session the tokens their own sessions minted, an access token the tokens
+ * below it.
  */
 function mayManage(principal: Principal, record: TokenRecord): boolean {
-  if (principal.kind === 'session') return true
-  return (record.ancestors ?? []).includes(principal.tokenId)
+  if (principal.kind === 'access') return (record.ancestors ?? []).includes(principal.tokenId)
+  if (!managesOwnOnly(principal)) return true
+  return record.createdBy.type === 'user' && record.createdBy.id === principal.userId
 }
+
+/** Sessions whose role manages only the tokens they minted (developers). */
+const managesOwnOnly = (principal: Principal): principal is Principal & { userId: string } =>
+  principal.kind === 'session' &&
+  principal.userId !== undefined &&
+  principal.member !== undefined &&
+  !['owner', 'admin'].includes(principal.member.role)
 
 /** A key restriction would not restrict a tenant-wide power, so the two never go together. */
 function checkKeyRestrictable(scopes: readonly Scope[], keys: readonly string[] | undefined) {

@@ -1,13 +1,18 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { epochSeconds, itemKey } from './keys.ts'
+import { type MembershipRecord, membershipPuts } from './members.ts'
 
 /** A domain whose people the identity provider may sign in for the first time. */
 export interface SsoDomain {
@@ -107,6 +112,54 @@ export function createSsoRepository({
         return true
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /**
+     * A person the provider vouched for, new to this server, in one transaction: the e-mail
+     * claim (unique), the user (with no password: only single sign-on or an invitation's
+     * account page lets them in) and their membership. False when the address was claimed
+     * meanwhile.
+     */
+    async createPerson(input: {
+      user: { userId: string; email: string; createdAt: string }
+      membership: MembershipRecord
+    }): Promise<boolean> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: table,
+                  Item: {
+                    ...itemKey.email(input.user.email),
+                    type: 'email',
+                    userId: input.user.userId,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              ...membershipPuts(table, input.membership),
+            ],
+          }),
+        )
+        return true
+      } catch (error) {
+        if (
+          error instanceof TransactionCanceledException &&
+          (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+        ) {
+          return false
+        }
         throw error
       }
     },

@@ -20,6 +20,10 @@ import {
  * | organization (tenant)  | `ORG#<orgId>`         | `ORG`                       |                        |
  * | user                   | `USER#<userId>`       | `USER`                      |                        |
  * | e-mail -> user (unique)| `EMAIL#<email>`       | `EMAIL`                     |                        |
+ * | membership             | `ORG#<orgId>`         | `MEMBER#<userId>`           |                        |
+ * | person -> membership   | `USER#<userId>`       | `MEMBEROF#<orgId>`          |                        |
+ * | invitation (hashed)    | `ORG#<orgId>`         | `INVITE#<invitationId>`     |                        |
+ * | sign-up to confirm     | `SIGNUP#<sha256>`     | `SIGNUP`                    |                        |
  * | token (session/access) | `ORG#<orgId>`         | `TOKEN#<tokenId>`           |                        |
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |
  * | API key, by name       | `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |

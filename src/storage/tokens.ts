@@ -48,6 +48,12 @@ export interface TokenRecord {
   trustId?: string
   /** The workload whose OIDC token was exchanged for this one (never the token itself). */
   workload?: { issuer: string; subject: string }
+  /**
+   * When its scopes were narrowed below those it was signed with, because the person whose
+   * token tree it belongs to lost a role or a grant. Its claims then name more than it holds:
+   * the record's scopes are what it may use.
+   */
+  narrowedAt?: string
 }
 
 const FIELDS = [
@@ -69,6 +75,7 @@ const FIELDS = [
   'rateLimit',
   'trustId',
   'workload',
+  'narrowedAt',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */
@@ -203,6 +210,7 @@ export function createTokenRepository({
         limit,
         cursor,
         descendantOf,
+        mintedByUser,
         ...filter
       }: TokenListFilters & {
         kind: TokenRecord['kind']
@@ -210,6 +218,8 @@ export function createTokenRepository({
         cursor?: string
         /** Only the tokens below this one in the token tree. */
         descendantOf?: string
+        /** Only the tokens this person's sessions minted. */
+        mintedByUser?: string
       },
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
@@ -227,6 +237,9 @@ export function createTokenRepository({
             FilterExpression: [
               'kind = :kind',
               ...(descendantOf ? ['contains(ancestors, :ancestor)'] : []),
+              ...(mintedByUser
+                ? ['createdBy.#creatorType = :user AND createdBy.#creatorId = :creator']
+                : []),
               ...filters,
             ].join(' AND '),
             ExpressionAttributeValues: {
@@ -235,7 +248,11 @@ export function createTokenRepository({
               ':prefix': 'TOKEN#',
               ':kind': kind,
               ...(descendantOf ? { ':ancestor': descendantOf } : {}),
+              ...(mintedByUser ? { ':user': 'user', ':creator': mintedByUser } : {}),
             },
+            ...(mintedByUser
+              ? { ExpressionAttributeNames: { '#creatorType': 'type', '#creatorId': 'id' } }
+              : {}),
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),
@@ -244,6 +261,52 @@ export function createTokenRepository({
         startKey = page.LastEvaluatedKey
       } while (startKey && items.length < limit)
       return { items, nextCursor: encodeCursor(startKey) }
+    },
+
+    /** Every token of the tenant of a kind that is neither revoked nor expired at `now`. */
+    async listLive(
+      tenantId: string,
+      kind: TokenRecord['kind'],
+      now: string,
+    ): Promise<TokenRecord[]> {
+      const live: TokenRecord[] = []
+      for await (const page of paginateQuery(
+        { client: doc },
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: 'kind = :kind AND attribute_not_exists(revokedAt) AND expiresAt > :now',
+          ExpressionAttributeValues: {
+            ':pk': itemKey.org(tenantId).pk,
+            ':prefix': 'TOKEN#',
+            ':kind': kind,
+            ':now': now,
+          },
+          ConsistentRead: true,
+        },
+      )) {
+        for (const item of page.Items ?? []) live.push(toTokenRecord(item))
+      }
+      return live
+    },
+
+    /** Lowers a live token's scopes below its claims'; false when it is revoked or gone. */
+    async narrow(tenantId: string, tokenId: string, scopes: Scope[], at: Date): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.token(tenantId, tokenId),
+            UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+            ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
     },
 
     /** How many tokens below `tokenId` are not revoked themselves: what a revocation cascades to. */

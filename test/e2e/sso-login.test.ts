@@ -66,7 +66,7 @@ describe('Sign in with SSO in a browser', { timeout: 90_000 }, () => {
         issuer: idp.issuer,
         clientId: provider?.clientId,
         clientSecret: provider?.clientSecret,
-        defaultRole: 'owner',
+        defaultRole: 'viewer',
       },
       owner.session,
     )

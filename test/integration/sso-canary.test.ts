@@ -68,7 +68,7 @@ describe('single sign-on and device secrets', () => {
     note(await api.put('/v1/org/sso', { ...settings, issuer: 'http://127.0.0.1:9' }, owner.session))
     note(await api.put('/v1/org/sso', { ...settings, extra: secret }, owner.session))
     expect(
-      note(await api.put('/v1/org/sso', { ...settings, defaultRole: 'owner' }, owner.session))
+      note(await api.put('/v1/org/sso', { ...settings, defaultRole: 'viewer' }, owner.session))
         .status,
     ).toBe(200)
     // Changing another setting keeps the sealed secret without sending it again.
@@ -76,7 +76,7 @@ describe('single sign-on and device secrets', () => {
       note(
         await api.put(
           '/v1/org/sso',
-          { ...settings, clientSecret: undefined, defaultRole: 'owner', required: true },
+          { ...settings, clientSecret: undefined, defaultRole: 'viewer', required: true },
           owner.session,
         ),
       ).status,

@@ -33,7 +33,7 @@ async function configured(required = false) {
       issuer: idp.issuer,
       clientId: provider.clientId,
       clientSecret: provider.clientSecret,
-      defaultRole: 'owner',
+      defaultRole: 'viewer',
       required,
     },
     owner.session,

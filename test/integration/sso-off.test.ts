@@ -53,7 +53,7 @@ describe('npm run sso-off', { timeout: 60_000 }, () => {
       issuer: idp.issuer,
       clientId: provider?.clientId,
       clientSecret: provider?.clientSecret,
-      defaultRole: 'owner',
+      defaultRole: 'viewer',
       required: true,
     }
     expect((await api.put('/v1/org/sso', body, owner.session)).status).toBe(200)

@@ -48,7 +48,7 @@ async function ssoOrganization(clientIndex = 0, extra: Record<string, unknown> =
       issuer: idp.issuer,
       clientId: idpClient.clientId,
       clientSecret: idpClient.clientSecret,
-      defaultRole: 'owner',
+      defaultRole: 'viewer',
       ...extra,
     },
     owner.session,
@@ -82,7 +82,7 @@ describe('configuring single sign-on', () => {
         owner.session,
       )
     ).body.token
-    const body = { issuer: idp.issuer, clientId: 'x', clientSecret: 'y', defaultRole: 'owner' }
+    const body = { issuer: idp.issuer, clientId: 'x', clientSecret: 'y', defaultRole: 'viewer' }
     expect((await api.put('/v1/org/sso', body, token)).body.code).toBe('session_required')
     const nowhere = await api.put(
       '/v1/org/sso',
@@ -130,6 +130,97 @@ describe('domains', () => {
     expect(
       (await api.post('/v1/org/sso/domains', { domain: 'not a domain' }, owner.session)).status,
     ).toBe(422)
+  })
+})
+
+describe('first-time provisioning', () => {
+  async function verifiedDomain(owner: { session: string }) {
+    const domain = `jit${++counter}.corp.example`
+    const added = await api.post('/v1/org/sso/domains', { domain }, owner.session)
+    zone.set(added.body.txtName, [[added.body.txtValue]])
+    expect((await api.post(`/v1/org/sso/domains/${domain}/verify`, {}, owner.session)).status).toBe(
+      200,
+    )
+    return domain
+  }
+
+  it('makes a person on a verified domain a member with the default role, and audits it', async () => {
+    const owner = await ssoOrganization(0, { defaultRole: 'developer' })
+    const domain = await verifiedDomain(owner)
+    const sub = subject()
+    const email = `new.person@${domain}`
+    idp.setAccount(sub, { email: email.toUpperCase(), email_verified: true })
+    const result = await signInWithSso(stack.app, idp, owner.tenantId, sub)
+    expect(result.status).toBe(200)
+    const me = (await api.get('/v1/me', result.session)).body
+    expect(me.tenantId).toBe(owner.tenantId)
+    expect(me.userId).not.toBe(owner.userId)
+
+    const members = (await api.get('/v1/org/members', owner.session)).body.items
+    expect(members.find((m: { userId: string }) => m.userId === me.userId)).toMatchObject({
+      email,
+      role: 'developer',
+      signInMethod: 'sso',
+    })
+    // A developer's powers, not an owner's.
+    expect((await api.get('/v1/org/sso', result.session)).status).toBe(403)
+    // The new person has no password to log in with.
+    const password = await api.post('/v1/auth/login', {
+      email,
+      password: 'correct horse battery staple',
+    })
+    expect(password.body.code).toBe('invalid_credentials')
+
+    const events = (await api.get('/v1/audit?action=auth.sso.provision', owner.session)).body.items
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ actor: { id: me.userId }, details: { issuer: idp.issuer } })
+    // Signing in again finds the same person.
+    const again = await signInWithSso(stack.app, idp, owner.tenantId, sub)
+    expect((await api.get('/v1/me', again.session)).body.userId).toBe(me.userId)
+  })
+
+  it('adds nobody from a domain the organization has not verified', async () => {
+    const owner = await ssoOrganization()
+    await api.post(
+      '/v1/org/sso/domains',
+      { domain: `unproven${++counter}.corp.example` },
+      owner.session,
+    )
+    const sub = subject()
+    idp.setAccount(sub, { email: `someone@unproven${counter}.corp.example`, email_verified: true })
+    const result = await signInWithSso(stack.app, idp, owner.tenantId, sub)
+    expect(result).toMatchObject({ status: 403, code: 'sso_not_member' })
+    expect((await api.get('/v1/org/members', owner.session)).body.items).toHaveLength(1)
+  })
+
+  it('never gives the owner role to people it adds', async () => {
+    const owner = await signup(api)
+    const res = await api.put(
+      '/v1/org/sso',
+      {
+        issuer: idp.issuer,
+        clientId: idp.clients[0]?.clientId,
+        clientSecret: idp.clients[0]?.clientSecret,
+        defaultRole: 'owner',
+      },
+      owner.session,
+    )
+    expect([res.status, res.body.code]).toEqual([422, 'validation_failed'])
+  })
+
+  it('is configured by owners only', async () => {
+    const owner = await ssoOrganization()
+    const domain = await verifiedDomain(owner)
+    const sub = subject()
+    idp.setAccount(sub, { email: `dev@${domain}`, email_verified: true })
+    const developer = await signInWithSso(stack.app, idp, owner.tenantId, sub)
+    const settings = await api.put(
+      '/v1/org/sso',
+      { issuer: idp.issuer, clientId: 'mine', clientSecret: 'x', defaultRole: 'admin' },
+      developer.session,
+    )
+    expect([settings.status, settings.body.code]).toEqual([403, 'role_forbids'])
+    expect((await api.delete('/v1/org/sso', developer.session)).status).toBe(403)
   })
 })
 

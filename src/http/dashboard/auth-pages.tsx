@@ -23,7 +23,7 @@ const Credentials = z.object({
 /** Sign-up, sign-in, sign-out and step-up: the only pages that set or clear the cookie. */
 export function registerAuthPages(
   router: Hono<DashboardEnv>,
-  { accounts, audit, config }: DashboardDeps,
+  { accounts, signupConfirmation, audit, config }: DashboardDeps,
   { cookie, open, session }: PageKit,
 ) {
   const signupOpen = config.auth.signup
@@ -37,13 +37,20 @@ export function registerAuthPages(
     const form = await formOf(c)
     const email = form.get('email') ?? ''
     try {
-      const result = await accounts.signup(
-        parseInput(Credentials, {
+      const input = parseInput(Credentials, {
+        email,
+        password: form.get('password') ?? '',
+        organization: form.get('organization')?.trim() || undefined,
+      })
+      if (signupConfirmation.enabled) {
+        // The same page whether or not the address has an account: the mail tells them apart.
+        await signupConfirmation.request({ ...input, address: clientOf(c).address })
+        return page(c, 'login', {
           email,
-          password: form.get('password') ?? '',
-          organization: form.get('organization')?.trim() || undefined,
-        }),
-      )
+          notice: `We mailed a link to ${input.email}: open it within 24 hours to finish.`,
+        })
+      }
+      const result = await accounts.signup(input)
       await auditSuccess(c, audit, {
         action: 'auth.signup',
         tenantId: result.organization.id,
@@ -133,7 +140,7 @@ export function registerAuthPages(
 
   function auditLoginFailure(
     c: Parameters<typeof render>[0],
-    user: { userId: string; tenantId: string; email: string } | undefined,
+    user: { userId: string; tenantId: string | undefined; email: string } | undefined,
     error: AppError,
   ) {
     return audit.record({

@@ -6,9 +6,12 @@ import type { Config } from '../../config.ts'
 import type { AccountService } from '../../domain/accounts.ts'
 import type { DeviceLogin } from '../../domain/device-login.ts'
 import type { EncryptionService } from '../../domain/encryption.ts'
+import type { InvitationService } from '../../domain/invitations.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
+import type { MemberService } from '../../domain/members.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
+import type { SignupConfirmation } from '../../domain/signup-confirmation.ts'
 import type { SsoLogin } from '../../domain/sso-login.ts'
 import type { TokenService } from '../../domain/tokens.ts'
 import type { UsageReport } from '../../domain/usage.ts'
@@ -32,6 +35,9 @@ export interface DashboardDeps {
   usageReport: UsageReport
   ssoLogin: SsoLogin
   deviceLogin: DeviceLogin
+  members: MemberService
+  invitations: InvitationService
+  signupConfirmation: SignupConfirmation
 }
 
 /** What each group of pages is given besides the services. */

@@ -14,6 +14,7 @@ import { registerEnvironmentPages } from './environment-pages.tsx'
 import { wantsJson } from './form.ts'
 import { pageHeaders, sameOrigin, securityHeaders, signedIn } from './guard.ts'
 import { registerKeyPages } from './key-pages.tsx'
+import { registerMemberPages } from './member-pages.tsx'
 import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
@@ -48,6 +49,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)
+  registerMemberPages(router, deps, kit)
   registerUsagePage(router, deps, kit)
   registerEnvironmentPages(router, deps, kit)
   registerEncryptionPages(router, deps, kit)
