@@ -208,6 +208,7 @@ export function createSsoLogin(deps: SsoLoginDeps) {
         throw new AppError('sso_not_member', 'You are no longer a member of this organization.')
       }
       const session = await deps.sessions.issue(login.tenantId, login.userId)
+      await members.signedIn(login.tenantId, login.userId, new Date(clock.now()))
       return {
         session: { token: session.token, expiresAt: session.expiresAt },
         sessionId: session.tokenId,

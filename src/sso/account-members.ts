@@ -19,7 +19,7 @@ export function createSsoMembers({
   sso,
 }: {
   accounts: Pick<AccountRepository, 'getUser' | 'findUserByEmail'>
-  members: Pick<MemberRepository, 'get'>
+  members: Pick<MemberRepository, 'get' | 'touchSignIn'>
   sso: Pick<SsoRepository, 'createPerson'>
 }): SsoMembers {
   return {
@@ -32,6 +32,7 @@ export function createSsoMembers({
       return user?.tenantId === tenantId ? user.role : undefined
     },
     findUserByEmail: (email) => accounts.findUserByEmail(email),
+    signedIn: (tenantId, userId, at) => members.touchSignIn(tenantId, userId, at),
     async provision({ tenantId, email, role, at }) {
       const userId = newId('usr')
       const created = await sso.createPerson({

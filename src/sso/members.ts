@@ -9,6 +9,8 @@ export interface SsoMembers {
   roleOf(tenantId: string, userId: string): Promise<string | undefined>
   /** A person with this (normalized) e-mail address, in whichever organization. */
   findUserByEmail(email: string): Promise<{ userId: string } | undefined>
+  /** Records the sign-in on the membership (the members list shows it). */
+  signedIn(tenantId: string, userId: string, at: Date): Promise<void>
   /** A new person with no password, made a member of the organization with `role`. */
   provision(input: { tenantId: string; email: string; role: string; at: Date }): Promise<string>
 }

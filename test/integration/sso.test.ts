@@ -161,6 +161,7 @@ describe('first-time provisioning', () => {
       email,
       role: 'developer',
       signInMethod: 'sso',
+      lastSignInAt: expect.any(String),
     })
     // A developer's powers, not an owner's.
     expect((await api.get('/v1/org/sso', result.session)).status).toBe(403)
