@@ -6,6 +6,7 @@ import type { Clock } from './auth/clock.ts'
 import type { SigningKeyRing } from './auth/signing-keys.ts'
 import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
+import type { DeviceLogin } from './domain/device-login.ts'
 import type { EncryptionService } from './domain/encryption.ts'
 import type { InvitationService } from './domain/invitations.ts'
 import type { ValueReader } from './domain/key-values.ts'
@@ -14,6 +15,8 @@ import type { MemberService } from './domain/members.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
 import type { SignupConfirmation } from './domain/signup-confirmation.ts'
+import type { SsoLogin } from './domain/sso-login.ts'
+import type { SsoSettingsService } from './domain/sso-settings.ts'
 import type { TokenService } from './domain/tokens.ts'
 import type { TokenExchange } from './domain/trust/exchange.ts'
 import type { TrustRelationshipService } from './domain/trust/relationships.ts'
@@ -34,6 +37,7 @@ import { openApiDocument, registerSecuritySchemes } from './http/openapi.ts'
 import { asAppError, problemResponse } from './http/problem.ts'
 import { auditRoutes } from './http/routes/audit.ts'
 import { authRoutes } from './http/routes/auth.ts'
+import { deviceLoginRoutes } from './http/routes/device-login.ts'
 import { docsRoutes } from './http/routes/docs.ts'
 import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
@@ -42,10 +46,13 @@ import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { memberRoutes } from './http/routes/members.ts'
 import { orgRoutes } from './http/routes/org.ts'
+import { ssoRoutes } from './http/routes/sso.ts'
+import { ssoLoginRoutes } from './http/routes/sso-login.ts'
 import { TOKEN_EXCHANGE_PATH, tokenExchangeRoutes } from './http/routes/token-exchange.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
 import { trustRelationshipRoutes } from './http/routes/trust-relationships.ts'
 import { webhookRoutes } from './http/routes/webhooks.ts'
+import { ssoCookie } from './http/sso-cookie.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics/metrics.ts'
@@ -73,6 +80,11 @@ export interface AppDeps {
   encryption: EncryptionService
   rekeying: RekeyingService
   webhooks: WebhookService
+  ssoSettings: SsoSettingsService
+  ssoLogin: SsoLogin
+  deviceLogin: DeviceLogin
+  /** Where people reach the dashboard (device logins point there). */
+  publicUrl: string | undefined
   audit: RequestAudit
   auditLog: AuditLog
   usageReport: UsageReport
@@ -132,6 +144,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))
   app.route('/', webhookRoutes(deps))
+  app.route('/', ssoRoutes(deps))
+  app.route('/', ssoLoginRoutes({ ...deps, ssoCookie: ssoCookie(deps.config) }))
+  app.route('/', deviceLoginRoutes(deps))
   app.route('/', docsRoutes())
   app.route('/', dashboardRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)))

@@ -86,6 +86,19 @@ const envSchema = z.object({
   KEYSTASH_AUDIENCE: z.string().min(1).default('keystash'),
   KEYSTASH_SIGNUP: oneOf('KEYSTASH_SIGNUP', ['enabled', 'disabled'] as const, 'enabled'),
   KEYSTASH_SESSION_TTL_SECONDS: seconds('KEYSTASH_SESSION_TTL_SECONDS', 12 * 3600, 30 * 86400),
+  KEYSTASH_DEVICE_CODE_TTL_SECONDS: seconds('KEYSTASH_DEVICE_CODE_TTL_SECONDS', 600, 600).refine(
+    (value) => value >= 1,
+    'KEYSTASH_DEVICE_CODE_TTL_SECONDS must be at least 1',
+  ),
+  KEYSTASH_DEVICE_POLL_SECONDS: seconds('KEYSTASH_DEVICE_POLL_SECONDS', 5, 60).refine(
+    (value) => value >= 1,
+    'KEYSTASH_DEVICE_POLL_SECONDS must be at least 1',
+  ),
+  KEYSTASH_DEVICE_SESSION_TTL_SECONDS: seconds(
+    'KEYSTASH_DEVICE_SESSION_TTL_SECONDS',
+    4 * 3600,
+    30 * 86400,
+  ),
   KEYSTASH_TOKEN_MAX_TTL_SECONDS: seconds(
     'KEYSTASH_TOKEN_MAX_TTL_SECONDS',
     90 * 86400,
@@ -250,6 +263,11 @@ export interface Config {
     signup: boolean
     sessionTtlSeconds: number
     tokenMaxTtlSeconds: number
+    /**
+     * Device logins (the CLI): how long a code waits for approval (at most 10 minutes), the
+     * least seconds between polls, and the longest the device's session lives.
+     */
+    device: { codeSeconds: number; pollSeconds: number; sessionSeconds: number }
   }
   cache: {
     dekTtlSeconds: number
@@ -393,6 +411,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       signup: e.KEYSTASH_SIGNUP === 'enabled',
       sessionTtlSeconds: e.KEYSTASH_SESSION_TTL_SECONDS,
       tokenMaxTtlSeconds: e.KEYSTASH_TOKEN_MAX_TTL_SECONDS,
+      device: {
+        codeSeconds: e.KEYSTASH_DEVICE_CODE_TTL_SECONDS,
+        pollSeconds: e.KEYSTASH_DEVICE_POLL_SECONDS,
+        sessionSeconds: e.KEYSTASH_DEVICE_SESSION_TTL_SECONDS,
+      },
     },
     cache: {
       dekTtlSeconds: e.KEYSTASH_DEK_CACHE_TTL_SECONDS,

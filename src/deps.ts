@@ -17,6 +17,7 @@ import { createDekCache } from './crypto/dek-cache.ts'
 import { openValue, sealValue } from './crypto/envelope.ts'
 import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
+import { createDeviceLogin } from './domain/device-login.ts'
 import { createEncryptionService } from './domain/encryption.ts'
 import { createInvitationService } from './domain/invitations.ts'
 import { createValueReader } from './domain/key-values.ts'
@@ -27,7 +28,14 @@ import { createMemberService } from './domain/members.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
+import { createSessionIssuer } from './domain/session-issuer.ts'
 import { createSignupConfirmation } from './domain/signup-confirmation.ts'
+import { createSsoLogin, passwordLoginCheck } from './domain/sso-login.ts'
+import {
+  createSsoSettingsService,
+  type ResolveTxt,
+  systemResolveTxt,
+} from './domain/sso-settings.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createTokenExchange } from './domain/trust/exchange.ts'
 import { createTrustRelationshipService } from './domain/trust/relationships.ts'
@@ -62,8 +70,12 @@ import { createOutboundFetch } from './net/outbound.ts'
 import { createOutageLog } from './outage-log.ts'
 import { createRateExchange } from './ratelimit/exchange.ts'
 import { createRateLimiter, rateLimited } from './ratelimit/limiter.ts'
+import { createSsoMembers } from './sso/account-members.ts'
+import { createClientSecretSealer } from './sso/client-secret.ts'
+import { createOidcClient } from './sso/oidc-client.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createDeliveryLog } from './storage/deliveries.ts'
+import { createDeviceLoginRepository } from './storage/device-logins.ts'
 import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
@@ -87,6 +99,7 @@ import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
 import { createPendingSignupStore } from './storage/signups.ts'
+import { createSsoRepository } from './storage/sso.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
@@ -98,6 +111,8 @@ import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
   clock?: Clock
+  /** How TXT records are read when an organization proves a domain (tests pass a stub). */
+  resolveTxt?: ResolveTxt
   /** Outgoing mail; by default SMTP from the configuration (or none). */
   mailer?: Mailer
 }
@@ -111,7 +126,7 @@ export function buildDeps(
   config: Readonly<Config>,
   logger: Logger,
   aws: AwsClients,
-  { clock = systemClock, mailer = createMailer(config) }: DepsOptions = {},
+  { clock = systemClock, mailer = createMailer(config), resolveTxt }: DepsOptions = {},
 ) {
   const table = config.aws.table
   const { doc } = aws
@@ -190,6 +205,7 @@ export function buildDeps(
     logger,
   })
   const onRevoked = authenticator.forget
+  const ssoRepository = createSsoRepository({ doc, table })
   const accountService = createAccountService({
     accounts,
     members: memberRepository,
@@ -200,6 +216,8 @@ export function buildDeps(
     clock,
     logger,
     onRevoked,
+    // "SSO required": the organization a password login would open refuses passwords.
+    passwordAllowed: passwordLoginCheck(ssoRepository),
   })
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
@@ -476,6 +494,28 @@ export function buildDeps(
     },
   })
 
+  // Single sign-on: each organization's OpenID provider, reached through the outbound module.
+  const sessions = createSessionIssuer({ tokens: tokenRepository, ring, config, clock })
+  const ssoSecrets = createClientSecretSealer(platformKek)
+  const oidcClient = createOidcClient({
+    fetch: outbound,
+    // The outbound module decides which plain-http issuers may be reached; this only lets
+    // openid-client make the request the module then vets.
+    allowHttp: !config.outbound.production || config.outbound.allowLocal,
+    clock,
+  })
+  const ssoMembers = createSsoMembers({ accounts, members: memberRepository, sso: ssoRepository })
+  const ssoLogin = createSsoLogin({
+    sso: ssoRepository,
+    sealer: ssoSecrets,
+    oidc: oidcClient,
+    members: ssoMembers,
+    accounts,
+    sessions,
+    publicUrl: publicUrlOf(config),
+    clock,
+  })
+
   return {
     config,
     logger,
@@ -504,6 +544,25 @@ export function buildDeps(
       clock,
       logger,
     }),
+    sessions,
+    publicUrl: publicUrlOf(config),
+    deviceLogin: createDeviceLogin({
+      logins: createDeviceLoginRepository({ doc, table }),
+      sessions,
+      clock,
+      options: config.auth.device,
+    }),
+    ssoLogin,
+    ssoSettings: createSsoSettingsService({
+      sso: ssoRepository,
+      sealer: ssoSecrets,
+      oidc: oidcClient,
+      members: ssoMembers,
+      resolveTxt: resolveTxt ?? systemResolveTxt,
+      audit,
+      clock,
+    }),
+    ssoRepository,
     dekCache,
     keks,
     encryption,
@@ -591,3 +650,14 @@ export function buildDeps(
 }
 
 export type Deps = ReturnType<typeof buildDeps>
+
+/**
+ * Where browsers reach this server: `KEYSTASH_PUBLIC_URL`, or in development the address it
+ * listens on. Production without a public URL has none (single sign-on then cannot start).
+ */
+export function publicUrlOf(config: Pick<Config, 'publicUrl' | 'mode' | 'host' | 'port'>) {
+  if (config.publicUrl) return config.publicUrl
+  if (config.mode === 'production') return undefined
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`
+}

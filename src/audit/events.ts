@@ -37,6 +37,15 @@ export const AUDIT_ACTIONS = [
   'webhook.delete',
   'webhook.secret.rotate',
   'webhook.test',
+  'sso.update', // the organization's single sign-on settings (details: issuer, required)
+  'sso.delete',
+  'sso.domain.add',
+  'sso.domain.verify',
+  'sso.required.clear', // the operator's break-glass command
+  'auth.sso.login', // success, and failures when the organization is known (details: issuer)
+  'auth.sso.provision', // a person signed in for the first time and became a member
+  'auth.device.approve', // details: client address and host of the device
+  'auth.device.deny',
   'member.add', // details: role, via (invitation | sso)
   'member.role.change', // details: from, to, tokensNarrowed, tokensRevoked
   'member.remove', // details: role, keepTokens, tokensRevoked, sessionsEnded

@@ -24,6 +24,11 @@ export interface AccountServiceDeps {
   logger: Logger
   /** Called when this instance revokes a token, so its cached status is dropped at once. */
   onRevoked: (tenantId: string, tokenId: string) => void
+  /**
+   * Throws when the organization refuses password logins ("SSO required"); asked only after
+   * the password proved right, so it tells nothing to someone guessing.
+   */
+  passwordAllowed?: (tenantId: string) => Promise<void>
 }
 
 export type { Session } from './sessions.ts'
@@ -167,6 +172,7 @@ export function createAccountService(deps: AccountServiceDeps) {
           )
       }
       const { tenantId } = await organizationToOpen(user, input.organization)
+      await deps.passwordAllowed?.(tenantId)
       const { record, session } = await newSession(tenantId, user.userId)
       await tokens.put(record)
       await members.touchSignIn(tenantId, user.userId, new Date(clock.now()))

@@ -54,6 +54,19 @@ export const itemKey = {
     pk: `ORG#${tenantId}`,
     sk: `WHDELIVERY#${webhookId}#${messageId}`,
   }),
+  /** An organization's single sign-on settings (the client secret sealed). */
+  ssoConfig: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'SSO' }),
+  /** A person known to an organization's identity provider: a digest of (`iss`, `sub`). */
+  ssoIdentity: (tenantId: string, identityHash: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `SSOID#${identityHash}`,
+  }),
+  /** A sign-in in flight, by a digest of its browser's pre-login cookie. */
+  ssoLogin: (bindingHash: string) => ({ pk: `SSOLOGIN#${bindingHash}`, sk: 'SSOLOGIN' }),
+  /** A device login in flight, by a digest of its device code. */
+  deviceLogin: (deviceHash: string) => ({ pk: `DEVICE#${deviceHash}`, sk: 'DEVICE' }),
+  /** The code a person types, pointing at its device login. */
+  deviceUserCode: (userCode: string) => ({ pk: `DEVICEUSER#${userCode}`, sk: 'DEVICEUSER' }),
   /** A small item of its own, so token status reads it without the sealed private key. */
   signingKeyRevocation: (kid: string) => ({ pk: 'SIGNING', sk: `REVOKED#${kid}` }),
 }

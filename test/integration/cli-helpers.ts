@@ -47,6 +47,8 @@ export interface RunningCli {
   result: Promise<CliResult>
   /** Resolves once stdout contains `text`. */
   stdoutContains(text: string): Promise<void>
+  /** Resolves with standard error so far once it matches `pattern`. */
+  stderrMatches(pattern: RegExp): Promise<RegExpExecArray>
 }
 
 export async function startCliHarness(serverEnv: Record<string, string> = {}): Promise<CliHarness> {
@@ -68,12 +70,17 @@ export async function startCliHarness(serverEnv: Record<string, string> = {}): P
     let stdout = ''
     let stderr = ''
     const waiters: Array<{ text: string; resolve: () => void }> = []
+    const errWaiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = []
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk
       for (const w of waiters.filter((w) => stdout.includes(w.text))) w.resolve()
     })
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
+      for (const w of errWaiters) {
+        const match = w.pattern.exec(stderr)
+        if (match) w.resolve(match)
+      }
     })
     child.stdin.end(options.input ?? '')
     const result = new Promise<CliResult>((resolve, reject) => {
@@ -83,6 +90,17 @@ export async function startCliHarness(serverEnv: Record<string, string> = {}): P
     return {
       process: child,
       result,
+      stderrMatches: (pattern) => {
+        const now = pattern.exec(stderr)
+        if (now) return Promise.resolve(now)
+        return new Promise<RegExpExecArray>((resolve, reject) => {
+          errWaiters.push({ pattern, resolve })
+          result.then(
+            (r) => reject(new Error(`exited (${r.code}) before printing ${pattern}: ${r.stderr}`)),
+            reject,
+          )
+        })
+      },
       stdoutContains: (text) =>
         stdout.includes(text)
           ? Promise.resolve()

@@ -4,6 +4,7 @@ import type { Clock } from '../../src/auth/clock.ts'
 import { type AwsClients, DEV_CREDENTIALS } from '../../src/aws.ts'
 import { loadConfig } from '../../src/config.ts'
 import { buildDeps } from '../../src/deps.ts'
+import type { ResolveTxt } from '../../src/domain/sso-settings.ts'
 import { ensurePlatformKey } from '../../src/kms/platform-key.ts'
 import { type LocalKms, startLocalKms } from '../../tools/kms-local/server.ts'
 import { createTestTable, type TestTable } from './dynamo.ts'
@@ -32,7 +33,14 @@ export interface Stack {
  * (`app.request()`).
  */
 export async function startStack(
-  options: { env?: Record<string, string>; clock?: Clock; kms?: LocalKms; table?: TestTable } = {},
+  options: {
+    env?: Record<string, string>
+    clock?: Clock
+    kms?: LocalKms
+    table?: TestTable
+    /** The DNS TXT lookups of domain verification (a stub: tests own no zone). */
+    resolveTxt?: ResolveTxt
+  } = {},
 ): Promise<Stack> {
   // A table given by the caller (one an earlier release wrote, say) is used as it is.
   const table = options.table ?? (await createTestTable())
@@ -62,7 +70,10 @@ export async function startStack(
       doc: table.doc,
       kms: new KMSClient({ region: 'us-east-1', endpoint: kms.url, credentials: DEV_CREDENTIALS }),
     }
-    const deps = buildDeps(config, logs.logger, aws, options.clock ? { clock: options.clock } : {})
+    const deps = buildDeps(config, logs.logger, aws, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.resolveTxt ? { resolveTxt: options.resolveTxt } : {}),
+    })
     instances.push(deps)
     return { app: createApp(deps), deps, aws }
   }

@@ -402,6 +402,15 @@ export interface components {
         | 'webhook.delete'
         | 'webhook.secret.rotate'
         | 'webhook.test'
+        | 'sso.update'
+        | 'sso.delete'
+        | 'sso.domain.add'
+        | 'sso.domain.verify'
+        | 'sso.required.clear'
+        | 'auth.sso.login'
+        | 'auth.sso.provision'
+        | 'auth.device.approve'
+        | 'auth.device.deny'
         | 'member.add'
         | 'member.role.change'
         | 'member.remove'
@@ -534,6 +543,34 @@ export interface components {
       error: string | null
       latencyMs: number
       nextRetryAt: string | null
+    }
+    SsoSettings: {
+      issuer: string
+      clientId: string
+      /** the secret itself is never returned */
+      clientSecretSet: boolean
+      defaultRole: string
+      required: boolean
+      domains: Array<components['schemas']['SsoDomain']>
+      updatedAt: string
+    }
+    SsoDomain: {
+      domain: string
+      verified: boolean
+      verifiedAt: string | null
+      /** the TXT record to publish */
+      txtName: string
+      /** the value it must hold */
+      txtValue: string
+    }
+    DeviceLogin: {
+      userCode: string
+      clientAddress: string | null
+      /** as the client described itself */
+      clientHost: string | null
+      userAgent: string | null
+      requestedAt: string
+      expiresAt: string
     }
   }
 }
@@ -2179,6 +2216,337 @@ export interface paths {
         403: components['schemas']['Problem']
         /** Not found (also for other tenants’ objects) */
         404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/sso': {
+    /** Describe the organization’s single sign-on (never its client secret) */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Settings */
+        200: components['schemas']['SsoSettings']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Configure OpenID Connect single sign-on (owners); the issuer is discovered first */
+    put: {
+      path: never
+      query: never
+      body: {
+        issuer: string
+        clientId: string
+        /** required the first time and when the issuer or client id changes */
+        clientSecret?: string
+        defaultRole?: string
+        required?: boolean
+      }
+      responses: {
+        /** Settings */
+        200: components['schemas']['SsoSettings']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** Error */
+        502: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Turn single sign-on off (linked identities are kept for a later configuration) */
+    delete: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Removed */
+        204: null
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/sso/domains': {
+    /** List a domain whose people the provider may add; returns the TXT record to publish */
+    post: {
+      path: never
+      query: never
+      body: {
+        domain: string
+      }
+      responses: {
+        /** Listed, not yet verified */
+        201: components['schemas']['SsoDomain']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/sso/domains/{domain}/verify': {
+    /** Check the domain’s TXT record now */
+    post: {
+      path: {
+        domain: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** Verified */
+        200: components['schemas']['SsoDomain']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/sso/start': {
+    /** Start signing in through the organization’s identity provider */
+    post: {
+      path: never
+      query: never
+      body: {
+        organization: string
+      }
+      responses: {
+        /** Where to send the browser */
+        200: {
+          authorizationUrl: string
+          expiresAt: string
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** Error */
+        502: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/sso/finish': {
+    /** Exchange a verified sign-in (its pre-login cookie) for a session */
+    post: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Signed in */
+        200: {
+          session: {
+            token: string
+            expiresAt: string
+          }
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/device/code': {
+    /** Ask for a device code and the user code a person approves in the dashboard */
+    post: {
+      path: never
+      query: never
+      body: {
+        /** the device’s host name, shown to the approver */
+        clientHost?: string
+      }
+      responses: {
+        /** Show user_code and verification_uri; poll /v1/auth/device/token */
+        200: {
+          device_code: string
+          user_code: string
+          verification_uri: string
+          expires_in: number
+          interval: number
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/device/token': {
+    /** Poll for the session (authorization_pending, slow_down, expired_token, access_denied) */
+    post: {
+      path: never
+      query: never
+      body: {
+        device_code: string
+      }
+      responses: {
+        /** Approved: the device’s session */
+        200: {
+          session: {
+            token: string
+            expiresAt: string
+          }
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/device/lookup': {
+    /** Describe the device waiting with a user code (sessions only) */
+    post: {
+      path: never
+      query: never
+      body: {
+        userCode: string
+      }
+      responses: {
+        /** The waiting device */
+        200: components['schemas']['DeviceLogin']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/device/approve': {
+    /** Approve a device: it gets a session of yours, no longer than this one */
+    post: {
+      path: never
+      query: never
+      body: {
+        userCode: string
+      }
+      responses: {
+        /** Decided */
+        200: components['schemas']['DeviceLogin']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/device/deny': {
+    /** Deny a device */
+    post: {
+      path: never
+      query: never
+      body: {
+        userCode: string
+      }
+      responses: {
+        /** Decided */
+        200: components['schemas']['DeviceLogin']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
         /** Validation failed */
         422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */

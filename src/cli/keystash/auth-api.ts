@@ -26,6 +26,37 @@ export async function login(url: string, email: string, password: string): Promi
   return { token: session.token, expiresAt: session.expiresAt }
 }
 
+export interface DeviceCode {
+  device_code: string
+  user_code: string
+  verification_uri: string
+  expires_in: number
+  interval: number
+}
+
+/** Starts a device login (RFC 8628 style): the code to show and where to type it. */
+export async function requestDeviceCode(url: string, clientHost: string): Promise<DeviceCode> {
+  const body = (await call(url, '/v1/auth/device/code', {
+    body: JSON.stringify({ clientHost }),
+  })) as Partial<DeviceCode> | undefined
+  if (typeof body?.device_code !== 'string' || typeof body.user_code !== 'string') {
+    throw new Error('the server answered the device login without a code')
+  }
+  return body as DeviceCode
+}
+
+/** One poll: the session once approved; until then the server's problem, as an error. */
+export async function pollDeviceToken(url: string, deviceCode: string): Promise<Session> {
+  const body = await call(url, '/v1/auth/device/token', {
+    body: JSON.stringify({ device_code: deviceCode }),
+  })
+  const session = (body as { session?: Partial<Session> } | undefined)?.session
+  if (typeof session?.token !== 'string' || typeof session.expiresAt !== 'string') {
+    throw new Error('the server answered the device login without a session')
+  }
+  return { token: session.token, expiresAt: session.expiresAt }
+}
+
 /** Revokes the session on the server. */
 export async function logout(url: string, token: string, timeoutMs = TIMEOUT_MS): Promise<void> {
   await call(url, '/v1/auth/logout', { authorization: `Bearer ${token}`, timeoutMs })

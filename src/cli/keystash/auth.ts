@@ -1,13 +1,15 @@
 import { AuthenticationError } from '../../../sdk/src/index.ts'
 import { login, logout } from './auth-api.ts'
 import type { Command } from './command.ts'
-import { note, print, printJson } from './context.ts'
+import { type Context, note, print, printJson } from './context.ts'
 import {
+  type Credentials,
   credentialsPath,
   deleteCredentials,
   readCredentials,
   writeCredentials,
 } from './credentials.ts'
+import { loginWithDevice } from './device-login.ts'
 import { formatError, UsageError } from './errors.ts'
 import { askLine, askSecret, readStdin, withoutFinalNewline } from './prompt.ts'
 import { connect, DEFAULT_URL, normalizeUrl } from './session.ts'
@@ -15,8 +17,9 @@ import { details, when } from './table.ts'
 
 const loginCommand: Command = {
   name: 'login',
-  summary: 'Log in with e-mail and password, and keep the session for the next commands.',
-  usage: '[--url URL] [--email EMAIL] [--password-stdin]',
+  summary:
+    'Log in with e-mail and password (or --device, approved in a browser), and keep the session.',
+  usage: '[--url URL] [--email EMAIL] [--password-stdin] [--device]',
   options: {
     url: {
       type: 'string',
@@ -28,18 +31,38 @@ const loginCommand: Command = {
       type: 'boolean',
       description: 'read the password from standard input (one line)',
     },
+    device: {
+      type: 'boolean',
+      description:
+        'sign in without a password: approve a code in the dashboard (for single sign-on)',
+    },
   },
   json: true,
   details: `The password is read from the terminal without echo, or from standard input with
 --password-stdin; never from an argument, where \`ps\` and shell history would see it.
 The session (never the password) is stored in $XDG_CONFIG_HOME/keystash/credentials.json
 (default ~/.config/keystash/credentials.json), readable by you only. A previous session is
-revoked on the server.`,
+revoked on the server.
+With --device, the command shows a code to type in the dashboard (where you are signed in,
+through single sign-on or otherwise); once you approve it there, this machine gets a
+session of yours, shorter-lived than the browser's.`,
   async run(ctx, input) {
     const previous = await readCredentials(ctx.configDir)
     const url = normalizeUrl(
       input.string('url') ?? ctx.env.KEYSTASH_URL ?? previous?.url ?? DEFAULT_URL,
     )
+    if (input.flag('device')) {
+      const session = await loginWithDevice(ctx, url)
+      await keep(ctx, previous, {
+        url,
+        token: session.token,
+        email: '',
+        expiresAt: session.expiresAt,
+      })
+      if (input.json) printJson(ctx, { url, expiresAt: session.expiresAt })
+      else note(ctx, `Logged in to ${url} until ${when(session.expiresAt)}.`)
+      return 0
+    }
     const fromStdin = input.flag('password-stdin')
     let email = input.string('email')
     if (!email) {
@@ -54,20 +77,25 @@ revoked on the server.`,
     if (!password) throw new UsageError('the password is empty', 'login')
 
     const session = await login(url, email, password)
-    const path = await writeCredentials(ctx.configDir, {
+    const path = await keep(ctx, previous, {
       url,
       token: session.token,
       email,
       expiresAt: session.expiresAt,
     })
-    // Replacing a session should not leave the old one valid until it expires.
-    if (previous && previous.token !== session.token) {
-      await logout(previous.url, previous.token, 5_000).catch(() => {})
-    }
     if (input.json) printJson(ctx, { url, email, expiresAt: session.expiresAt, credentials: path })
     else note(ctx, `Logged in to ${url} as ${email} until ${when(session.expiresAt)}.`)
     return 0
   },
+}
+
+/** Stores the new session; the one it replaces should not stay valid until it expires. */
+async function keep(ctx: Context, previous: Credentials | undefined, credentials: Credentials) {
+  const path = await writeCredentials(ctx.configDir, credentials)
+  if (previous && previous.token !== credentials.token) {
+    await logout(previous.url, previous.token, 5_000).catch(() => {})
+  }
+  return path
 }
 
 const logoutCommand: Command = {

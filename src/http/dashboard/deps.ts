@@ -4,6 +4,7 @@ import type { Authenticator } from '../../auth/authenticate.ts'
 import type { Clock } from '../../auth/clock.ts'
 import type { Config } from '../../config.ts'
 import type { AccountService } from '../../domain/accounts.ts'
+import type { DeviceLogin } from '../../domain/device-login.ts'
 import type { EncryptionService } from '../../domain/encryption.ts'
 import type { InvitationService } from '../../domain/invitations.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
@@ -11,6 +12,7 @@ import type { KeyService } from '../../domain/keys.ts'
 import type { MemberService } from '../../domain/members.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
 import type { SignupConfirmation } from '../../domain/signup-confirmation.ts'
+import type { SsoLogin } from '../../domain/sso-login.ts'
 import type { TokenService } from '../../domain/tokens.ts'
 import type { UsageReport } from '../../domain/usage.ts'
 import type { RequestAudit } from '../audit.ts'
@@ -31,6 +33,8 @@ export interface DashboardDeps {
   audit: RequestAudit
   auditLog: Pick<AuditLog, 'list' | 'exportEvents' | 'verify'>
   usageReport: UsageReport
+  ssoLogin: SsoLogin
+  deviceLogin: DeviceLogin
   members: MemberService
   invitations: InvitationService
   signupConfirmation: SignupConfirmation

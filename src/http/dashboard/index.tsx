@@ -2,10 +2,12 @@ import { type Context, Hono } from 'hono'
 import { every } from 'hono/combine'
 import { loggableError } from '../log-error.ts'
 import { asAppError, problemResponse } from '../problem.ts'
+import { ssoCookie } from '../sso-cookie.ts'
 import { registerAssets } from './assets.ts'
 import { registerAuditPages } from './audit-pages.tsx'
 import { registerAuthPages } from './auth-pages.tsx'
 import type { DashboardDeps, PageKit } from './deps.ts'
+import { registerDevicePages } from './device-pages.tsx'
 import { registerEncryptionPages } from './encryption-pages.tsx'
 import type { DashboardEnv } from './env.ts'
 import { registerEnvironmentPages } from './environment-pages.tsx'
@@ -17,6 +19,7 @@ import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
 import { sessionCookie } from './session-cookie.ts'
+import { registerSsoPages } from './sso-pages.tsx'
 import { registerTokenPages } from './token-pages.tsx'
 import { registerUsagePage } from './usage-page.tsx'
 
@@ -38,6 +41,11 @@ export function dashboardRoutes(deps: DashboardDeps) {
   }
   registerAssets(router, pageHeaders())
   registerAuthPages(router, deps, kit)
+  registerSsoPages(router, deps, kit, {
+    ssoLogin: deps.ssoLogin,
+    ssoCookie: ssoCookie(deps.config),
+  })
+  registerDevicePages(router, deps, kit, { deviceLogin: deps.deviceLogin })
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)

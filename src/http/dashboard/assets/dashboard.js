@@ -121,3 +121,8 @@ for (const button of document.querySelectorAll('[data-copy]')) {
     }
   })
 }
+
+// A form the server wants sent at once (the last step of a single sign-on): a same-site
+// request from this page, which is what lets the session cookie be set. Without this script
+// its button does the same.
+for (const form of document.querySelectorAll('form[data-autosubmit]')) form.requestSubmit()

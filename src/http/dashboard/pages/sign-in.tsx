@@ -42,6 +42,11 @@ export function SignInPage({ nonce, mode, error, notice, email, signupOpen }: Si
         )}
         <button type="submit">{login ? 'Sign in' : 'Create account'}</button>
       </form>
+      {login ? (
+        <p>
+          Your organization uses an identity provider? <a href="/sso">Sign in with SSO</a>.
+        </p>
+      ) : null}
       {login && signupOpen ? (
         <p>
           New here? <a href="/signup">Create an account</a>.
