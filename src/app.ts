@@ -9,6 +9,7 @@ import type { AccountService } from './domain/accounts.ts'
 import type { EncryptionService } from './domain/encryption.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
+import type { MfaService } from './domain/mfa.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
 import type { TokenService } from './domain/tokens.ts'
@@ -36,6 +37,8 @@ import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
+import { mfaRoutes } from './http/routes/mfa.ts'
+import { mfaLoginRoutes } from './http/routes/mfa-login.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { TOKEN_EXCHANGE_PATH, tokenExchangeRoutes } from './http/routes/token-exchange.ts'
 import { tokenRoutes } from './http/routes/tokens.ts'
@@ -56,6 +59,9 @@ export interface AppDeps {
   ring: SigningKeyRing
   authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
+  mfa: MfaService
+  /** Token statuses cached on this instance hold the organization's policy as it was. */
+  onMfaPolicyChanged?: () => void
   tokens: TokenService
   trustRelationships: TrustRelationshipService
   exchangeToken: TokenExchange
@@ -114,6 +120,8 @@ export function createApp(deps: AppDeps) {
   )
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
+  app.route('/', mfaLoginRoutes(deps))
+  app.route('/', mfaRoutes({ ...deps, onPolicyChanged: deps.onMfaPolicyChanged }))
   app.route('/', tokenRoutes(deps))
   app.route('/', tokenExchangeRoutes(deps))
   app.route('/', trustRelationshipRoutes(deps))

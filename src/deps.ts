@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './auth/clock.ts'
 import { lazySigningKeyRing } from './auth/lazy-ring.ts'
 import { createSigningKeyRing } from './auth/signing-keys.ts'
 import { createVerifiedTokenMemo } from './auth/token-memo.ts'
+import { createTotpSeedSealer } from './auth/totp-seed-sealer.ts'
 import type { AwsClients } from './aws.ts'
 import { watchOutages } from './aws-outages.ts'
 import type { Config } from './config.ts'
@@ -20,6 +21,7 @@ import { createAccountService } from './domain/accounts.ts'
 import { createEncryptionService } from './domain/encryption.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
+import { createMfaService } from './domain/mfa.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
@@ -69,6 +71,7 @@ import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
+import { createMfaRepository } from './storage/mfa.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createOutboxStore } from './storage/outbox-store.ts'
@@ -142,6 +145,16 @@ export function buildDeps(
   )
 
   const accounts = createAccountRepository({ doc, table })
+  const loginThrottle = createLoginThrottle({ doc, table, clock })
+  // A second factor belongs to the person; its seed is sealed under the platform key.
+  const mfa = createMfaService({
+    mfa: createMfaRepository({ doc, table }),
+    accounts,
+    sealer: createTotpSeedSealer(platformKek),
+    throttle: loginThrottle,
+    clock,
+    issuer: config.publicUrl ? `Keystash (${new URL(config.publicUrl).host})` : 'Keystash',
+  })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
   // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
@@ -473,13 +486,17 @@ export function buildDeps(
     accounts: createAccountService({
       accounts,
       tokens: tokenRepository,
-      throttle: createLoginThrottle({ doc, table, clock }),
+      throttle: loginThrottle,
       ring,
       config,
       clock,
       logger,
       onRevoked,
+      mfa,
     }),
+    mfa,
+    /** The organization is read with each token's status: a policy change drops them here. */
+    onMfaPolicyChanged: () => statusCache.clear(),
     dekCache,
     keks,
     encryption,

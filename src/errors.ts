@@ -35,6 +35,10 @@ export const errorTable = {
   mock_guardrail: { status: 409, title: 'Refused by a server guardrail' },
   url_refused: { status: 422, title: 'URL refused: the server does not call such addresses' },
   session_required: { status: 403, title: 'Only a person’s session may do this' },
+  // second factor
+  mfa_challenge_invalid: { status: 401, title: 'Sign-in step unknown or expired' },
+  mfa_code_invalid: { status: 401, title: 'Second-factor code invalid' },
+  mfa_required: { status: 401, title: 'A second factor is required' },
   // workload identity federation (token exchange); each also carries RFC 6749's `error`
   trust_owner_unpinned: { status: 422, title: 'Conditions do not pin the workload’s owner' },
   token_exchange_invalid: { status: 400, title: 'Invalid token exchange request' },

@@ -18,6 +18,7 @@ export type IdPrefix =
   | 'whk'
   | 'msg'
   | 'trs'
+  | 'mfa'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(pooled(10))}`

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts'
 import { type AccountRepository, DEFAULT_MOCK_SETTINGS } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import type { FailureHooks, MfaService, SecondFactor } from './mfa.ts'
 
 export interface AccountServiceDeps {
   accounts: AccountRepository
@@ -21,6 +22,8 @@ export interface AccountServiceDeps {
   logger: Logger
   /** Called when this instance revokes a token, so its cached status is dropped at once. */
   onRevoked: (tenantId: string, tokenId: string) => void
+  /** A person with a second factor (or whose organization requires one) gets a challenge first. */
+  mfa?: Pick<MfaService, 'challengeAfterPassword' | 'completeChallenge'>
 }
 
 export interface Session {
@@ -41,7 +44,7 @@ export function normalizeEmail(email: string): string {
 export function createAccountService(deps: AccountServiceDeps) {
   const { accounts, tokens, throttle, ring, config, clock, logger } = deps
 
-  async function newSession(tenantId: string, userId: string) {
+  async function newSession(tenantId: string, userId: string, mfaAt?: string) {
     const now = new Date(clock.now())
     const record: TokenRecord = {
       tenantId,
@@ -54,6 +57,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.auth.sessionTtlSeconds * 1000).toISOString(),
       createdBy: { type: 'user', id: userId },
+      ...(mfaAt ? { mfaAt } : {}),
     }
     const token = await issueToken(ring, {
       issuer: config.auth.issuer,
@@ -140,7 +144,6 @@ export function createAccountService(deps: AccountServiceDeps) {
         )
         throw failure
       }
-      await throttle.succeeded(email, input.address)
       if (needsRehash(user.passwordHash)) {
         await accounts
           .updatePasswordHash(user.userId, await hashPassword(input.password))
@@ -152,6 +155,11 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (!organization || organization.deletedAt) {
         throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
       }
+      const identity = { userId: user.userId, tenantId: user.tenantId, email }
+      // With a second factor owed, the password's count stays until the factor is given too.
+      const mfa = await deps.mfa?.challengeAfterPassword(identity, organization)
+      if (mfa) return { ...identity, mfa }
+      await throttle.succeeded(email, input.address)
       const { record, session } = await newSession(user.tenantId, user.userId)
       await tokens.put(record)
       return {
@@ -161,6 +169,18 @@ export function createAccountService(deps: AccountServiceDeps) {
         tenantId: user.tenantId,
         email,
       }
+    },
+
+    /** The second step of a login that answered with a challenge: the session, at last. */
+    async completeMfa(
+      input: SecondFactor & { challenge: string; address?: string | undefined },
+      hooks: FailureHooks = {},
+    ) {
+      if (!deps.mfa) throw new AppError('bad_request', 'No second factor is configured.')
+      const proof = await deps.mfa.completeChallenge(input, hooks)
+      const { record, session } = await newSession(proof.tenantId, proof.userId, proof.mfaAt)
+      await tokens.put(record)
+      return { ...proof, session, sessionId: record.tokenId }
     },
 
     async logout(principal: Principal) {
@@ -175,11 +195,15 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /**
-     * Step-up: the person behind a session proves it again with the password, through the
-     * same throttled check as a login. The session is replaced by a new one, whose issue time
-     * is the moment of the check, and the old one is revoked.
+     * Step-up: the person behind a session proves it again with the password (and the second
+     * factor, if they have one), through the same throttled checks as a login. The session is
+     * replaced by a new one, whose issue time is the moment of the check, and the old one is
+     * revoked.
      */
-    async reauthenticate(principal: Principal, input: { password: string; address?: string }) {
+    async reauthenticate(
+      principal: Principal,
+      input: { password: string; address?: string } & SecondFactor,
+    ) {
       const user =
         principal.kind === 'session' && principal.userId
           ? await accounts.getUser(principal.userId)
@@ -187,7 +211,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (!user || user.tenantId !== principal.tenantId) {
         throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
       }
-      const result = await service.login({ email: user.email, ...input })
+      const { code, recoveryCode, ...password } = input
+      const first = await service.login({ email: user.email, ...password })
+      // The second factor too, for a person who has one: in the same request as the password.
+      const result =
+        'mfa' in first
+          ? await service.completeMfa({
+              challenge: first.mfa.challenge,
+              code,
+              recoveryCode,
+              address: input.address,
+            })
+          : first
       await service.logout(principal)
       return result
     },

@@ -41,6 +41,14 @@ export const itemKey = {
     pk: `ORG#${tenantId}`,
     sk: `WHDELIVERY#${webhookId}#${messageId}`,
   }),
+  /** A person's confirmed TOTP factor (sealed seed, last step used). */
+  mfaTotp: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#TOTP' }),
+  /** A TOTP seed shown but not yet confirmed with a code. */
+  mfaTotpPending: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#TOTP_PENDING' }),
+  /** A person's unused recovery codes, hashed. */
+  mfaRecovery: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#RECOVERY' }),
+  /** A second-factor challenge between password and session, by the hash of its string. */
+  mfaChallenge: (hash: string) => ({ pk: `MFACHAL#${hash}`, sk: 'MFACHAL' }),
   /** A small item of its own, so token status reads it without the sealed private key. */
   signingKeyRevocation: (kid: string) => ({ pk: 'SIGNING', sk: `REVOKED#${kid}` }),
 }

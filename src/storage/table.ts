@@ -20,6 +20,9 @@ import {
  * | organization (tenant)  | `ORG#<orgId>`         | `ORG`                       |                        |
  * | user                   | `USER#<userId>`       | `USER`                      |                        |
  * | e-mail -> user (unique)| `EMAIL#<email>`       | `EMAIL`                     |                        |
+ * | TOTP factor (sealed)   | `USER#<userId>`       | `MFA#TOTP` (`MFA#TOTP_PENDING` until confirmed) |  |
+ * | recovery codes (hashed)| `USER#<userId>`       | `MFA#RECOVERY`              |                        |
+ * | second-factor challenge| `MFACHAL#<sha256>`    | `MFACHAL`                   |                        |
  * | token (session/access) | `ORG#<orgId>`         | `TOKEN#<tokenId>`           |                        |
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |
  * | API key, by name       | `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |

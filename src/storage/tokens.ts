@@ -48,6 +48,8 @@ export interface TokenRecord {
   trustId?: string
   /** The workload whose OIDC token was exchanged for this one (never the token itself). */
   workload?: { issuer: string; subject: string }
+  /** Sessions only: when the person proved a second factor for it (absent: password alone). */
+  mfaAt?: string
 }
 
 const FIELDS = [
@@ -69,6 +71,7 @@ const FIELDS = [
   'rateLimit',
   'trustId',
   'workload',
+  'mfaAt',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */

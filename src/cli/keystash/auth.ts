@@ -1,5 +1,5 @@
 import { AuthenticationError } from '../../../sdk/src/index.ts'
-import { login, logout } from './auth-api.ts'
+import { completeLogin, login, logout, type SecondFactorOwed } from './auth-api.ts'
 import type { Command } from './command.ts'
 import { note, print, printJson } from './context.ts'
 import {
@@ -16,7 +16,7 @@ import { details, when } from './table.ts'
 const loginCommand: Command = {
   name: 'login',
   summary: 'Log in with e-mail and password, and keep the session for the next commands.',
-  usage: '[--url URL] [--email EMAIL] [--password-stdin]',
+  usage: '[--url URL] [--email EMAIL] [--password-stdin] [--code CODE]',
   options: {
     url: {
       type: 'string',
@@ -27,6 +27,11 @@ const loginCommand: Command = {
     'password-stdin': {
       type: 'boolean',
       description: 'read the password from standard input (one line)',
+    },
+    code: {
+      type: 'string',
+      value: 'CODE',
+      description: 'the authenticator code or a recovery code, if you set one up (else asked for)',
     },
   },
   json: true,
@@ -53,7 +58,9 @@ revoked on the server.`,
       throw new UsageError('no terminal to read the password from: use --password-stdin', 'login')
     if (!password) throw new UsageError('the password is empty', 'login')
 
-    const session = await login(url, email, password)
+    const first = await login(url, email, password)
+    const session =
+      'token' in first ? first : await secondStep(ctx, url, first, input.string('code'))
     const path = await writeCredentials(ctx.configDir, {
       url,
       token: session.token,
@@ -68,6 +75,36 @@ revoked on the server.`,
     else note(ctx, `Logged in to ${url} as ${email} until ${when(session.expiresAt)}.`)
     return 0
   },
+}
+
+/**
+ * A person with a second factor gives a code from their app (six digits) or a recovery code.
+ * Setting one up takes the dashboard or the API: a terminal cannot show its QR code.
+ */
+async function secondStep(
+  ctx: Parameters<Command['run']>[0],
+  url: string,
+  owed: SecondFactorOwed,
+  given: string | undefined,
+) {
+  if (owed.purpose === 'enrol') {
+    throw new UsageError(
+      'your organization requires a second factor: set one up by signing in to the dashboard first',
+      'login',
+    )
+  }
+  let code = given
+  if (!code) {
+    if (!ctx.stdin.isTTY)
+      throw new UsageError('this account has a second factor: give --code', 'login')
+    code = (await askLine(ctx, 'Authenticator code (or a recovery code): ')).trim()
+  }
+  const digits = code.replace(/\s+/g, '')
+  return completeLogin(
+    url,
+    owed.challenge,
+    /^\d{6}$/.test(digits) ? { code: digits } : { recoveryCode: code },
+  )
 }
 
 const logoutCommand: Command = {

@@ -7,6 +7,7 @@ import type { AccountService } from '../../domain/accounts.ts'
 import type { EncryptionService } from '../../domain/encryption.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
+import type { MfaService } from '../../domain/mfa.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
 import type { TokenService } from '../../domain/tokens.ts'
 import type { UsageReport } from '../../domain/usage.ts'
@@ -20,6 +21,7 @@ export interface DashboardDeps {
   clock: Clock
   authenticator: Pick<Authenticator, 'authenticate'>
   accounts: AccountService
+  mfa: Pick<MfaService, 'startTotpForChallenge'>
   tokens: TokenService
   keyService: KeyService
   organizations: Pick<OrganizationService, 'get' | 'update'>

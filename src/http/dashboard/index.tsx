@@ -12,6 +12,7 @@ import { registerEnvironmentPages } from './environment-pages.tsx'
 import { wantsJson } from './form.ts'
 import { pageHeaders, sameOrigin, securityHeaders, signedIn } from './guard.ts'
 import { registerKeyPages } from './key-pages.tsx'
+import { registerMfaPages } from './mfa-pages.tsx'
 import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
@@ -37,6 +38,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   }
   registerAssets(router, pageHeaders())
   registerAuthPages(router, deps, kit)
+  registerMfaPages(router, deps, kit)
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)

@@ -52,7 +52,10 @@ function stepUp() {
     const onClose = () => done(false)
     const onSubmit = async (event) => {
       event.preventDefault()
-      const body = new URLSearchParams({ password: form.elements.password.value })
+      const body = new URLSearchParams({
+        password: form.elements.password.value,
+        code: form.elements.code.value,
+      })
       const response = await post('/step-up', body)
       if (!response.ok) {
         error.textContent = (await problemOf(response)).detail

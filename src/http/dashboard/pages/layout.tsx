@@ -120,6 +120,14 @@ function StepUpDialog({ csrf }: { csrf: string }) {
           autocomplete="current-password"
           required
         />
+        <label for="step-up-code">Code from your authenticator app (if you set one up)</label>
+        <input
+          id="step-up-code"
+          name="code"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          pattern="[0-9 ]{6,8}"
+        />
         <p class="error" role="alert" id="step-up-error" />
         <div class="actions">
           <button type="submit">Confirm</button>

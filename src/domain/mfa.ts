@@ -1,0 +1,351 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Clock } from '../auth/clock.ts'
+import type { Principal } from '../auth/principal.ts'
+import { hashRecoveryCode, newRecoveryCodes } from '../auth/recovery-codes.ts'
+import { newTotpEnrolment, type TotpEnrolment, totpStepOf } from '../auth/totp.ts'
+import type { TotpSeedSealer } from '../auth/totp-seed-sealer.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
+import type { LoginThrottle } from '../storage/login-throttle.ts'
+import type { MfaChallengeRecord, MfaRepository, StoredTotp } from '../storage/mfa.ts'
+
+/** How long the step between password and second factor stays open. */
+export const CHALLENGE_TTL_SECONDS = 5 * 60
+/** Wrong codes one challenge takes before it ends (the login throttle counts them too). */
+export const CHALLENGE_MAX_ATTEMPTS = 5
+/** How long a seed shown for enrolment waits for its first code. */
+export const PENDING_TOTP_TTL_SECONDS = 15 * 60
+
+export interface SecondFactor {
+  code?: string | undefined
+  recoveryCode?: string | undefined
+}
+
+export interface MfaChallenge {
+  /** Opaque, single-use, short-lived; good for nothing but the second step of this login. */
+  challenge: string
+  /** `verify`: give a factor. `enrol`: the organization requires one and none is set up yet. */
+  purpose: MfaChallengeRecord['purpose']
+  methods: Array<'totp' | 'recovery_code'>
+  expiresAt: string
+}
+
+export interface FailureHooks {
+  /** Told of a wrong factor on a known challenge (the login's audit trail files it). */
+  failed?: (
+    who: { userId: string; tenantId: string; email: string },
+    error: AppError,
+  ) => Promise<void>
+}
+
+export interface MfaServiceDeps {
+  mfa: MfaRepository
+  accounts: Pick<AccountRepository, 'findUserByEmail' | 'getUser' | 'setMfaRequired'>
+  sealer: TotpSeedSealer
+  throttle: Pick<LoginThrottle, 'login' | 'succeeded'>
+  clock: Clock
+  /** Shown in authenticator apps next to the account (`Keystash (host)`). */
+  issuer: string
+}
+
+const CHALLENGE_PREFIX = 'mfa_'
+const hashOf = (challenge: string) => createHash('sha256').update(challenge).digest('base64url')
+
+const wrongCode = () =>
+  new AppError('mfa_code_invalid', 'The code is wrong, expired or was already used.')
+const challengeEnded = () =>
+  new AppError(
+    'mfa_challenge_invalid',
+    'This sign-in step is unknown, expired or used up: sign in with your password again.',
+  )
+
+/**
+ * A person's second factor: TOTP with single-use recovery codes, the challenge that sits
+ * between a correct password and a session, and an organization's "MFA required" switch.
+ * Sessions are issued by the account service; this one says who proved what.
+ */
+export function createMfaService(deps: MfaServiceDeps) {
+  const { mfa, accounts, sealer, throttle, clock } = deps
+  const nowIso = () => new Date(clock.now()).toISOString()
+
+  const confirmed = (totp: StoredTotp | undefined) => (totp?.confirmedAt ? totp : undefined)
+
+  /** Checks a code or recovery code of a person with a factor; each is accepted once. */
+  async function verifyFactor(
+    userId: string,
+    factor: SecondFactor,
+  ): Promise<'totp' | 'recovery_code'> {
+    const factors = await mfa.factors(userId)
+    const totp = confirmed(factors.totp)
+    if (!totp) throw new AppError('bad_request', 'No second factor is set up for this person.')
+    if (factor.code !== undefined) {
+      const secret = await sealer.open(totp, totp.sealed)
+      const step = totpStepOf(secret, factor.code, clock.now())
+      if (step !== undefined && (await mfa.useTotpStep(userId, totp.enrolmentId, step))) {
+        return 'totp'
+      }
+      throw wrongCode()
+    }
+    if (factor.recoveryCode !== undefined) {
+      if (await mfa.useRecoveryCode(userId, hashRecoveryCode(userId, factor.recoveryCode))) {
+        return 'recovery_code'
+      }
+      throw wrongCode()
+    }
+    throw new AppError('mfa_code_invalid', 'Enter the code from your authenticator app.')
+  }
+
+  /** Confirms a pending seed with its first code; returns the recovery codes (shown once). */
+  async function confirmPending(userId: string, code: string): Promise<string[]> {
+    const { totp, pendingTotp } = await mfa.factors(userId)
+    if (confirmed(totp)) {
+      throw new AppError('conflict', 'A second factor is set up already; remove it first.')
+    }
+    if (!pendingTotp || Date.parse(pendingTotp.expiresAt ?? '') <= clock.now()) {
+      throw new AppError('conflict', 'Start the set-up again: no new authenticator is waiting.')
+    }
+    const secret = await sealer.open(pendingTotp, pendingTotp.sealed)
+    const step = totpStepOf(secret, code, clock.now())
+    if (step === undefined) throw wrongCode()
+    const codes = newRecoveryCodes()
+    const done = await mfa.confirmTotp({
+      pending: pendingTotp,
+      step,
+      at: nowIso(),
+      recoveryHashes: codes.map((c) => hashRecoveryCode(userId, c)),
+    })
+    if (!done) throw new AppError('conflict', 'The set-up changed meanwhile; start it again.')
+    return codes
+  }
+
+  async function startPending(
+    userId: string,
+    email: string,
+  ): Promise<TotpEnrolment & { expiresAt: string }> {
+    if (confirmed((await mfa.factors(userId)).totp)) {
+      throw new AppError('conflict', 'A second factor is set up already; remove it first.')
+    }
+    const enrolment = newTotpEnrolment(email, deps.issuer)
+    const enrolmentId = newId('mfa')
+    const now = clock.now()
+    const expiresAt = new Date(now + PENDING_TOTP_TTL_SECONDS * 1000).toISOString()
+    await mfa.putPendingTotp({
+      userId,
+      enrolmentId,
+      sealed: await sealer.seal({ userId, enrolmentId }, enrolment.secret),
+      createdAt: new Date(now).toISOString(),
+      expiresAt,
+    })
+    return { ...enrolment, expiresAt }
+  }
+
+  /** The challenge a login hands out instead of a session, or undefined if none is owed. */
+  async function challengeAfterPassword(
+    user: { userId: string; tenantId: string; email: string },
+    organization: Pick<OrganizationRecord, 'mfaRequired'>,
+  ): Promise<MfaChallenge | undefined> {
+    const factors = await mfa.factors(user.userId)
+    const purpose = confirmed(factors.totp)
+      ? 'verify'
+      : organization.mfaRequired
+        ? 'enrol'
+        : undefined
+    if (!purpose) return undefined
+    const challenge = `${CHALLENGE_PREFIX}${randomBytes(32).toString('base64url')}`
+    const now = clock.now()
+    const record: MfaChallengeRecord = {
+      ...user,
+      purpose,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+    }
+    await mfa.putChallenge(hashOf(challenge), record)
+    return {
+      challenge,
+      purpose,
+      methods: purpose === 'verify' ? ['totp', 'recovery_code'] : ['totp'],
+      expiresAt: record.expiresAt,
+    }
+  }
+
+  async function complete(
+    hash: string,
+    record: MfaChallengeRecord,
+    input: SecondFactor & { address?: string | undefined },
+  ) {
+    const verdict = await throttle.login(record.email, input.address)
+    if (!verdict.allowed) {
+      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))
+      throw new AppError(
+        'login_locked',
+        `Too many login attempts; try again in ${seconds} seconds.`,
+        {
+          headers: { 'retry-after': String(seconds) },
+          extra: { retryAfterSeconds: seconds },
+        },
+      )
+    }
+    let method: 'totp' | 'recovery_code'
+    let recoveryCodes: string[] | undefined
+    if (record.purpose === 'enrol') {
+      if (input.code === undefined) throw wrongCode()
+      recoveryCodes = await confirmPending(record.userId, input.code)
+      method = 'totp'
+    } else {
+      method = await verifyFactor(record.userId, input)
+    }
+    if (!(await mfa.consumeChallenge(hash))) throw challengeEnded()
+    await throttle.succeeded(record.email, input.address)
+    return {
+      userId: record.userId,
+      tenantId: record.tenantId,
+      email: record.email,
+      method,
+      mfaAt: nowIso(),
+      ...(recoveryCodes ? { recoveryCodes } : {}),
+    }
+  }
+
+  async function liveChallenge(challenge: string, attempt: boolean) {
+    if (!challenge.startsWith(CHALLENGE_PREFIX) || challenge.length > 100) throw challengeEnded()
+    const hash = hashOf(challenge)
+    const record = attempt
+      ? await mfa.attemptChallenge(hash, CHALLENGE_MAX_ATTEMPTS)
+      : await mfa.getChallenge(hash)
+    if (!record || Date.parse(record.expiresAt) <= clock.now()) throw challengeEnded()
+    return { hash, record }
+  }
+
+  return {
+    verifyFactor,
+
+    async hasFactor(userId: string): Promise<boolean> {
+      return confirmed((await mfa.factors(userId)).totp) !== undefined
+    },
+
+    async describe(userId: string) {
+      const { totp, recoveryCodes } = await mfa.factors(userId)
+      const on = confirmed(totp)
+      return {
+        totp: { enabled: on !== undefined, confirmedAt: on?.confirmedAt ?? null },
+        recoveryCodesRemaining: on ? recoveryCodes.length : 0,
+      }
+    },
+
+    /** Set-up from a session: a new seed, shown once, to confirm with a code. */
+    startTotp: (principal: Principal) =>
+      withPerson(principal, (u) => startPending(u.userId, u.email)),
+
+    confirmTotp: (principal: Principal, code: string) =>
+      withPerson(principal, (u) => confirmPending(u.userId, code)),
+
+    /** A person removes their own factor with a code from it; refused where MFA is required. */
+    async removeTotp(
+      principal: Principal,
+      organization: Pick<OrganizationRecord, 'mfaRequired'>,
+      factor: SecondFactor,
+    ) {
+      if (organization.mfaRequired) {
+        throw new AppError(
+          'conflict',
+          'This organization requires a second factor: set up another before removing this one.',
+        )
+      }
+      const userId = await withPerson(principal, async (u) => u.userId)
+      await verifyFactor(userId, factor)
+      await mfa.removeAll(userId)
+    },
+
+    /** New recovery codes (shown once) replace the unused ones; needs a code from the app. */
+    async renewRecoveryCodes(principal: Principal, code: string): Promise<string[]> {
+      const userId = await withPerson(principal, async (u) => u.userId)
+      await verifyFactor(userId, { code })
+      const codes = newRecoveryCodes()
+      await mfa.replaceRecoveryCodes(
+        userId,
+        codes.map((c) => hashRecoveryCode(userId, c)),
+        nowIso(),
+      )
+      return codes
+    },
+
+    challengeAfterPassword,
+
+    /** Set-up during a login whose organization requires a factor the person lacks. */
+    async startTotpForChallenge(challenge: string) {
+      const { record } = await liveChallenge(challenge, false)
+      if (record.purpose !== 'enrol') {
+        throw new AppError('conflict', 'A second factor is set up already: enter its code.')
+      }
+      return startPending(record.userId, record.email)
+    },
+
+    /**
+     * The second step of a login: a code or recovery code (or, for an `enrol` challenge, the
+     * first code of the new authenticator). Counted by the login throttle like a password, and
+     * at most `CHALLENGE_MAX_ATTEMPTS` per challenge. Ends the challenge when it succeeds.
+     */
+    async completeChallenge(
+      input: SecondFactor & { challenge: string; address?: string | undefined },
+      hooks: FailureHooks = {},
+    ) {
+      const { hash, record } = await liveChallenge(input.challenge, true)
+      try {
+        return await complete(hash, record, input)
+      } catch (error) {
+        if (error instanceof AppError) await hooks.failed?.(record, error)
+        throw error
+      }
+    },
+
+    /**
+     * "MFA required" for an organization: its owner only, from a session that proved a second
+     * factor (so the switch cannot lock its owner out).
+     */
+    async setRequired(
+      principal: Principal,
+      organization: Pick<OrganizationRecord, 'tenantId' | 'ownerUserId'>,
+      required: boolean,
+    ): Promise<OrganizationRecord> {
+      if (principal.kind !== 'session' || principal.userId !== organization.ownerUserId) {
+        throw new AppError(
+          'insufficient_scope',
+          'Only an owner of the organization can change this.',
+        )
+      }
+      if (required && !principal.mfaAt) {
+        throw new AppError(
+          'step_up_required',
+          'Sign in with your second factor first: requiring one needs a session that used one.',
+        )
+      }
+      return accounts.setMfaRequired(organization.tenantId, required, new Date(clock.now()))
+    },
+
+    /** The operator's break-glass: every factor of the person with this e-mail goes. */
+    async resetByEmail(email: string) {
+      const user = await accounts.findUserByEmail(email)
+      if (!user) return undefined
+      const had = confirmed((await mfa.factors(user.userId)).totp) !== undefined
+      await mfa.removeAll(user.userId)
+      return { userId: user.userId, tenantId: user.tenantId, email: user.email, had }
+    },
+  }
+
+  async function withPerson<T>(
+    principal: Principal,
+    run: (user: { userId: string; email: string }) => Promise<T>,
+  ): Promise<T> {
+    const user =
+      principal.kind === 'session' && principal.userId
+        ? await accounts.getUser(principal.userId)
+        : undefined
+    if (!user) {
+      throw new AppError('session_required', 'Only a person’s session can manage a second factor.')
+    }
+    return run({ userId: user.userId, email: user.email })
+  }
+}
+
+export type MfaService = ReturnType<typeof createMfaService>
