@@ -8,6 +8,7 @@ import { createAuditRecorder } from './audit/writer.ts'
 import { createAuthenticator } from './auth/authenticate.ts'
 import { type Clock, systemClock } from './auth/clock.ts'
 import { lazySigningKeyRing } from './auth/lazy-ring.ts'
+import { relyingPartyOf } from './auth/passkeys.ts'
 import { createSigningKeyRing } from './auth/signing-keys.ts'
 import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import { createTotpSeedSealer } from './auth/totp-seed-sealer.ts'
@@ -23,6 +24,7 @@ import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
 import { createMfaService } from './domain/mfa.ts'
 import { createOrganizationService } from './domain/organizations.ts'
+import { createPasskeyFactor } from './domain/passkey-factor.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createTokenService } from './domain/tokens.ts'
@@ -75,6 +77,7 @@ import { createMfaRepository } from './storage/mfa.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createOutboxStore } from './storage/outbox-store.ts'
+import { createPasskeyRepository } from './storage/passkeys.ts'
 import { createRateCounterStore } from './storage/rate-counters.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
@@ -151,6 +154,12 @@ export function buildDeps(
     mfa: createMfaRepository({ doc, table }),
     accounts,
     sealer: createTotpSeedSealer(platformKek),
+    // The relying party is the public URL's host: links and origins never come from `Host`.
+    passkeys: createPasskeyFactor({
+      passkeys: createPasskeyRepository({ doc, table }),
+      rp: relyingPartyOf(config.publicUrl),
+      clock,
+    }),
     throttle: loginThrottle,
     clock,
     issuer: config.publicUrl ? `Keystash (${new URL(config.publicUrl).host})` : 'Keystash',

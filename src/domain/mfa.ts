@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Clock } from '../auth/clock.ts'
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '../auth/passkeys.ts'
 import type { Principal } from '../auth/principal.ts'
 import { hashRecoveryCode, newRecoveryCodes } from '../auth/recovery-codes.ts'
 import { newTotpEnrolment, type TotpEnrolment, totpStepOf } from '../auth/totp.ts'
@@ -9,6 +10,7 @@ import { newId } from '../ids.ts'
 import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MfaChallengeRecord, MfaRepository, StoredTotp } from '../storage/mfa.ts'
+import type { PasskeyFactor } from './passkey-factor.ts'
 
 /** How long the step between password and second factor stays open. */
 export const CHALLENGE_TTL_SECONDS = 5 * 60
@@ -20,14 +22,18 @@ export const PENDING_TOTP_TTL_SECONDS = 15 * 60
 export interface SecondFactor {
   code?: string | undefined
   recoveryCode?: string | undefined
+  /** A WebAuthn assertion, answering the options of POST /v1/auth/mfa/passkey. */
+  passkey?: AuthenticationResponseJSON | undefined
 }
+
+export type FactorMethod = 'totp' | 'recovery_code' | 'passkey'
 
 export interface MfaChallenge {
   /** Opaque, single-use, short-lived; good for nothing but the second step of this login. */
   challenge: string
   /** `verify`: give a factor. `enrol`: the organization requires one and none is set up yet. */
   purpose: MfaChallengeRecord['purpose']
-  methods: Array<'totp' | 'recovery_code'>
+  methods: FactorMethod[]
   expiresAt: string
 }
 
@@ -43,6 +49,7 @@ export interface MfaServiceDeps {
   mfa: MfaRepository
   accounts: Pick<AccountRepository, 'findUserByEmail' | 'getUser' | 'setMfaRequired'>
   sealer: TotpSeedSealer
+  passkeys: PasskeyFactor
   throttle: Pick<LoginThrottle, 'login' | 'succeeded'>
   clock: Clock
   /** Shown in authenticator apps next to the account (`Keystash (host)`). */
@@ -66,20 +73,45 @@ const challengeEnded = () =>
  * Sessions are issued by the account service; this one says who proved what.
  */
 export function createMfaService(deps: MfaServiceDeps) {
-  const { mfa, accounts, sealer, throttle, clock } = deps
+  const { mfa, accounts, sealer, throttle, clock, passkeys } = deps
   const nowIso = () => new Date(clock.now()).toISOString()
 
   const confirmed = (totp: StoredTotp | undefined) => (totp?.confirmedAt ? totp : undefined)
 
-  /** Checks a code or recovery code of a person with a factor; each is accepted once. */
+  /** Every factor of a person: TOTP (if confirmed), recovery codes and passkeys. */
+  async function factorsOf(userId: string) {
+    const [factors, keys] = await Promise.all([mfa.factors(userId), passkeys.list(userId)])
+    const totp = confirmed(factors.totp)
+    return {
+      ...factors,
+      totp,
+      passkeys: keys,
+      any: totp !== undefined || keys.length > 0,
+    }
+  }
+
+  /**
+   * Checks a code, recovery code or passkey assertion of a person with a factor; each is
+   * accepted once. A passkey assertion needs the WebAuthn challenge it answers.
+   */
   async function verifyFactor(
     userId: string,
     factor: SecondFactor,
-  ): Promise<'totp' | 'recovery_code'> {
-    const factors = await mfa.factors(userId)
-    const totp = confirmed(factors.totp)
-    if (!totp) throw new AppError('bad_request', 'No second factor is set up for this person.')
+    webauthnChallenge?: string,
+  ): Promise<FactorMethod> {
+    const factors = await factorsOf(userId)
+    if (!factors.any) {
+      throw new AppError('bad_request', 'No second factor is set up for this person.')
+    }
+    if (factor.passkey !== undefined) {
+      if (webauthnChallenge && (await passkeys.verify(userId, factor.passkey, webauthnChallenge))) {
+        return 'passkey'
+      }
+      throw new AppError('mfa_code_invalid', 'The passkey could not be verified.')
+    }
+    const totp = factors.totp
     if (factor.code !== undefined) {
+      if (!totp) throw wrongCode()
       const secret = await sealer.open(totp, totp.sealed)
       const step = totpStepOf(secret, factor.code, clock.now())
       if (step !== undefined && (await mfa.useTotpStep(userId, totp.enrolmentId, step))) {
@@ -145,12 +177,8 @@ export function createMfaService(deps: MfaServiceDeps) {
     user: { userId: string; tenantId: string; email: string },
     organization: Pick<OrganizationRecord, 'mfaRequired'>,
   ): Promise<MfaChallenge | undefined> {
-    const factors = await mfa.factors(user.userId)
-    const purpose = confirmed(factors.totp)
-      ? 'verify'
-      : organization.mfaRequired
-        ? 'enrol'
-        : undefined
+    const factors = await factorsOf(user.userId)
+    const purpose = factors.any ? 'verify' : organization.mfaRequired ? 'enrol' : undefined
     if (!purpose) return undefined
     const challenge = `${CHALLENGE_PREFIX}${randomBytes(32).toString('base64url')}`
     const now = clock.now()
@@ -164,7 +192,14 @@ export function createMfaService(deps: MfaServiceDeps) {
     return {
       challenge,
       purpose,
-      methods: purpose === 'verify' ? ['totp', 'recovery_code'] : ['totp'],
+      methods:
+        purpose === 'verify'
+          ? [
+              ...(factors.totp ? (['totp'] as const) : []),
+              ...(factors.passkeys.length > 0 ? (['passkey'] as const) : []),
+              ...(factors.recoveryCodes.length > 0 ? (['recovery_code'] as const) : []),
+            ]
+          : ['totp'],
       expiresAt: record.expiresAt,
     }
   }
@@ -186,14 +221,14 @@ export function createMfaService(deps: MfaServiceDeps) {
         },
       )
     }
-    let method: 'totp' | 'recovery_code'
+    let method: FactorMethod
     let recoveryCodes: string[] | undefined
     if (record.purpose === 'enrol') {
       if (input.code === undefined) throw wrongCode()
       recoveryCodes = await confirmPending(record.userId, input.code)
       method = 'totp'
     } else {
-      method = await verifyFactor(record.userId, input)
+      method = await verifyFactor(record.userId, input, record.webauthnChallenge)
     }
     if (!(await mfa.consumeChallenge(hash))) throw challengeEnded()
     await throttle.succeeded(record.email, input.address)
@@ -219,18 +254,61 @@ export function createMfaService(deps: MfaServiceDeps) {
 
   return {
     verifyFactor,
-
-    async hasFactor(userId: string): Promise<boolean> {
-      return confirmed((await mfa.factors(userId)).totp) !== undefined
-    },
+    /** False when the public URL gives no RP id (an IP address, or none configured). */
+    passkeysAvailable: passkeys.available,
 
     async describe(userId: string) {
-      const { totp, recoveryCodes } = await mfa.factors(userId)
-      const on = confirmed(totp)
+      const { totp, recoveryCodes, passkeys: keys, any } = await factorsOf(userId)
       return {
-        totp: { enabled: on !== undefined, confirmedAt: on?.confirmedAt ?? null },
-        recoveryCodesRemaining: on ? recoveryCodes.length : 0,
+        totp: { enabled: totp !== undefined, confirmedAt: totp?.confirmedAt ?? null },
+        passkeys: keys.map((k) => ({
+          id: k.credentialId,
+          name: k.name,
+          createdAt: k.createdAt,
+          lastUsedAt: k.lastUsedAt ?? null,
+        })),
+        recoveryCodesRemaining: any ? recoveryCodes.length : 0,
       }
+    },
+
+    /** WebAuthn creation options for a new passkey of the session's person. */
+    passkeyRegistrationOptions: (principal: Principal) =>
+      withPerson(principal, (u) => passkeys.registrationOptions(u)),
+
+    /**
+     * Keeps a passkey registered with those options. A person's first factor also brings the
+     * recovery codes (shown once).
+     */
+    async registerPasskey(principal: Principal, response: RegistrationResponseJSON, name: string) {
+      return withPerson(principal, async ({ userId }) => {
+        const hadFactor = (await factorsOf(userId)).any
+        const passkey = await passkeys.register(userId, response, name)
+        if (hadFactor) return { passkey }
+        const codes = newRecoveryCodes()
+        await mfa.replaceRecoveryCodes(
+          userId,
+          codes.map((c) => hashRecoveryCode(userId, c)),
+          nowIso(),
+        )
+        return { passkey, recoveryCodes: codes }
+      })
+    },
+
+    /** WebAuthn request options for the second step of a login; they end with its challenge. */
+    async passkeyOptionsForChallenge(challenge: string) {
+      const { hash, record } = await liveChallenge(challenge, false)
+      if (record.purpose !== 'verify') {
+        throw new AppError(
+          'conflict',
+          'Set up an authenticator app first: no passkey is registered.',
+        )
+      }
+      const options = await passkeys.assertionOptions(record.userId)
+      if (options.allowCredentials?.length === 0) {
+        throw new AppError('conflict', 'No passkey is registered: use a code instead.')
+      }
+      if (!(await mfa.setWebauthnChallenge(hash, options.challenge))) throw challengeEnded()
+      return options
     },
 
     /** Set-up from a session: a new seed, shown once, to confirm with a code. */
@@ -246,15 +324,18 @@ export function createMfaService(deps: MfaServiceDeps) {
       organization: Pick<OrganizationRecord, 'mfaRequired'>,
       factor: SecondFactor,
     ) {
-      if (organization.mfaRequired) {
+      const userId = await withPerson(principal, async (u) => u.userId)
+      const { passkeys: keys } = await factorsOf(userId)
+      if (organization.mfaRequired && keys.length === 0) {
         throw new AppError(
           'conflict',
           'This organization requires a second factor: set up another before removing this one.',
         )
       }
-      const userId = await withPerson(principal, async (u) => u.userId)
       await verifyFactor(userId, factor)
-      await mfa.removeAll(userId)
+      // With passkeys left, the recovery codes stay: they stand in for those too.
+      if (keys.length > 0) await mfa.removeTotp(userId)
+      else await mfa.removeAll(userId)
     },
 
     /** New recovery codes (shown once) replace the unused ones; needs a code from the app. */
@@ -327,8 +408,9 @@ export function createMfaService(deps: MfaServiceDeps) {
     async resetByEmail(email: string) {
       const user = await accounts.findUserByEmail(email)
       if (!user) return undefined
-      const had = confirmed((await mfa.factors(user.userId)).totp) !== undefined
+      const had = (await factorsOf(user.userId)).any
       await mfa.removeAll(user.userId)
+      await passkeys.removeAll(user.userId)
       return { userId: user.userId, tenantId: user.tenantId, email: user.email, had }
     },
   }

@@ -47,6 +47,13 @@ export const itemKey = {
   mfaTotpPending: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#TOTP_PENDING' }),
   /** A person's unused recovery codes, hashed. */
   mfaRecovery: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#RECOVERY' }),
+  /** A registered passkey (its public key and signature counter). */
+  passkey: (userId: string, credentialId: string) => ({
+    pk: `USER#${userId}`,
+    sk: `MFA#PASSKEY#${credentialId}`,
+  }),
+  /** The WebAuthn challenge of a passkey registration under way (single-use). */
+  passkeyPending: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#PASSKEY_PENDING' }),
   /** A second-factor challenge between password and session, by the hash of its string. */
   mfaChallenge: (hash: string) => ({ pk: `MFACHAL#${hash}`, sk: 'MFACHAL' }),
   /** A small item of its own, so token status reads it without the sealed private key. */

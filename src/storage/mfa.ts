@@ -42,6 +42,8 @@ export interface MfaChallengeRecord {
   purpose: 'verify' | 'enrol'
   createdAt: string
   expiresAt: string
+  /** The WebAuthn challenge handed out for a passkey assertion on this login, if any. */
+  webauthnChallenge?: string
 }
 
 function totpOf(item: Record<string, unknown> | undefined): StoredTotp | undefined {
@@ -201,7 +203,18 @@ export function createMfaRepository({
       }
     },
 
-    /** Every factor of a person goes at once (the person's own choice, or the operator's reset). */
+    /** The authenticator app alone (the person keeps other factors and the recovery codes). */
+    async removeTotp(userId: string): Promise<void> {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [itemKey.mfaTotp(userId), itemKey.mfaTotpPending(userId)].map((Key) => ({
+            Delete: { TableName: table, Key },
+          })),
+        }),
+      )
+    },
+
+    /** TOTP and recovery codes go at once (passkeys are their own items: storage/passkeys.ts). */
     async removeAll(userId: string): Promise<void> {
       await doc.send(
         new TransactWriteCommand({
@@ -237,6 +250,25 @@ export function createMfaRepository({
       if (!Item) return undefined
       const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Item
       return rest as MfaChallengeRecord
+    },
+
+    /** Binds a WebAuthn challenge to a live login challenge (it ends with it). */
+    async setWebauthnChallenge(hash: string, webauthnChallenge: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.mfaChallenge(hash),
+            UpdateExpression: 'SET webauthnChallenge = :w',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':w': webauthnChallenge },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
     },
 
     /** A new set of recovery codes replaces every unused one. */

@@ -22,6 +22,7 @@ import {
  * | e-mail -> user (unique)| `EMAIL#<email>`       | `EMAIL`                     |                        |
  * | TOTP factor (sealed)   | `USER#<userId>`       | `MFA#TOTP` (`MFA#TOTP_PENDING` until confirmed) |  |
  * | recovery codes (hashed)| `USER#<userId>`       | `MFA#RECOVERY`              |                        |
+ * | passkey (public key)   | `USER#<userId>`       | `MFA#PASSKEY#<credentialId>` (`MFA#PASSKEY_PENDING` while registering) | |
  * | second-factor challenge| `MFACHAL#<sha256>`    | `MFACHAL`                   |                        |
  * | token (session/access) | `ORG#<orgId>`         | `TOKEN#<tokenId>`           |                        |
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |

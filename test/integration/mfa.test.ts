@@ -398,3 +398,48 @@ describe('npm run reset-mfa', () => {
     expect(usage.stderr).toContain('usage: npm run reset-mfa -- <email>')
   })
 })
+
+describe('passkeys over the API', () => {
+  it('need a public URL with a host name', async () => {
+    const person = await signup(api)
+    const res = await api.post('/v1/me/mfa/passkeys/options', {}, person.session)
+    expect(res.status).toBe(400)
+    expect(res.body.detail).toContain('KEYSTASH_PUBLIC_URL')
+    const byAddress = client(stack.another({ KEYSTASH_PUBLIC_URL: 'http://127.0.0.1:8787' }))
+    expect((await byAddress.post('/v1/me/mfa/passkeys/options', {}, person.session)).status).toBe(
+      400,
+    )
+  })
+
+  it('refuse a forged registration, and each registration challenge serves once', async () => {
+    const vault = client(stack.another({ KEYSTASH_PUBLIC_URL: 'https://vault.example.com' }))
+    const person = await signup(vault)
+    const options = await vault.post('/v1/me/mfa/passkeys/options', {}, person.session)
+    expect(options.status).toBe(200)
+    expect(options.body.rp).toEqual({ id: 'vault.example.com', name: 'Keystash' })
+    expect(options.body.challenge).toMatch(/^[A-Za-z0-9_-]{20,}$/)
+    const forged = {
+      name: 'forged',
+      response: {
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+        clientExtensionResults: {},
+      },
+    }
+    const refused = await vault.post('/v1/me/mfa/passkeys', forged, person.session)
+    expect(refused.status).toBe(401)
+    expect(refused.body.code).toBe('mfa_code_invalid')
+    const again = await vault.post('/v1/me/mfa/passkeys', forged, person.session)
+    expect(again.status).toBe(409)
+    const state = await vault.get('/v1/me/mfa', person.session)
+    expect(state.body.passkeys).toEqual([])
+    // Nothing was registered: login still gives a session at once.
+    const login = await vault.post('/v1/auth/login', {
+      email: person.email,
+      password: person.password,
+    })
+    expect(login.body.session).toBeDefined()
+  })
+})

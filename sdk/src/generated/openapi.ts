@@ -40,7 +40,7 @@ export interface components {
       challenge: string
       /** `verify`: send a code or recovery code. `enrol`: the organization requires a second factor the person lacks: set one up with POST /v1/auth/mfa/totp, then send its first code */
       purpose: 'verify' | 'enrol'
-      methods: Array<'totp' | 'recovery_code'>
+      methods: Array<'totp' | 'passkey' | 'recovery_code'>
       expiresAt: string
     }
     Me: {
@@ -68,6 +68,18 @@ export interface components {
       environment: 'development' | 'staging' | 'production' | null
       expiresAt: string
     }
+    WebAuthnResponse: {
+      id: string
+      rawId: string
+      type: 'public-key'
+      response: {
+        [key: string]: unknown
+      }
+      clientExtensionResults?: {
+        [key: string]: unknown
+      }
+      authenticatorAttachment?: 'platform' | 'cross-platform'
+    }
     TotpEnrolment: {
       /** Base32 seed, shown this once */
       secret: string
@@ -81,7 +93,14 @@ export interface components {
         enabled: boolean
         confirmedAt: string | null
       }
+      passkeys: Array<components['schemas']['Passkey']>
       recoveryCodesRemaining: number
+    }
+    Passkey: {
+      id: string
+      name: string
+      createdAt: string
+      lastUsedAt: string | null
     }
     MfaPolicy: {
       /** Every member’s session must have used a second factor */
@@ -688,6 +707,7 @@ export interface paths {
         code?: string
         /** One of the recovery codes, once */
         recoveryCode?: string
+        passkey?: components['schemas']['WebAuthnResponse']
       }
       responses: {
         /** Logged in */
@@ -729,6 +749,36 @@ export interface paths {
       responses: {
         /** A new seed; confirm it by sending its first code to POST /v1/auth/mfa */
         200: components['schemas']['TotpEnrolment']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/mfa/passkey': {
+    /** WebAuthn request options for answering a login challenge with a passkey */
+    post: {
+      path: never
+      query: never
+      body: {
+        challenge: string
+      }
+      responses: {
+        /** PublicKeyCredentialRequestOptions as JSON, for navigator.credentials.get(); send the answer as `passkey` to POST /v1/auth/mfa */
+        200: {
+          [key: string]: unknown
+        }
         /** Malformed request */
         400: components['schemas']['Problem']
         /** Missing, invalid, expired or revoked credentials */
@@ -872,6 +922,67 @@ export interface paths {
         401: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
         403: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/passkeys/options': {
+    /** WebAuthn creation options for adding a passkey (single-use, five minutes) */
+    post: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** PublicKeyCredentialCreationOptions as JSON, for navigator.credentials.create() */
+        200: {
+          [key: string]: unknown
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/passkeys': {
+    /** Keep the passkey the browser created with those options */
+    post: {
+      path: never
+      query: never
+      body: {
+        name?: string
+        response: components['schemas']['WebAuthnResponse']
+      }
+      responses: {
+        /** Added; a first factor also brings the recovery codes, shown this once */
+        201: {
+          passkey: {
+            id: string
+            name: string
+            createdAt: string
+          }
+          /** Ten single-use recovery codes, shown this once */
+          recoveryCodes?: Array<string>
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
         /** Body too large */
         413: components['schemas']['Problem']
         /** Body is not JSON */

@@ -21,7 +21,15 @@ export interface DashboardDeps {
   clock: Clock
   authenticator: Pick<Authenticator, 'authenticate'>
   accounts: AccountService
-  mfa: Pick<MfaService, 'startTotpForChallenge'>
+  mfa: Pick<
+    MfaService,
+    | 'startTotpForChallenge'
+    | 'passkeyOptionsForChallenge'
+    | 'describe'
+    | 'passkeyRegistrationOptions'
+    | 'registerPasskey'
+    | 'passkeysAvailable'
+  >
   tokens: TokenService
   keyService: KeyService
   organizations: Pick<OrganizationService, 'get' | 'update'>

@@ -16,6 +16,7 @@ import { registerMfaPages } from './mfa-pages.tsx'
 import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
+import { registerSecurityPage } from './security-page.tsx'
 import { sessionCookie } from './session-cookie.ts'
 import { registerTokenPages } from './token-pages.tsx'
 import { registerUsagePage } from './usage-page.tsx'
@@ -39,6 +40,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerAssets(router, pageHeaders())
   registerAuthPages(router, deps, kit)
   registerMfaPages(router, deps, kit)
+  registerSecurityPage(router, deps, kit)
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)

@@ -1,9 +1,12 @@
 import type { Context, Hono } from 'hono'
+import type { AuthenticationResponseJSON } from '../../auth/passkeys.ts'
 import type { MfaChallenge } from '../../domain/mfa.ts'
-import { isAppError } from '../../errors.ts'
+import { AppError, isAppError } from '../../errors.ts'
 import { auditSuccess } from '../audit.ts'
 import { clientOf } from '../client.ts'
+import { parseInput } from '../router.ts'
 import { auditFailure } from '../routes/mfa-login.ts'
+import { WebAuthnResponse } from '../routes/mfa-schemas.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
 import { formOf } from './form.ts'
@@ -20,7 +23,7 @@ const given = (value: string | null) => (value?.trim() ? value.trim() : undefine
 export async function secondStepPage(
   c: Context<DashboardEnv>,
   { mfa }: Pick<DashboardDeps, 'mfa'>,
-  challenge: Pick<MfaChallenge, 'challenge' | 'purpose'>,
+  challenge: Pick<MfaChallenge, 'challenge' | 'purpose' | 'methods'>,
   error?: { detail: string; status: number },
   shown?: { secret: string; uri: string },
 ) {
@@ -34,11 +37,22 @@ export async function secondStepPage(
       nonce={c.get('nonce')}
       challenge={challenge.challenge}
       purpose={challenge.purpose}
+      passkey={challenge.methods.includes('passkey')}
       {...(enrolment ? { enrolment } : {})}
       {...(error ? { error: error.detail } : {})}
     />,
     (error?.status ?? 200) as 200,
   )
+}
+
+/** A passkey's answer, as the page's script put it in the form; checked in depth later. */
+function passkeyOf(text: string | null): AuthenticationResponseJSON | undefined {
+  if (!text) return undefined
+  try {
+    return parseInput(WebAuthnResponse, JSON.parse(text)) as unknown as AuthenticationResponseJSON
+  } catch {
+    throw new AppError('mfa_code_invalid', 'The passkey’s answer could not be read.')
+  }
 }
 
 /** The second step of signing in to the dashboard: the API's POST /v1/auth/mfa, as a form. */
@@ -47,6 +61,13 @@ export function registerMfaPages(
   deps: DashboardDeps,
   { cookie, open }: PageKit,
 ) {
+  // Request options for the passkey button; the login's challenge carries them from here on.
+  router.post('/login/mfa/passkey', open, async (c) => {
+    const form = await formOf(c)
+    const options = await deps.mfa.passkeyOptionsForChallenge(form.get('challenge') ?? '')
+    return c.json(options, 200, { 'cache-control': 'no-store' })
+  })
+
   router.post('/login/mfa', open, async (c) => {
     const form = await formOf(c)
     const challenge = form.get('challenge') ?? ''
@@ -60,6 +81,7 @@ export function registerMfaPages(
           challenge,
           code: given(form.get('code')),
           recoveryCode: given(form.get('recoveryCode')),
+          passkey: passkeyOf(form.get('passkey')),
           address: clientOf(c).address,
         },
         { failed: (who, error) => auditFailure(c, deps.audit, who, error) },
@@ -91,7 +113,8 @@ export function registerMfaPages(
       if (!isAppError(error) || error.status >= 500) throw error
       if (error.code === 'mfa_challenge_invalid') return c.redirect('/login', 303)
       if (error.headers['retry-after']) c.header('retry-after', error.headers['retry-after'])
-      return secondStepPage(c, deps, { challenge, purpose }, error, shown)
+      const methods = form.get('passkeyOffered') === '1' ? (['passkey'] as const) : []
+      return secondStepPage(c, deps, { challenge, purpose, methods: [...methods] }, error, shown)
     }
   })
 }

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { outcomeOf } from '../../audit/events.ts'
+import type { AuthenticationResponseJSON } from '../../auth/passkeys.ts'
 import type { AccountService } from '../../domain/accounts.ts'
 import type { MfaService } from '../../domain/mfa.ts'
 import type { AppError } from '../../errors.ts'
@@ -15,6 +16,7 @@ import {
   oneFactorMessage,
   RecoveryCodesSchema,
   TotpEnrolmentSchema,
+  WebAuthnResponse,
 } from './mfa-schemas.ts'
 
 const noStore = { 'cache-control': 'no-store' }
@@ -31,7 +33,11 @@ const complete = createRoute({
       content: {
         'application/json': {
           schema: z
-            .strictObject({ challenge: Challenge, ...FactorFields })
+            .strictObject({
+              challenge: Challenge,
+              ...FactorFields,
+              passkey: WebAuthnResponse.optional(),
+            })
             .refine(oneFactor, oneFactorMessage),
         },
       },
@@ -75,6 +81,27 @@ const enrol = createRoute({
   },
 })
 
+const passkeyOptions = createRoute({
+  method: 'post',
+  path: '/v1/auth/mfa/passkey',
+  tags: ['auth'],
+  summary: 'WebAuthn request options for answering a login challenge with a passkey',
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.strictObject({ challenge: Challenge }) } },
+    },
+  },
+  responses: {
+    200: {
+      description:
+        'PublicKeyCredentialRequestOptions as JSON, for navigator.credentials.get(); send the answer as `passkey` to POST /v1/auth/mfa',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+    ...problems(400, 401, 409, 413, 415, 422),
+  },
+})
+
 /** The step between a correct password and a session, for people with a second factor. */
 export function mfaLoginRoutes({
   accounts,
@@ -82,14 +109,20 @@ export function mfaLoginRoutes({
   audit,
 }: {
   accounts: Pick<AccountService, 'completeMfa'>
-  mfa: Pick<MfaService, 'startTotpForChallenge'>
+  mfa: Pick<MfaService, 'startTotpForChallenge' | 'passkeyOptionsForChallenge'>
   audit: RequestAudit
 }) {
   return createRouter()
     .openapi(complete, async (c) => {
-      const { challenge, code, recoveryCode } = c.req.valid('json')
+      const { challenge, code, recoveryCode, passkey } = c.req.valid('json')
       const result = await accounts.completeMfa(
-        { challenge, code, recoveryCode, address: clientOf(c).address },
+        {
+          challenge,
+          code,
+          recoveryCode,
+          passkey: passkey as AuthenticationResponseJSON | undefined,
+          address: clientOf(c).address,
+        },
         { failed: (who, error) => auditFailure(c, audit, who, error) },
       )
       const actor = { type: 'user', id: result.userId, name: result.email } as const
@@ -121,6 +154,10 @@ export function mfaLoginRoutes({
     .openapi(enrol, async (c) => {
       const enrolment = await mfa.startTotpForChallenge(c.req.valid('json').challenge)
       return c.json(enrolment, 200, noStore)
+    })
+    .openapi(passkeyOptions, async (c) => {
+      const options = await mfa.passkeyOptionsForChallenge(c.req.valid('json').challenge)
+      return c.json(options as unknown as Record<string, unknown>, 200, noStore)
     })
 }
 

@@ -15,17 +15,39 @@ export const RecoveryCode = z
   .max(40)
   .openapi({ example: 'ABCD-EFGH-JKMN-PQRS', description: 'One of the recovery codes, once' })
 
-/** A code or a recovery code: exactly one. */
+/**
+ * What a browser's WebAuthn call answers (`PublicKeyCredential` as JSON, as
+ * @simplewebauthn/browser returns it); checked in depth by @simplewebauthn/server.
+ */
+const b64url = z
+  .string()
+  .max(8192)
+  .regex(/^[A-Za-z0-9_-]*$/)
+export const WebAuthnResponse = z
+  .object({
+    id: b64url.min(1).max(1024),
+    rawId: b64url.min(1).max(1024),
+    type: z.literal('public-key'),
+    response: z.record(z.string(), z.unknown()),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  })
+  .openapi('WebAuthnResponse')
+
+/** A code, a recovery code or a passkey assertion: exactly one. */
 export const FactorFields = {
   code: TotpCode.optional(),
   recoveryCode: RecoveryCode.optional(),
 }
 
-export const oneFactor = (body: { code?: string | undefined; recoveryCode?: string | undefined }) =>
-  (body.code === undefined) !== (body.recoveryCode === undefined)
+export const oneFactor = (body: {
+  code?: string | undefined
+  recoveryCode?: string | undefined
+  passkey?: unknown
+}) => [body.code, body.recoveryCode, body.passkey].filter((f) => f !== undefined).length === 1
 
 export const oneFactorMessage = {
-  message: 'give either code or recoveryCode',
+  message: 'give exactly one of code, recoveryCode and passkey',
   path: ['code'],
 }
 
@@ -38,7 +60,7 @@ export const MfaChallengeSchema = z
       description:
         '`verify`: send a code or recovery code. `enrol`: the organization requires a second factor the person lacks: set one up with POST /v1/auth/mfa/totp, then send its first code',
     }),
-    methods: z.array(z.enum(['totp', 'recovery_code'])),
+    methods: z.array(z.enum(['totp', 'passkey', 'recovery_code'])),
     expiresAt: z.iso.datetime(),
   })
   .openapi('MfaChallenge')

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
+import type { RegistrationResponseJSON } from '../../auth/passkeys.ts'
 import type { MfaService } from '../../domain/mfa.ts'
 import { audited, type RequestAudit } from '../audit.ts'
 import { requireAuth } from '../middleware/auth.ts'
@@ -12,6 +13,7 @@ import {
   RecoveryCodesSchema,
   TotpCode,
   TotpEnrolmentSchema,
+  WebAuthnResponse,
 } from './mfa-schemas.ts'
 
 const noStore = { 'cache-control': 'no-store' }
@@ -20,9 +22,19 @@ const json = <T extends z.ZodType>(schema: T) => ({
   content: { 'application/json': { schema } },
 })
 
+const PasskeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    lastUsedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('Passkey')
+
 const MfaStatusSchema = z
   .object({
     totp: z.object({ enabled: z.boolean(), confirmedAt: z.iso.datetime().nullable() }),
+    passkeys: z.array(PasskeySchema),
     recoveryCodesRemaining: z.number().int(),
   })
   .openapi('MfaStatus')
@@ -110,6 +122,51 @@ const renewCodes = createRoute({
   },
 })
 
+const passkeyOptions = createRoute({
+  method: 'post',
+  path: '/v1/me/mfa/passkeys/options',
+  tags: ['mfa'],
+  summary: 'WebAuthn creation options for adding a passkey (single-use, five minutes)',
+  security: bearer,
+  responses: {
+    200: {
+      description: 'PublicKeyCredentialCreationOptions as JSON, for navigator.credentials.create()',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+    ...problems(400, 401, 403),
+  },
+})
+
+const addPasskey = createRoute({
+  method: 'post',
+  path: '/v1/me/mfa/passkeys',
+  tags: ['mfa'],
+  summary: 'Keep the passkey the browser created with those options',
+  security: bearer,
+  request: {
+    body: json(
+      z.strictObject({
+        name: z.string().trim().min(1).max(100).default('Passkey'),
+        response: WebAuthnResponse,
+      }),
+    ),
+  },
+  responses: {
+    201: {
+      description: 'Added; a first factor also brings the recovery codes, shown this once',
+      content: {
+        'application/json': {
+          schema: z.object({
+            passkey: z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() }),
+            recoveryCodes: RecoveryCodesSchema.optional(),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 409, 413, 415, 422),
+  },
+})
+
 const getPolicy = createRoute({
   method: 'get',
   path: '/v1/org/mfa',
@@ -168,7 +225,7 @@ export function mfaRoutes({
       const principal = c.get('principal')
       if (principal.kind !== 'session' || !principal.userId) {
         return c.json(
-          { totp: { enabled: false, confirmedAt: null }, recoveryCodesRemaining: 0 },
+          { totp: { enabled: false, confirmedAt: null }, passkeys: [], recoveryCodesRemaining: 0 },
           200,
         )
       }
@@ -201,6 +258,21 @@ export function mfaRoutes({
         () => mfa.renewRecoveryCodes(principal, c.req.valid('json').code),
       )
       return c.json({ recoveryCodes }, 200, noStore)
+    })
+    .openapi(passkeyOptions, async (c) => {
+      const options = await mfa.passkeyRegistrationOptions(c.get('principal'))
+      return c.json(options as unknown as Record<string, unknown>, 200, noStore)
+    })
+    .openapi(addPasskey, async (c) => {
+      const principal = c.get('principal')
+      const { name, response } = c.req.valid('json')
+      const added = await audited(
+        c,
+        audit,
+        { action: 'auth.mfa.enrol', target: self(principal), details: { method: 'passkey' } },
+        () => mfa.registerPasskey(principal, response as unknown as RegistrationResponseJSON, name),
+      )
+      return c.json(added, 201, noStore)
     })
     .openapi(getPolicy, (c) =>
       c.json({ required: c.get('organization').mfaRequired === true }, 200),

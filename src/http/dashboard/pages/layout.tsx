@@ -8,6 +8,7 @@ export type Section =
   | 'environments'
   | 'encryption'
   | 'audit'
+  | 'security'
 
 // The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
 // grants) join this list with teams, after Tokens.
@@ -19,6 +20,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'environments', href: '/environments', label: 'Environments' },
   { id: 'encryption', href: '/encryption', label: 'Encryption' },
   { id: 'audit', href: '/audit', label: 'Audit' },
+  { id: 'security', href: '/security', label: 'Security' },
 ]
 
 export interface PageProps {

@@ -7,6 +7,8 @@ export interface SecondFactorProps {
   purpose: 'verify' | 'enrol'
   /** For `enrol`: the new seed, shown this once. */
   enrolment?: { secret: string; uri: string }
+  /** The person has a passkey: offer it (the page then loads the WebAuthn scripts). */
+  passkey?: boolean
   error?: string
 }
 
@@ -16,10 +18,15 @@ export function SecondFactorPage({
   challenge,
   purpose,
   enrolment,
+  passkey,
   error,
 }: SecondFactorProps) {
   return (
-    <Page title="Second factor" nonce={nonce}>
+    <Page
+      title="Second factor"
+      nonce={nonce}
+      scripts={passkey ? ['/assets/webauthn.js', '/assets/passkeys.js'] : []}
+    >
       <form method="post" action="/login/mfa" class="card narrow">
         {error ? (
           <p class="error" role="alert">
@@ -28,6 +35,16 @@ export function SecondFactorPage({
         ) : null}
         <input type="hidden" name="challenge" value={challenge} />
         <input type="hidden" name="purpose" value={purpose} />
+        {passkey ? (
+          <>
+            <input type="hidden" name="passkeyOffered" value="1" />
+            <input type="hidden" name="passkey" value="" />
+            <button type="button" id="use-passkey">
+              Use a passkey
+            </button>
+            <p class="error" role="alert" id="passkey-error" />
+          </>
+        ) : null}
         {purpose === 'enrol' && enrolment ? (
           <>
             {/* Carried along so that a mistyped first code shows the same key again. */}
