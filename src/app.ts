@@ -7,11 +7,14 @@ import type { SigningKeyRing } from './auth/signing-keys.ts'
 import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
 import type { EncryptionService } from './domain/encryption.ts'
+import type { InvitationService } from './domain/invitations.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
+import type { MemberService } from './domain/members.ts'
 import type { MfaService } from './domain/mfa.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
+import type { SignupConfirmation } from './domain/signup-confirmation.ts'
 import type { TokenService } from './domain/tokens.ts'
 import type { TokenExchange } from './domain/trust/exchange.ts'
 import type { TrustRelationshipService } from './domain/trust/relationships.ts'
@@ -35,8 +38,10 @@ import { authRoutes } from './http/routes/auth.ts'
 import { docsRoutes } from './http/routes/docs.ts'
 import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
+import { invitationRoutes } from './http/routes/invitations.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
+import { memberRoutes } from './http/routes/members.ts'
 import { mfaRoutes } from './http/routes/mfa.ts'
 import { mfaLoginRoutes } from './http/routes/mfa-login.ts'
 import { orgRoutes } from './http/routes/org.ts'
@@ -62,10 +67,13 @@ export interface AppDeps {
   mfa: MfaService
   /** Token statuses cached on this instance hold the organization's policy as it was. */
   onMfaPolicyChanged?: () => void
+  signupConfirmation: SignupConfirmation
   tokens: TokenService
   trustRelationships: TrustRelationshipService
   exchangeToken: TokenExchange
   organizations: OrganizationService
+  members: MemberService
+  invitations: InvitationService
   keyService: KeyService
   reveal: ValueReader
   encryption: EncryptionService
@@ -126,6 +134,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', tokenExchangeRoutes(deps))
   app.route('/', trustRelationshipRoutes(deps))
   app.route('/', orgRoutes(deps))
+  app.route('/', memberRoutes(deps))
+  app.route('/', invitationRoutes(deps))
   app.route('/', keyRoutes(deps))
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))

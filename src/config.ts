@@ -204,6 +204,18 @@ const envSchema = z.object({
     .max(16 * 1024 * 1024, 'KEYSTASH_OUTBOUND_MAX_BYTES must be at most 16777216')
     .default(1024 * 1024),
   KEYSTASH_REKEY_TICK_SECONDS: seconds('KEYSTASH_REKEY_TICK_SECONDS', 60, 86_400),
+  KEYSTASH_SMTP_URL: z
+    .url({
+      protocol: /^smtps?$/,
+      error: 'KEYSTASH_SMTP_URL must be an smtp:// or smtps:// URL',
+    })
+    .optional(),
+  KEYSTASH_MAIL_FROM: z
+    .string()
+    .min(3)
+    .max(254)
+    .regex(/@/, 'KEYSTASH_MAIL_FROM must be an e-mail address (optionally "Name <address>")')
+    .default('Keystash <keystash@localhost>'),
   KEYSTASH_KMS_ALLOWED_REGIONS: z
     .string()
     .regex(
@@ -302,6 +314,17 @@ export interface Config {
   rekey: { tickSeconds: number }
   /** Regions a tenant's KMS key and its replicas may live in (default: the server's region). */
   kms: { allowedRegions: readonly string[] }
+  /**
+   * Outgoing mail (invitations, address confirmations). Without `smtpUrl` no mail is sent:
+   * an invitation's link is shown once to its inviter, and sign-up confirms nothing.
+   */
+  mail: { smtpUrl: string | undefined; from: string }
+  /**
+   * The base of every link the server hands out (invitations, confirmations):
+   * `KEYSTASH_PUBLIC_URL`, or in development the address it listens on; never a request's
+   * `Host`. Undefined in production without `KEYSTASH_PUBLIC_URL`.
+   */
+  linkBase: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -414,6 +437,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       maxBytes: e.KEYSTASH_OUTBOUND_MAX_BYTES,
     },
     rekey: { tickSeconds: e.KEYSTASH_REKEY_TICK_SECONDS },
+    mail: { smtpUrl: e.KEYSTASH_SMTP_URL, from: e.KEYSTASH_MAIL_FROM },
+    linkBase: linkBase(e.KEYSTASH_PUBLIC_URL, production, host, e.PORT),
     kms: {
       allowedRegions: e.KEYSTASH_KMS_ALLOWED_REGIONS
         ? [...new Set(e.KEYSTASH_KMS_ALLOWED_REGIONS.split(',').map((r) => r.trim()))]
@@ -421,6 +446,18 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
   }
   return deepFreeze(config)
+}
+
+function linkBase(
+  publicUrl: string | undefined,
+  production: boolean,
+  host: string,
+  port: number,
+): string | undefined {
+  if (publicUrl) return publicUrl.replace(/\/+$/, '')
+  if (production) return undefined
+  const name = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`
 }
 
 /** Bursts default to five seconds' worth of the rate. */

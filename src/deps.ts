@@ -20,13 +20,17 @@ import { openValue, sealValue } from './crypto/envelope.ts'
 import { createValueCipher } from './crypto/value-cipher.ts'
 import { createAccountService } from './domain/accounts.ts'
 import { createEncryptionService } from './domain/encryption.ts'
+import { createInvitationService } from './domain/invitations.ts'
 import { createValueReader } from './domain/key-values.ts'
 import { createKeyService } from './domain/keys.ts'
+import { createMemberTokens } from './domain/member-tokens.ts'
+import { createMemberService } from './domain/members.ts'
 import { createMfaService } from './domain/mfa.ts'
 import { createOrganizationService } from './domain/organizations.ts'
 import { createPasskeyFactor } from './domain/passkey-factor.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
+import { createSignupConfirmation } from './domain/signup-confirmation.ts'
 import { createTokenService } from './domain/tokens.ts'
 import { createTokenExchange } from './domain/trust/exchange.ts'
 import { createTrustRelationshipService } from './domain/trust/relationships.ts'
@@ -54,6 +58,7 @@ import { kmsRotationStatus } from './kms/rotation-status.ts'
 import { createTenantKekResolver } from './kms/tenant-keks.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import type { Logger } from './logger.ts'
+import { createMailer, type Mailer } from './mail/mailer.ts'
 import { instrumentAwsClient } from './metrics/aws-sdk.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
@@ -66,6 +71,7 @@ import { createDueIndex } from './storage/due-index.ts'
 import { createEventWriter } from './storage/events.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
+import { createInvitationRepository } from './storage/invitations.ts'
 import { createKekAlertStore } from './storage/kek-alerts.ts'
 import { createKekJobStore } from './storage/kek-jobs.ts'
 import { createKekReminderStore } from './storage/kek-reminders.ts'
@@ -73,6 +79,7 @@ import { createKekStore } from './storage/kek-store.ts'
 import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
+import { createMemberRepository } from './storage/members.ts'
 import { createMfaRepository } from './storage/mfa.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
@@ -84,6 +91,7 @@ import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
 import { createRekeyStore } from './storage/rekey-store.ts'
 import { createRewrapStore } from './storage/rewrap-store.ts'
 import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
+import { createPendingSignupStore } from './storage/signups.ts'
 import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { createTrustRelationshipRepository } from './storage/trust-relationships.ts'
@@ -95,6 +103,8 @@ import { createWebhookSecretSealer } from './webhooks/secret.ts'
 
 export interface DepsOptions {
   clock?: Clock
+  /** Outgoing mail; by default SMTP from the configuration (or none). */
+  mailer?: Mailer
 }
 
 /**
@@ -106,7 +116,7 @@ export function buildDeps(
   config: Readonly<Config>,
   logger: Logger,
   aws: AwsClients,
-  { clock = systemClock }: DepsOptions = {},
+  { clock = systemClock, mailer = createMailer(config) }: DepsOptions = {},
 ) {
   const table = config.aws.table
   const { doc } = aws
@@ -148,6 +158,7 @@ export function buildDeps(
   )
 
   const accounts = createAccountRepository({ doc, table })
+  const memberRepository = createMemberRepository({ doc, table })
   const loginThrottle = createLoginThrottle({ doc, table, clock })
   // A second factor belongs to the person; its seed is sealed under the platform key.
   const mfa = createMfaService({
@@ -161,6 +172,7 @@ export function buildDeps(
       clock,
     }),
     throttle: loginThrottle,
+    members: memberRepository,
     clock,
     issuer: config.publicUrl ? `Keystash (${new URL(config.publicUrl).host})` : 'Keystash',
   })
@@ -200,6 +212,18 @@ export function buildDeps(
     logger,
   })
   const onRevoked = authenticator.forget
+  const accountService = createAccountService({
+    accounts,
+    members: memberRepository,
+    tokens: tokenRepository,
+    throttle: loginThrottle,
+    ring,
+    config,
+    clock,
+    logger,
+    onRevoked,
+    mfa,
+  })
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
   const auditStore = createAuditStore({ doc, table, retentionDays: config.audit.retentionDays })
@@ -447,6 +471,7 @@ export function buildDeps(
   const exchangeToken = createTokenExchange({
     relationships: trustRelationshipRepository,
     accounts,
+    members: memberRepository,
     tokens: tokenRepository,
     verifySubjectToken: createSubjectTokenVerifier({
       fetch: outbound,
@@ -492,16 +517,15 @@ export function buildDeps(
     audit,
     auditLog,
     identifyToken: createTokenIdentifier(ring),
-    accounts: createAccountService({
-      accounts,
-      tokens: tokenRepository,
-      throttle: loginThrottle,
-      ring,
+    accounts: accountService,
+    signupConfirmation: createSignupConfirmation({
+      accounts: accountService,
+      users: accounts,
+      pending: createPendingSignupStore({ doc, table }),
+      mailer,
       config,
       clock,
       logger,
-      onRevoked,
-      mfa,
     }),
     mfa,
     /** The organization is read with each token's status: a policy change drops them here. */
@@ -552,8 +576,28 @@ export function buildDeps(
       defaultRateLimit: config.rateLimits.token,
       onEvent: outbox.kick,
     }),
+    /** People and their roles; `addMember` also serves SSO's just-in-time provisioning. */
+    members: createMemberService({
+      members: memberRepository,
+      memberTokens: createMemberTokens({ tokens: tokenRepository, clock, onRevoked }),
+      clock,
+      // Which sessions a person holds is not kept in memory: forget every status.
+      onChanged: () => statusCache.clear(),
+    }),
+    invitations: createInvitationService({
+      invitations: createInvitationRepository({ doc, table }),
+      members: memberRepository,
+      accounts,
+      mailer,
+      config,
+      clock,
+      logger,
+      onChanged: () => statusCache.clear(),
+    }),
+    mailer,
     organizations: createOrganizationService({
       accounts,
+      members: memberRepository,
       purge: createOrgPurge({ doc, table }),
       clock,
       config,

@@ -39,6 +39,13 @@ export const errorTable = {
   mfa_challenge_invalid: { status: 401, title: 'Sign-in step unknown or expired' },
   mfa_code_invalid: { status: 401, title: 'Second-factor code invalid' },
   mfa_required: { status: 401, title: 'A second factor is required' },
+  role_forbids: { status: 403, title: 'Your role in this organization does not allow this' },
+  last_owner: { status: 409, title: 'An organization keeps at least one owner' },
+  invitation_invalid: { status: 404, title: 'Invitation unknown, used or revoked' },
+  invitation_expired: { status: 410, title: 'Invitation expired' },
+  invitation_wrong_address: { status: 403, title: 'Invitation is for another address' },
+  email_unconfirmed: { status: 403, title: 'E-mail address not confirmed yet' },
+  confirmation_invalid: { status: 404, title: 'Confirmation link unknown, used or expired' },
   // workload identity federation (token exchange); each also carries RFC 6749's `error`
   trust_owner_unpinned: { status: 422, title: 'Conditions do not pin the workload’s owner' },
   token_exchange_invalid: { status: 400, title: 'Invalid token exchange request' },
@@ -72,6 +79,8 @@ export const errorTable = {
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   audit_unavailable: { status: 503, title: 'Audit log unavailable' },
   shutting_down: { status: 503, title: 'Instance shutting down' },
+  mail_unavailable: { status: 503, title: 'Mail could not be sent' },
+  public_url_required: { status: 503, title: 'The server has no public URL for links' },
   internal: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>
 

@@ -19,6 +19,7 @@ export type IdPrefix =
   | 'msg'
   | 'trs'
   | 'mfa'
+  | 'inv'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(pooled(10))}`

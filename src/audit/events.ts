@@ -41,6 +41,15 @@ export const AUDIT_ACTIONS = [
   'webhook.delete',
   'webhook.secret.rotate',
   'webhook.test',
+  'member.add', // details: role, via (invitation | sso)
+  'member.role.change', // details: from, to, tokensNarrowed, tokensRevoked
+  'member.remove', // details: role, keepTokens, tokensRevoked, sessionsEnded
+  'member.ownership.transfer', // target: the new owner
+  'member.grant.change', // production reveals granted or withdrawn; details: granted
+  'invitation.create', // details: role, email sent
+  'invitation.revoke',
+  'invitation.accept',
+  'auth.switch', // a new session in another organization of the same person
 ] as const
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
@@ -55,7 +64,17 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'org' | 'user' | 'token' | 'key' | 'encryption' | 'job' | 'audit' | 'webhook' | 'trust'
+  type:
+    | 'org'
+    | 'user'
+    | 'token'
+    | 'key'
+    | 'encryption'
+    | 'job'
+    | 'audit'
+    | 'webhook'
+    | 'trust'
+    | 'invitation'
   id: string
   name?: string | null
 }

@@ -18,7 +18,8 @@ import {
   verifyToken,
 } from './jwt.ts'
 import type { Principal } from './principal.ts'
-import { scopesForSession, TENANT_WIDE_SCOPES } from './scopes.ts'
+import { scopesOfRole } from './roles.ts'
+import { TENANT_WIDE_SCOPES } from './scopes.ts'
 import type { SigningKeyRing } from './signing-keys.ts'
 
 export interface AuthenticatorDeps {
@@ -101,6 +102,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
           ancestors: claims.ancestors,
           signingKeyId: claims.signedBy,
           trustId: claims.trustId,
+          ...(claims.kind === 'session' ? { userId: claims.userId } : {}),
         },
         options.prefetch?.(claims.tenantId),
       )
@@ -192,13 +194,20 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     }
     const principal: Principal = Object.freeze({
       ...claims,
-      ...(record.kind === 'session'
-        ? { scopes: scopesForSession({ userId: claims.userId ?? '', tenantId: claims.tenantId }) }
+      // A session's power is its person's role, as read with its status.
+      ...(record.kind === 'session' && status.member
+        ? { scopes: scopesOfRole(status.member.role), member: status.member }
         : {}),
+      // A narrowed token holds its record's scopes, fewer than its claims name.
+      ...(record.kind === 'access' && record.narrowedAt ? { scopes: record.scopes } : {}),
       // Earlier releases let a key-restricted token hold `org:admin`; a restriction would not
       // restrict its tenant-wide powers, so such a token keeps its key powers only.
       ...(record.keys !== undefined
-        ? { scopes: claims.scopes.filter((scope) => !TENANT_WIDE_SCOPES.includes(scope)) }
+        ? {
+            scopes: (record.narrowedAt ? record.scopes : claims.scopes).filter(
+              (scope) => !TENANT_WIDE_SCOPES.includes(scope),
+            ),
+          }
         : {}),
       ...(record.ancestors ? { ancestors: record.ancestors } : {}),
       ...(record.name ? { name: record.name } : {}),
@@ -222,6 +231,12 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       })
     }
     if (status.signingKeyRevokedAt) return signingKeyRevoked()
+    // A person removed from the organization: their sessions end with the membership.
+    if (record.kind === 'session' && status.member === undefined) {
+      return new AppError('invalid_token', 'You are no longer a member of this organization.', {
+        headers: { 'www-authenticate': bearerChallenge },
+      })
+    }
     // A token minted by a revoked (or vanished) ancestor stops with it.
     const revokedAncestor = (record.ancestors ?? []).find(
       (id) => !status.ancestors.get(id) || status.ancestors.get(id)?.revokedAt,

@@ -10,7 +10,11 @@ import type { Principal } from './principal.ts'
  */
 export function claimsMismatch(claims: Principal, record: TokenRecord): string[] {
   const fields: string[] = []
-  if (!sameSet(claims.scopes, record.scopes)) fields.push('scopes')
+  // A token narrowed after its creator lost a role holds fewer scopes than it names, never more.
+  const scopesMatch = record.narrowedAt
+    ? record.scopes.every((scope) => claims.scopes.includes(scope))
+    : sameSet(claims.scopes, record.scopes)
+  if (!scopesMatch) fields.push('scopes')
   if (!sameOptionalSet(claims.keys, record.keys)) fields.push('keys')
   if (claims.environment !== record.environment) fields.push('environment')
   if (!sameOptionalSet(claims.cidrs, record.cidrs)) fields.push('cidrs')

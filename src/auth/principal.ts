@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Environment } from '../config.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
+import type { MemberRole } from './roles.ts'
 import type { Scope } from './scopes.ts'
 
 export const ENVIRONMENTS = [
@@ -26,6 +27,11 @@ export interface Principal {
   tenantId: string
   /** The user (`sub`) for sessions; undefined for access tokens. */
   userId?: string
+  /**
+   * Sessions only: the person's role in the organization, read with the session's status at
+   * each request (within the record-cache bound). `scopes` are the role's.
+   */
+  member?: MemberRole
   scopes: Scope[]
   /** Key restrictions (see `keyAllowed`); undefined means every key of the tenant. */
   keys?: string[]

@@ -58,14 +58,6 @@ export function normalizeScopes(words: Iterable<string>): Scope[] {
 }
 
 /**
- * What a person's session may do, decided at each request from who they are rather than from
- * the session's token. An organization has one user today, its owner, who may do everything.
- */
-export function scopesForSession(_who: { userId: string; tenantId: string }): Scope[] {
-  return [...SCOPES]
-}
-
-/**
  * One entry of a token's `keys` restriction: a key id or name matched exactly, or a prefix
  * ending in `*` (`openai-*`) matched against the start of the key's id or name. Matching the
  * prefix against both, like exact entries, is what keeps `assertSubset` sound: a child's exact

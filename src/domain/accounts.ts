@@ -7,13 +7,19 @@ import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../logger.ts'
-import { type AccountRepository, DEFAULT_MOCK_SETTINGS } from '../storage/accounts.ts'
+import {
+  type AccountRepository,
+  DEFAULT_MOCK_SETTINGS,
+  type UserRecord,
+} from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
+import type { MemberRepository } from '../storage/members.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
 import type { FailureHooks, MfaService, SecondFactor } from './mfa.ts'
 
 export interface AccountServiceDeps {
   accounts: AccountRepository
+  members: Pick<MemberRepository, 'organizationsOf' | 'get' | 'touchSignIn'>
   tokens: Pick<TokenRepository, 'put' | 'revoke'>
   throttle: LoginThrottle
   ring: SigningKeyRing
@@ -42,7 +48,30 @@ export function normalizeEmail(email: string): string {
  * with it keep working (they belong to the organization, and a person's sessions manage them).
  */
 export function createAccountService(deps: AccountServiceDeps) {
-  const { accounts, tokens, throttle, ring, config, clock, logger } = deps
+  const { accounts, members, tokens, throttle, ring, config, clock, logger } = deps
+
+  /**
+   * The organizations a person belongs to, oldest first; a user of an earlier release that
+   * `npm run migrate` has not reached yet still names the one they own.
+   */
+  async function organizationsOf(user: UserRecord): Promise<string[]> {
+    const ids = (await members.organizationsOf(user.userId)).map((m) => m.tenantId)
+    if (user.tenantId && !ids.includes(user.tenantId)) ids.push(user.tenantId)
+    return ids
+  }
+
+  /** The organization a sign-in opens: the one asked for, else the oldest that still exists. */
+  async function organizationToOpen(user: UserRecord, wanted: string | undefined) {
+    const ids = await organizationsOf(user)
+    for (const tenantId of wanted === undefined ? ids : ids.filter((id) => id === wanted)) {
+      const organization = await accounts.getOrganization(tenantId)
+      if (organization && !organization.deletedAt) return organization
+    }
+    if (wanted !== undefined) {
+      throw new AppError('not_found', 'You are not a member of that organization.')
+    }
+    throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
+  }
 
   async function newSession(tenantId: string, userId: string, mfaAt?: string) {
     const now = new Date(clock.now())
@@ -51,8 +80,8 @@ export function createAccountService(deps: AccountServiceDeps) {
       tokenId: newId('tok'),
       kind: 'session',
       userId,
-      // A session's power comes from its person at each request (scopesForSession), not from
-      // what it was issued with.
+      // A session's power comes from its person's role at each request (auth/roles.ts), not
+      // from what it was issued with.
       scopes: [],
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + config.auth.sessionTtlSeconds * 1000).toISOString(),
@@ -71,27 +100,36 @@ export function createAccountService(deps: AccountServiceDeps) {
     return { record, session: { token, expiresAt: record.expiresAt } satisfies Session }
   }
 
+  /** What every sign-up checks first: sign-up open, the password policy, the address's rate. */
+  async function admitSignup(input: { password: string; address?: string }) {
+    if (!config.auth.signup) {
+      throw new AppError(
+        'signup_disabled',
+        'This server does not accept new sign-ups; ask its operator for an account.',
+      )
+    }
+    checkPasswordPolicy(input.password)
+    const verdict = await throttle.signup(input.address)
+    if (!verdict.allowed) throw tooMany('rate_limited', verdict.retryAfterMs)
+  }
+
   const service = {
-    async signup(input: {
+    admitSignup,
+
+    /**
+     * Creates a person, the organization they own and their first session; `conflict` when
+     * the address is taken.
+     */
+    async openAccount(input: {
       email: string
-      password: string
-      organization?: string
-      address?: string
+      passwordHash: string
+      organization?: string | undefined
+      emailConfirmedAt?: string
     }) {
-      if (!config.auth.signup) {
-        throw new AppError(
-          'signup_disabled',
-          'This server does not accept new sign-ups; ask its operator for an account.',
-        )
-      }
-      checkPasswordPolicy(input.password)
-      const verdict = await throttle.signup(input.address)
-      if (!verdict.allowed) throw tooMany('rate_limited', verdict.retryAfterMs)
-      const email = normalizeEmail(input.email)
+      const { email, passwordHash } = input
       const userId = newId('usr')
       const tenantId = newId('org')
       const now = new Date(clock.now()).toISOString()
-      const passwordHash = await hashPassword(input.password)
       const { record, session } = await newSession(tenantId, userId)
       const organization = {
         tenantId,
@@ -102,8 +140,23 @@ export function createAccountService(deps: AccountServiceDeps) {
         mockDefaults: { ...DEFAULT_MOCK_SETTINGS },
       }
       await accounts.createAccount({
-        user: { userId, email, passwordHash, tenantId, role: 'owner', createdAt: now },
+        user: {
+          userId,
+          email,
+          passwordHash,
+          createdAt: now,
+          ...(input.emailConfirmedAt ? { emailConfirmedAt: input.emailConfirmedAt } : {}),
+        },
         organization,
+        owner: {
+          tenantId,
+          userId,
+          email,
+          role: 'owner',
+          joinedAt: now,
+          signInMethod: 'password',
+          lastSignInAt: now,
+        },
         session: record,
       })
       return {
@@ -114,15 +167,30 @@ export function createAccountService(deps: AccountServiceDeps) {
       }
     },
 
+    /** Sign-up without address confirmation (no SMTP server configured). */
+    async signup(input: {
+      email: string
+      password: string
+      organization?: string
+      address?: string
+    }) {
+      await admitSignup(input)
+      return service.openAccount({
+        email: normalizeEmail(input.email),
+        passwordHash: await hashPassword(input.password),
+        organization: input.organization,
+      })
+    },
+
     /**
      * Same work whether or not the e-mail exists (one argon2id verification either way), and
      * the same answer for a wrong e-mail and a wrong password.
      */
     async login(
-      input: { email: string; password: string; address?: string },
+      input: { email: string; password: string; address?: string; organization?: string },
       hooks: {
         failed?: (
-          user: { userId: string; tenantId: string; email: string } | undefined,
+          user: { userId: string; tenantId: string | undefined; email: string } | undefined,
           error: AppError,
         ) => Promise<void>
       } = {},
@@ -139,7 +207,9 @@ export function createAccountService(deps: AccountServiceDeps) {
           'The e-mail address or the password is wrong.',
         )
         await hooks.failed?.(
-          user ? { userId: user.userId, tenantId: user.tenantId, email } : undefined,
+          user
+            ? { userId: user.userId, tenantId: (await organizationsOf(user))[0], email }
+            : undefined,
           failure,
         )
         throw failure
@@ -151,24 +221,60 @@ export function createAccountService(deps: AccountServiceDeps) {
             logger.warn({ error: (error as Error)?.name }, 'password rehash failed'),
           )
       }
-      const organization = await accounts.getOrganization(user.tenantId)
-      if (!organization || organization.deletedAt) {
-        throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
-      }
-      const identity = { userId: user.userId, tenantId: user.tenantId, email }
+      const organization = await organizationToOpen(user, input.organization)
+      const { tenantId } = organization
+      const identity = { userId: user.userId, tenantId, email }
       // With a second factor owed, the password's count stays until the factor is given too.
       const mfa = await deps.mfa?.challengeAfterPassword(identity, organization)
       if (mfa) return { ...identity, mfa }
       await throttle.succeeded(email, input.address)
-      const { record, session } = await newSession(user.tenantId, user.userId)
+      const { record, session } = await newSession(tenantId, user.userId)
       await tokens.put(record)
-      return {
-        session,
-        sessionId: record.tokenId,
-        userId: user.userId,
-        tenantId: user.tenantId,
-        email,
+      await members.touchSignIn(tenantId, user.userId, new Date(clock.now()))
+      return { session, sessionId: record.tokenId, userId: user.userId, tenantId, email }
+    },
+
+    /** The organizations the person behind a session belongs to, with their role in each. */
+    async organizations(principal: Principal) {
+      const user = principal.userId ? await accounts.getUser(principal.userId) : undefined
+      if (principal.kind !== 'session' || !user) {
+        throw new AppError('session_required', 'Only a person’s session belongs to organizations.')
       }
+      const found = []
+      for (const tenantId of await organizationsOf(user)) {
+        const [organization, membership] = await Promise.all([
+          accounts.getOrganization(tenantId),
+          members.get(tenantId, user.userId),
+        ])
+        if (!organization || organization.deletedAt) continue
+        found.push({
+          id: tenantId,
+          name: organization.name,
+          role: membership?.role ?? ('owner' as const),
+          current: tenantId === principal.tenantId,
+        })
+      }
+      return found
+    },
+
+    /**
+     * Switching organization is a new session in the other one, for a person who belongs to
+     * it; the calling session stays as it is.
+     */
+    async switchOrganization(principal: Principal, tenantId: string) {
+      const user =
+        principal.kind === 'session' && principal.userId
+          ? await accounts.getUser(principal.userId)
+          : undefined
+      if (!user) {
+        throw new AppError('session_required', 'Only a person’s session can switch organization.')
+      }
+      const { tenantId: opened } = await organizationToOpen(user, tenantId)
+      // The second factor proved for this sign-in counts in the other organization too.
+      const { record, session } = await newSession(opened, user.userId, principal.mfaAt)
+      await tokens.put(record)
+      await members.touchSignIn(opened, user.userId, new Date(clock.now()))
+      return { session, sessionId: record.tokenId, tenantId: opened, userId: user.userId }
     },
 
     /** The second step of a login that answered with a challenge: the session, at last. */
@@ -180,6 +286,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const proof = await deps.mfa.completeChallenge(input, hooks)
       const { record, session } = await newSession(proof.tenantId, proof.userId, proof.mfaAt)
       await tokens.put(record)
+      await members.touchSignIn(proof.tenantId, proof.userId, new Date(clock.now()))
       return { ...proof, session, sessionId: record.tokenId }
     },
 
@@ -205,14 +312,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       input: { password: string; address?: string } & SecondFactor,
     ) {
       const user =
-        principal.kind === 'session' && principal.userId
+        principal.kind === 'session' && principal.userId && principal.member
           ? await accounts.getUser(principal.userId)
           : undefined
-      if (!user || user.tenantId !== principal.tenantId) {
+      if (!user) {
         throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
       }
-      const { code, recoveryCode, ...password } = input
-      const first = await service.login({ email: user.email, ...password })
+      const { code, recoveryCode, passkey: _passkey, ...password } = input
+      const first = await service.login({
+        email: user.email,
+        ...password,
+        organization: principal.tenantId,
+      })
       // The second factor too, for a person who has one: in the same request as the password.
       const result =
         'mfa' in first

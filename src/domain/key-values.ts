@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.ts'
+import { requireReveal } from '../auth/roles.ts'
 import { requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
@@ -51,6 +52,7 @@ export function createValueReader({
     options: { version?: number; prefetched?: Record<string, unknown> } = {},
   ): Promise<RevealedValue> {
     requireScope(principal, 'keys:read')
+    requireReveal(principal, environmentOf(principal))
     const record = await keyService.load(principal, ref, options.prefetched)
     const versionNumber = options.version ?? record.currentVersion
     // The current version is in the key record: no await (this is the hot path).
@@ -93,6 +95,7 @@ export function createValueReader({
     ref: string,
   ): RevealedValue | undefined {
     requireScope(principal, 'keys:read')
+    requireReveal(principal, environmentOf(principal))
     const record = keyService.peek(principal, ref)
     if (record === undefined) return undefined
     const mode = modeFor(principal, organization, record)
@@ -113,8 +116,7 @@ export function createValueReader({
     record: KeyRecord,
   ): ModeResolution {
     return resolveMode({
-      // A person's session reads what production would; applications say where they run.
-      environment: principal.environment ?? 'production',
+      environment: environmentOf(principal),
       guardrails: config.mockGuardrails,
       keyOverrides: record.mockOverrides,
       tenantDefaults: organization?.mockDefaults,
@@ -151,6 +153,9 @@ export function createValueReader({
 
   return Object.assign(reveal, { cached: revealCached })
 }
+
+/** A person's session reads what production would; applications say where they run. */
+const environmentOf = (principal: Principal) => principal.environment ?? 'production'
 
 /** The plaintext as a string; its buffer is zeroed once read. */
 function utf8Once(plaintext: Buffer): string {

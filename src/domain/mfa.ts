@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
+import type { MemberRepository } from '../storage/members.ts'
 import type { MfaChallengeRecord, MfaRepository, StoredTotp } from '../storage/mfa.ts'
 import type { PasskeyFactor } from './passkey-factor.ts'
 
@@ -50,6 +51,8 @@ export interface MfaServiceDeps {
   accounts: Pick<AccountRepository, 'findUserByEmail' | 'getUser' | 'setMfaRequired'>
   sealer: TotpSeedSealer
   passkeys: PasskeyFactor
+  /** Where a reset is filed: every organization the person belongs to. */
+  members: Pick<MemberRepository, 'organizationsOf'>
   throttle: Pick<LoginThrottle, 'login' | 'succeeded'>
   clock: Clock
   /** Shown in authenticator apps next to the account (`Keystash (host)`). */
@@ -386,10 +389,11 @@ export function createMfaService(deps: MfaServiceDeps) {
      */
     async setRequired(
       principal: Principal,
-      organization: Pick<OrganizationRecord, 'tenantId' | 'ownerUserId'>,
+      organization: Pick<OrganizationRecord, 'tenantId'>,
       required: boolean,
     ): Promise<OrganizationRecord> {
-      if (principal.kind !== 'session' || principal.userId !== organization.ownerUserId) {
+      // The role read with the session's status at this request (auth/roles.ts).
+      if (principal.kind !== 'session' || principal.member?.role !== 'owner') {
         throw new AppError(
           'insufficient_scope',
           'Only an owner of the organization can change this.',
@@ -411,7 +415,10 @@ export function createMfaService(deps: MfaServiceDeps) {
       const had = (await factorsOf(user.userId)).any
       await mfa.removeAll(user.userId)
       await passkeys.removeAll(user.userId)
-      return { userId: user.userId, tenantId: user.tenantId, email: user.email, had }
+      const organizations = (await deps.members.organizationsOf(user.userId)).map((m) => m.tenantId)
+      // A person of an earlier release names their one organization on their own item.
+      if (user.tenantId && !organizations.includes(user.tenantId)) organizations.push(user.tenantId)
+      return { userId: user.userId, email: user.email, organizations, had }
     },
   }
 

@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { checkSettingAllowed } from '../mock/resolve-mode.ts'
 import type { AccountRepository, MockSetting, OrganizationRecord } from '../storage/accounts.ts'
+import type { MemberRepository } from '../storage/members.ts'
 import type { OrgPurge } from '../storage/org-purge.ts'
 
 const PURGE_ATTEMPTS = 3
@@ -28,6 +29,7 @@ export function describeOrganization(org: OrganizationRecord) {
 /** The caller's own organization (tenant); there is no way to name another one. */
 export function createOrganizationService({
   accounts,
+  members,
   purge,
   clock,
   config,
@@ -35,6 +37,7 @@ export function createOrganizationService({
   onChanged,
 }: {
   accounts: AccountRepository
+  members: Pick<MemberRepository, 'list' | 'organizationsOf' | 'removePointer'>
   purge: Pick<OrgPurge, 'purgePartition'>
   clock: Clock
   config: Pick<Config, 'mockGuardrails' | 'cache'>
@@ -74,7 +77,26 @@ export function createOrganizationService({
     }
   }
 
+  /**
+   * The organization's people leave it; those who belong to no other organization are
+   * removed with their e-mail claim, so the address can sign up again. Idempotent, like the
+   * purge: the memberships it reads are erased only after it.
+   */
+  async function releasePeople(tenantId: string): Promise<number> {
+    let removed = 0
+    for (const member of await members.list(tenantId)) {
+      await members.removePointer(member.userId, tenantId)
+      if ((await members.organizationsOf(member.userId)).length > 0) continue
+      await accounts.deleteUser({ userId: member.userId, email: member.email })
+      removed++
+    }
+    return removed
+  }
+
   async function erase(tenantId: string, markedAt: number): Promise<void> {
+    const peopleRemoved = await releasePeople(tenantId)
+    if (peopleRemoved > 0)
+      logger.info({ tenantId, peopleRemoved }, 'people of a deleted organization removed')
     let deleted = await purgeWithRetries(tenantId)
     // Another instance may serve this tenant's token status from memory for the staleness
     // bound after the mark, and let a request write a key after the first sweep went past it.

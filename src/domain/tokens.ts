@@ -1,6 +1,7 @@
 import type { Clock } from '../auth/clock.ts'
 import { issueToken, MAX_CIDRS, MAX_TOKEN_DEPTH } from '../auth/jwt.ts'
 import type { Principal } from '../auth/principal.ts'
+import { requireMintWithinRole } from '../auth/roles.ts'
 import { assertSubset, requireScope, type Scope, TENANT_WIDE_SCOPES } from '../auth/scopes.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config, Environment } from '../config.ts'
@@ -124,6 +125,7 @@ export function createTokenService({
       const scopes = [...new Set(input.scopes)]
       const cidrs = input.cidrs ? canonicalCidrs(input.cidrs) : principal.cidrs
       checkKeyRestrictable(scopes, input.keys)
+      requireMintWithinRole(principal, scopes, environment)
       assertSubset(principal, {
         kind: 'access',
         scopes,

@@ -27,6 +27,7 @@ export function problems(...listed: number[]) {
     403: 'Valid credentials lacking a scope or key access',
     404: 'Not found (also for other tenants’ objects)',
     409: 'Conflict',
+    410: 'Gone (expired)',
     413: 'Body too large',
     415: 'Body is not JSON',
     422: 'Validation failed',

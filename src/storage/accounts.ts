@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -7,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { AppError } from '../errors.ts'
 import { itemKey } from './keys.ts'
+import { type MembershipRecord, membershipPuts } from './members.ts'
 import { initialSchedule, rekeyScheduleItem } from './rekey-schedule.ts'
 import { type TokenRecord, tokenItem } from './tokens.ts'
 
@@ -24,13 +26,21 @@ export interface OrganizationRecord {
   deletedAt?: string
 }
 
+/**
+ * A person. What they may do in each organization is their membership (storage/members.ts);
+ * users written before memberships existed also name their one organization (`tenantId`,
+ * `role`), until `npm run migrate` turns that into a membership.
+ */
 export interface UserRecord {
   userId: string
   email: string
   passwordHash: string
-  tenantId: string
-  role: 'owner'
   createdAt: string
+  /** When the person proved the address by following a mailed link (SMTP configured). */
+  emailConfirmedAt?: string
+  /** Earlier releases only: the organization this user owned. */
+  tenantId?: string
+  role?: 'owner'
 }
 
 export const DEFAULT_MOCK_SETTINGS: OrganizationRecord['mockDefaults'] = {
@@ -58,11 +68,13 @@ export function createAccountRepository({
   return {
     /**
      * Sign-up in one transaction: the e-mail claim (unique), the user, the organization, its
-     * re-keying schedule and the first session. Either all exist afterwards or none does.
+     * first member (the owner), its re-keying schedule and the first session. Either all
+     * exist afterwards or none does.
      */
     async createAccount(input: {
       user: UserRecord
       organization: OrganizationRecord
+      owner: MembershipRecord
       session: TokenRecord
     }): Promise<void> {
       try {
@@ -94,10 +106,12 @@ export function createAccountRepository({
                     ...itemKey.org(input.organization.tenantId),
                     type: 'org',
                     ...input.organization,
+                    ownerCount: 1,
                   },
                   ConditionExpression: 'attribute_not_exists(pk)',
                 },
               },
+              ...membershipPuts(table, input.owner),
               {
                 Put: {
                   TableName: table,
@@ -200,6 +214,34 @@ export function createAccountRepository({
         }),
       )
       return toOrganization(Attributes ?? {})
+    },
+
+    /**
+     * Removes a person and their e-mail claim (which frees the address for a new sign-up),
+     * when the claim still names them.
+     */
+    async deleteUser(user: Pick<UserRecord, 'userId' | 'email'>): Promise<void> {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: table,
+                  Key: itemKey.email(user.email),
+                  ConditionExpression: 'userId = :userId',
+                  ExpressionAttributeValues: { ':userId': user.userId },
+                },
+              },
+              { Delete: { TableName: table, Key: itemKey.user(user.userId) } },
+            ],
+          }),
+        )
+      } catch (error) {
+        // The claim names someone else or nobody: only the user item is ours to remove.
+        if (!(error instanceof TransactionCanceledException)) throw error
+        await doc.send(new DeleteCommand({ TableName: table, Key: itemKey.user(user.userId) }))
+      }
     },
 
     async markOrganizationDeleted(tenantId: string, at: Date): Promise<void> {

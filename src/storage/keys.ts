@@ -3,6 +3,19 @@ export const itemKey = {
   org: (tenantId: string) => ({ pk: `ORG#${tenantId}`, sk: 'ORG' }),
   user: (userId: string) => ({ pk: `USER#${userId}`, sk: 'USER' }),
   email: (email: string) => ({ pk: `EMAIL#${email}`, sk: 'EMAIL' }),
+  /** A person's membership of an organization (storage/members.ts). */
+  member: (tenantId: string, userId: string) => ({ pk: `ORG#${tenantId}`, sk: `MEMBER#${userId}` }),
+  /** A sign-up waiting for its address to be confirmed, by the SHA-256 of its secret. */
+  pendingSignup: (secretHash: string) => ({ pk: `SIGNUP#${secretHash}`, sk: 'SIGNUP' }),
+  invitation: (tenantId: string, invitationId: string) => ({
+    pk: `ORG#${tenantId}`,
+    sk: `INVITE#${invitationId}`,
+  }),
+  /** The same membership seen from the person, so a login finds their organizations. */
+  memberOf: (userId: string, tenantId: string) => ({
+    pk: `USER#${userId}`,
+    sk: `MEMBEROF#${tenantId}`,
+  }),
   token: (tenantId: string, tokenId: string) => ({ pk: `ORG#${tenantId}`, sk: `TOKEN#${tokenId}` }),
   key: (tenantId: string, keyId: string) => ({ pk: `ORG#${tenantId}`, sk: `KEY#${keyId}` }),
   keyName: (tenantId: string, name: string) => ({ pk: `ORG#${tenantId}`, sk: `KEYNAME#${name}` }),

@@ -24,6 +24,10 @@ import {
  * | recovery codes (hashed)| `USER#<userId>`       | `MFA#RECOVERY`              |                        |
  * | passkey (public key)   | `USER#<userId>`       | `MFA#PASSKEY#<credentialId>` (`MFA#PASSKEY_PENDING` while registering) | |
  * | second-factor challenge| `MFACHAL#<sha256>`    | `MFACHAL`                   |                        |
+ * | membership             | `ORG#<orgId>`         | `MEMBER#<userId>`           |                        |
+ * | person -> membership   | `USER#<userId>`       | `MEMBEROF#<orgId>`          |                        |
+ * | invitation (hashed)    | `ORG#<orgId>`         | `INVITE#<invitationId>`     |                        |
+ * | sign-up to confirm     | `SIGNUP#<sha256>`     | `SIGNUP`                    |                        |
  * | token (session/access) | `ORG#<orgId>`         | `TOKEN#<tokenId>`           |                        |
  * | API key (metadata)     | `ORG#<orgId>`         | `KEY#<keyId>`               |                        |
  * | API key, by name       | `ORG#<orgId>`         | `KEYNAME#<name>`            |                        |

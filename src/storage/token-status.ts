@@ -1,6 +1,8 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { MemberRole } from '../auth/roles.ts'
 import { type OrganizationRecord, toOrganization } from './accounts.ts'
 import { type ItemKey, itemKey } from './keys.ts'
+import { memberRoleOf, toMembership } from './members.ts'
 import { type TokenRecord, toTokenRecord } from './tokens.ts'
 
 export interface TokenStatus {
@@ -10,6 +12,12 @@ export interface TokenStatus {
   ancestors: ReadonlyMap<string, TokenRecord>
   /** When the key that signed the token was revoked in an emergency, if it was. */
   signingKeyRevokedAt: string | undefined
+  /**
+   * For a session: its person's role in the organization, undefined when they are no longer a
+   * member. Read in the same round trip as the token, so a role change or a removal reaches
+   * every instance within the record cache's bound.
+   */
+  member?: MemberRole | undefined
   /**
    * For a token issued through a trust relationship: whether the relationship still exists.
    * Read in the same round trip as the token, like its ancestors.
@@ -27,6 +35,8 @@ export interface TokenStatusQuery {
   signingKeyId?: string | undefined
   /** The trust relationship that issued it (or the token it descends from), if any. */
   trustId?: string | undefined
+  /** A session's person (`sub`): their membership is read with the session's status. */
+  userId?: string | undefined
 }
 
 /**
@@ -66,17 +76,21 @@ export function createTokenStatusReader({
     query: TokenStatusQuery,
     extra: ItemKey[] = [],
   ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
-    const { tenantId, tokenId, signingKeyId, trustId } = query
+    const { tenantId, tokenId, signingKeyId, trustId, userId } = query
     const tokenKey = itemKey.token(tenantId, tokenId)
     const orgKey = itemKey.org(tenantId)
     const claimed = query.ancestors ?? []
     const trustKey = trustId === undefined ? undefined : itemKey.trust(tenantId, trustId)
+    // A person's user item comes along for organizations `npm run migrate` has not given
+    // memberships yet: their user item still names the one organization they own.
+    const memberKeys = userId ? [itemKey.member(tenantId, userId), itemKey.user(userId)] : []
     const keys: ItemKey[] = [
       tokenKey,
       orgKey,
       ...claimed.map((id) => itemKey.token(tenantId, id)),
       ...(signingKeyId ? [itemKey.signingKeyRevocation(signingKeyId)] : []),
       ...(trustKey ? [trustKey] : []),
+      ...memberKeys,
       ...extra,
     ]
     const found = new Map<string, Record<string, unknown>>()
@@ -107,6 +121,7 @@ export function createTokenStatusReader({
         ancestors,
         signingKeyRevokedAt: revocation ? String(revocation.revokedAt) : undefined,
         ...(trustKey ? { trustActive: found.has(keyId(trustKey)) } : {}),
+        ...(userId ? { member: memberFrom(found, tenantId, userId) } : {}),
       },
       extra: found,
     }
@@ -114,6 +129,17 @@ export function createTokenStatusReader({
 }
 
 const keyId = (key: ItemKey) => `${key.pk}|${key.sk}`
+
+function memberFrom(
+  found: Map<string, Record<string, unknown>>,
+  tenantId: string,
+  userId: string,
+): MemberRole | undefined {
+  const membership = found.get(keyId(itemKey.member(tenantId, userId)))
+  if (membership) return memberRoleOf(toMembership(membership))
+  const user = found.get(keyId(itemKey.user(userId)))
+  return user?.tenantId === tenantId ? { role: 'owner', productionReveal: false } : undefined
+}
 
 /** BatchGetItem refuses a request that names one key twice. */
 function dedupe(keys: ItemKey[]): ItemKey[] {

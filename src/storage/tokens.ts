@@ -50,6 +50,12 @@ export interface TokenRecord {
   workload?: { issuer: string; subject: string }
   /** Sessions only: when the person proved a second factor for it (absent: password alone). */
   mfaAt?: string
+  /**
+   * When its scopes were narrowed below those it was signed with, because the person whose
+   * token tree it belongs to lost a role or a grant. Its claims then name more than it holds:
+   * the record's scopes are what it may use.
+   */
+  narrowedAt?: string
 }
 
 const FIELDS = [
@@ -72,6 +78,7 @@ const FIELDS = [
   'trustId',
   'workload',
   'mfaAt',
+  'narrowedAt',
 ] as const
 
 /** Expired token records linger a week (for listings and audits), then DynamoDB drops them. */
@@ -247,6 +254,52 @@ export function createTokenRepository({
         startKey = page.LastEvaluatedKey
       } while (startKey && items.length < limit)
       return { items, nextCursor: encodeCursor(startKey) }
+    },
+
+    /** Every token of the tenant of a kind that is neither revoked nor expired at `now`. */
+    async listLive(
+      tenantId: string,
+      kind: TokenRecord['kind'],
+      now: string,
+    ): Promise<TokenRecord[]> {
+      const live: TokenRecord[] = []
+      for await (const page of paginateQuery(
+        { client: doc },
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: 'kind = :kind AND attribute_not_exists(revokedAt) AND expiresAt > :now',
+          ExpressionAttributeValues: {
+            ':pk': itemKey.org(tenantId).pk,
+            ':prefix': 'TOKEN#',
+            ':kind': kind,
+            ':now': now,
+          },
+          ConsistentRead: true,
+        },
+      )) {
+        for (const item of page.Items ?? []) live.push(toTokenRecord(item))
+      }
+      return live
+    },
+
+    /** Lowers a live token's scopes below its claims'; false when it is revoked or gone. */
+    async narrow(tenantId: string, tokenId: string, scopes: Scope[], at: Date): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.token(tenantId, tokenId),
+            UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+            ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
     },
 
     /** How many tokens below `tokenId` are not revoked themselves: what a revocation cascades to. */

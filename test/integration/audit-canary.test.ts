@@ -30,7 +30,8 @@ let api: ReturnType<typeof client>
 const sessions: string[] = []
 
 beforeAll(async () => {
-  stack = await startStack()
+  // Links (invitations) are built from the public URL.
+  stack = await startStack({ env: { KEYSTASH_PUBLIC_URL: 'https://vault.example.test' } })
   api = client(stack.app)
 })
 afterAll(() => stack?.close())
@@ -148,6 +149,48 @@ const scenarios: Scenario[] = [
           })
         ).status,
       ).toBe(401)
+    },
+  },
+  {
+    name: 'invitation create, refused for another address, accept, replay, revoke',
+    run: async () => {
+      const session = sessions[0] as string
+      const person = async () => {
+        const email = `canary-${randomBytes(4).toString('hex')}@example.com`
+        const signed = await api.post('/v1/auth/signup', { email, password: canary('password') })
+        return { email, session: tokenCanary(signed.body.session.token) }
+      }
+      const invite = async (email: string) => {
+        const res = await api.post('/v1/org/invitations', { email, role: 'viewer' }, session)
+        expect(res.status).toBe(201)
+        const code = decodeURIComponent(new URL(res.body.link).hash.slice(1))
+        canaries.push(code, code.split('.')[2] ?? code)
+        return { code, id: res.body.invitation.id as string }
+      }
+      const invitee = await person()
+      const other = await person()
+      const invited = await invite(invitee.email)
+      const forwarded = await api.post(
+        '/v1/invitations/accept',
+        { code: invited.code },
+        other.session,
+      )
+      expect(forwarded.status).toBe(403)
+      const accepted = await api.post(
+        '/v1/invitations/accept',
+        { code: invited.code },
+        invitee.session,
+      )
+      expect(accepted.status).toBe(200)
+      tokenCanary(accepted.body.session.token)
+      const replay = await api.post(
+        '/v1/invitations/accept',
+        { code: invited.code },
+        invitee.session,
+      )
+      expect(replay.status).toBe(404)
+      const revoked = await invite(other.email)
+      expect((await api.delete(`/v1/org/invitations/${revoked.id}`, session)).status).toBe(204)
     },
   },
 ]

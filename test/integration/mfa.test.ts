@@ -6,6 +6,7 @@ import { totpCodeAt } from '../../src/auth/totp.ts'
 import { DEV_CREDENTIALS } from '../../src/aws.ts'
 import { resetSecondFactor } from '../../src/domain/mfa-reset.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { addTeammate } from '../support/teams.ts'
 
 // Moved forward by whole TOTP steps instead of waiting for them.
 const clock = { offset: 0, now: () => Date.now() + clock.offset }
@@ -16,7 +17,8 @@ const nextStep = () => {
 let stack: Stack
 let api: ReturnType<typeof client>
 beforeAll(async () => {
-  stack = await startStack({ clock })
+  // Invitations need a public URL; an IP address keeps passkeys off (tested below).
+  stack = await startStack({ clock, env: { KEYSTASH_PUBLIC_URL: 'http://127.0.0.1:8787' } })
   api = client(stack.app)
 })
 afterAll(() => stack?.close())
@@ -314,6 +316,43 @@ describe('MFA required by the organization', () => {
     expect((await api.get('/v1/keys', done.body.session.token)).status).toBe(200)
   })
 
+  it('applies to every member: an admin cannot change it, and is sent to enrolment', async () => {
+    const owner = await enrolled()
+    const admin = await addTeammate(api, owner.session, 'admin')
+    const refused = await api.put('/v1/org/mfa', { required: true }, admin.session)
+    expect(refused.status).toBe(403)
+    expect(refused.body.code).toBe('insufficient_scope')
+
+    nextStep()
+    const mfa = await challengeFor(owner)
+    const session = (
+      await api.post('/v1/auth/mfa', {
+        challenge: mfa.challenge,
+        code: totpCodeAt(owner.secret, clock.now()),
+      })
+    ).body.session.token as string
+    expect((await api.put('/v1/org/mfa', { required: true }, session)).status).toBe(200)
+    // The admin's session used no factor: it stops in this organization, not in their own.
+    expect((await api.get('/v1/keys', admin.session)).body.code).toBe('mfa_required')
+    expect((await api.get('/v1/keys', admin.home)).status).toBe(200)
+    const login = await api.post('/v1/auth/login', {
+      email: admin.email,
+      password: admin.password,
+      organization: owner.tenantId,
+    })
+    expect(login.body.session).toBeUndefined()
+    expect(login.body.mfa.purpose).toBe('enrol')
+    const seed = await api.post('/v1/auth/mfa/totp', { challenge: login.body.mfa.challenge })
+    const done = await api.post('/v1/auth/mfa', {
+      challenge: login.body.mfa.challenge,
+      code: totpCodeAt(seed.body.secret, clock.now()),
+    })
+    expect(done.status).toBe(200)
+    const me = await api.get('/v1/me', done.body.session.token)
+    expect(me.body.tenantId).toBe(owner.tenantId)
+    expect((await api.get('/v1/keys', done.body.session.token)).status).toBe(200)
+  })
+
   it('is the owner’s to change, and access tokens are not sessions', async () => {
     const person = await enrolled()
     const token = (
@@ -400,15 +439,11 @@ describe('npm run reset-mfa', () => {
 })
 
 describe('passkeys over the API', () => {
-  it('need a public URL with a host name', async () => {
+  it('need a public URL with a host name, not an address', async () => {
     const person = await signup(api)
     const res = await api.post('/v1/me/mfa/passkeys/options', {}, person.session)
     expect(res.status).toBe(400)
     expect(res.body.detail).toContain('KEYSTASH_PUBLIC_URL')
-    const byAddress = client(stack.another({ KEYSTASH_PUBLIC_URL: 'http://127.0.0.1:8787' }))
-    expect((await byAddress.post('/v1/me/mfa/passkeys/options', {}, person.session)).status).toBe(
-      400,
-    )
   })
 
   it('refuse a forged registration, and each registration challenge serves once', async () => {

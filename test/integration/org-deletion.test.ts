@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/auth/clock.ts'
 import { createOrganizationService } from '../../src/domain/organizations.ts'
 import { createAccountRepository } from '../../src/storage/accounts.ts'
+import { createMemberRepository } from '../../src/storage/members.ts'
 import { createOrgPurge } from '../../src/storage/org-purge.ts'
 import { rawMaterial } from '../support/byok.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
@@ -112,6 +113,7 @@ describe('deleting an organization', () => {
       'KEY',
       'KEYNAME',
       'KEYVER',
+      'MEMBER',
       'ORG',
       'REKEY',
       'TOKEN',
@@ -170,8 +172,8 @@ describe('deleting an organization', () => {
       expect(created.map((r) => r.status)).toEqual(Array(created.length).fill(201))
     }
     const before = await partition(`ORG#${tenantId}`)
-    // The keys, the organization, its re-keying schedule and the session.
-    expect(before.length).toBe(60 * 3 + 3)
+    // The keys, the organization, its re-keying schedule, its owner's membership and the session.
+    expect(before.length).toBe(60 * 3 + 4)
 
     expect((await api.delete('/v1/org', session)).status).toBe(204)
     expect((await partition(`ORG#${tenantId}`)).map((i) => i.sk)).toEqual(['ORG'])
@@ -219,6 +221,7 @@ describe('deleting an organization', () => {
     const serviceFailing = (failures: number) =>
       createOrganizationService({
         accounts,
+        members: createMemberRepository({ doc: stack.table.doc, table: stack.table.tableName }),
         purge: {
           purgePartition: (tenantId) =>
             failures-- > 0 ? Promise.reject(new Error('throttled')) : real.purgePartition(tenantId),

@@ -26,6 +26,10 @@ export interface components {
       token: string
       expiresAt: string
     }
+    ConfirmationSent: {
+      confirmation: 'sent'
+      email: string
+    }
     Problem: {
       type: string
       title: string
@@ -48,6 +52,10 @@ export interface components {
       tokenId: string
       tenantId: string
       userId: string | null
+      /** A session’s role in the organization (its scopes are the role’s); null for access tokens */
+      role: 'owner' | 'admin' | 'developer' | 'viewer' | null
+      /** A session’s grant to reveal production values (developers); null for access tokens */
+      productionReveal: boolean | null
       name: string | null
       scopes: Array<
         | 'keys:read'
@@ -216,6 +224,30 @@ export interface components {
         development: 'mock' | 'live'
         staging: 'mock' | 'live'
         production: 'mock' | 'live'
+      }
+    }
+    Member: {
+      userId: string
+      email: string
+      role: 'owner' | 'admin' | 'developer' | 'viewer'
+      joinedAt: string
+      lastSignInAt: string | null
+      signInMethod: 'password' | 'sso'
+      /** An owner’s grant to reveal production values (developers) */
+      productionReveal: {
+        grantedBy: string
+        grantedAt: string
+      } | null
+    }
+    Invitation: {
+      id: string
+      email: string
+      role: 'owner' | 'admin' | 'developer' | 'viewer'
+      createdAt: string
+      expiresAt: string
+      createdBy: {
+        type: 'user'
+        id: string
       }
     }
     Key: {
@@ -420,6 +452,15 @@ export interface components {
         | 'webhook.delete'
         | 'webhook.secret.rotate'
         | 'webhook.test'
+        | 'member.add'
+        | 'member.role.change'
+        | 'member.remove'
+        | 'member.ownership.transfer'
+        | 'member.grant.change'
+        | 'invitation.create'
+        | 'invitation.revoke'
+        | 'invitation.accept'
+        | 'auth.switch'
       actor: {
         type: 'user' | 'token' | 'system' | 'anonymous'
         id: string | null
@@ -587,6 +628,8 @@ export interface paths {
       responses: {
         /** Created */
         201: components['schemas']['SignupResult']
+        /** With SMTP configured: a confirmation link was mailed (the same answer whether or not the address has an account) */
+        202: components['schemas']['ConfirmationSent']
         /** Malformed request */
         400: components['schemas']['Problem']
         /** Valid credentials lacking a scope or key access */
@@ -606,6 +649,32 @@ export interface paths {
       }
     }
   }
+  '/v1/auth/confirm': {
+    /** Confirm a sign-up with the secret of its mailed link: creates the account */
+    post: {
+      path: never
+      query: never
+      body: {
+        code: string
+      }
+      responses: {
+        /** Created */
+        201: components['schemas']['SignupResult']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
   '/v1/auth/login': {
     /** Log in with e-mail and password */
     post: {
@@ -614,6 +683,8 @@ export interface paths {
       body: {
         email: string
         password: string
+        /** The organization to open (default: the oldest the person belongs to) */
+        organization?: string
       }
       responses: {
         /** Logged in, or a second factor is owed */
@@ -654,6 +725,64 @@ export interface paths {
         400: components['schemas']['Problem']
         /** Missing, invalid, expired or revoked credentials */
         401: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/organizations': {
+    /** The organizations the signed-in person belongs to, with their role in each */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Their organizations */
+        200: {
+          items: Array<{
+            id: string
+            name: string
+            role: 'owner' | 'admin' | 'developer' | 'viewer'
+            /** The calling session’s organization */
+            current: boolean
+          }>
+        }
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/switch': {
+    /** A new session in another organization the person belongs to */
+    post: {
+      path: never
+      query: never
+      body: {
+        organization: string
+      }
+      responses: {
+        /** The new session (the calling one stays valid) */
+        200: {
+          session: components['schemas']['Session']
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
         /** A dependency (storage or key management) is unavailable */
         503: components['schemas']['Problem']
       }
@@ -1405,6 +1534,316 @@ export interface paths {
       }
     }
   }
+  '/v1/org/members': {
+    /** List the organization’s members: role, joined, last sign-in, sign-in method */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** The members */
+        200: {
+          items: Array<components['schemas']['Member']>
+        }
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/members/{userId}': {
+    /** Describe a member */
+    get: {
+      path: {
+        userId: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** The member */
+        200: components['schemas']['Member']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Remove a member (or leave): their sessions end, their tokens are revoked unless keepTokens=true */
+    delete: {
+      path: {
+        userId: string
+      }
+      query: {
+        /** true: the access tokens the member minted keep working (audited) */
+        keepTokens?: 'true' | 'false'
+      }
+      body: never
+      responses: {
+        /** Removed */
+        204: null
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Change a member’s role; their tokens are narrowed to it (owners and admins) */
+    patch: {
+      path: {
+        userId: string
+      }
+      query: never
+      body: {
+        role: 'owner' | 'admin' | 'developer' | 'viewer'
+      }
+      responses: {
+        /** The member with the new role */
+        200: {
+          member: components['schemas']['Member']
+          /** The member’s access tokens narrowed or revoked to fit the change */
+          tokens: {
+            narrowed: number
+            revoked: number
+          }
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/members/{userId}/production-reveal': {
+    /** Grant or withdraw a member’s production reveals (owners) */
+    put: {
+      path: {
+        userId: string
+      }
+      query: never
+      body: {
+        granted: boolean
+      }
+      responses: {
+        /** The member */
+        200: {
+          member: components['schemas']['Member']
+          /** The member’s access tokens narrowed or revoked to fit the change */
+          tokens: {
+            narrowed: number
+            revoked: number
+          }
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/ownership': {
+    /** Make another member owner; the calling owner becomes admin */
+    post: {
+      path: never
+      query: never
+      body: {
+        userId: string
+      }
+      responses: {
+        /** The new owner */
+        200: {
+          member: components['schemas']['Member']
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/invitations': {
+    /** List pending invitations (owners and admins) */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Pending invitations */
+        200: {
+          items: Array<components['schemas']['Invitation']>
+        }
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Invite an e-mail address with a role (owners and admins) */
+    post: {
+      path: never
+      query: never
+      body: {
+        email: string
+        /** Owners are made from members (PATCH the member, or transfer ownership) */
+        role: 'admin' | 'developer' | 'viewer'
+      }
+      responses: {
+        /** Invited */
+        201: {
+          invitation: components['schemas']['Invitation']
+          mailed: boolean
+          link: string | null
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/invitations/{id}': {
+    /** Revoke a pending invitation (owners and admins) */
+    delete: {
+      path: {
+        id: string
+      }
+      query: never
+      body: never
+      responses: {
+        /** Revoked */
+        204: null
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/invitations/accept': {
+    /** Accept an invitation as the invited, confirmed address; returns a session there */
+    post: {
+      path: never
+      query: never
+      body: {
+        code: string
+      }
+      responses: {
+        /** Joined: a new session in the organization */
+        200: {
+          organization: {
+            id: string
+          }
+          member: {
+            userId: string
+            role: 'owner' | 'admin' | 'developer' | 'viewer'
+            joinedAt: string
+          }
+          session: {
+            token: string
+            expiresAt: string
+          }
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Not found (also for other tenants’ objects) */
+        404: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Gone (expired) */
+        410: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
   '/v1/keys': {
     /** List keys (metadata only), sorted by name */
     get: {
@@ -1841,6 +2280,7 @@ export interface paths {
           | 'audit'
           | 'webhook'
           | 'trust'
+          | 'invitation'
         targetId?: string
         limit?: number
         cursor?: string

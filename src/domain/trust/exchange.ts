@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import type { Clock } from '../../auth/clock.ts'
+import { ROLE_SCOPES } from '../../auth/roles.ts'
 import type { Scope } from '../../auth/scopes.ts'
 import type { SigningKeyRing } from '../../auth/signing-keys.ts'
 import type { Config } from '../../config.ts'
@@ -8,6 +9,7 @@ import { isId, newId } from '../../ids.ts'
 import type { AccountRepository } from '../../storage/accounts.ts'
 import { itemKey } from '../../storage/keys.ts'
 import type { LastUsedTracker } from '../../storage/last-used.ts'
+import type { MemberRepository } from '../../storage/members.ts'
 import type { TokenRecord, TokenRepository } from '../../storage/tokens.ts'
 import type {
   TrustRelationshipRecord,
@@ -42,6 +44,7 @@ export interface ExchangeTrace {
 export interface TokenExchangeDeps {
   relationships: TrustRelationshipRepository
   accounts: Pick<AccountRepository, 'getUser' | 'getOrganization'>
+  members: Pick<MemberRepository, 'get'>
   tokens: Pick<TokenRepository, 'put'>
   verifySubjectToken: SubjectTokenVerifier
   ring: SigningKeyRing
@@ -81,14 +84,21 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
 
   /**
    * A relationship acts for the person who created it, and stops when they no longer could:
-   * their account is gone or moved, or the organization was deleted.
+   * they left the organization or lost the role that creates relationships, or the
+   * organization was deleted. (A creator of an earlier release that `npm run migrate` has not
+   * reached yet is still named by their user item.)
    */
   async function assertStillActive(relationship: TrustRelationshipRecord) {
-    const [organization, creator] = await Promise.all([
-      accounts.getOrganization(relationship.tenantId),
+    const { tenantId } = relationship
+    const [organization, membership, creator] = await Promise.all([
+      accounts.getOrganization(tenantId),
+      deps.members.get(tenantId, relationship.createdBy.id),
       accounts.getUser(relationship.createdBy.id),
     ])
-    if (!organization || organization.deletedAt || creator?.tenantId !== relationship.tenantId)
+    const mayCreate = membership
+      ? ROLE_SCOPES[membership.role].includes('org:write')
+      : creator?.tenantId === tenantId
+    if (!organization || organization.deletedAt || !mayCreate)
       throw exchangeError(
         'trust_relationship_inactive',
         'The trust relationship is no longer active: its creator no longer holds the role that allowed it.',

@@ -13,6 +13,7 @@ const FILES: Record<string, { file: URL | string; type: string }> = {
   'dashboard.css': { file: new URL('./assets/dashboard.css', import.meta.url), type: CSS },
   'usage.js': { file: new URL('./assets/usage.js', import.meta.url), type: JS },
   'encryption.js': { file: new URL('./assets/encryption.js', import.meta.url), type: JS },
+  'one-time-link.js': { file: new URL('./assets/one-time-link.js', import.meta.url), type: JS },
   // uPlot (MIT, about 50 kB) draws the usage charts; served from node_modules, never a CDN.
   'uplot.js': { file: resolve('uplot/dist/uPlot.iife.min.js'), type: JS },
   'uplot.css': { file: resolve('uplot/dist/uPlot.min.css'), type: CSS },

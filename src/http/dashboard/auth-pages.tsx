@@ -27,7 +27,7 @@ export function registerAuthPages(
   deps: DashboardDeps,
   { cookie, open, session }: PageKit,
 ) {
-  const { accounts, audit, config } = deps
+  const { accounts, signupConfirmation, audit, config } = deps
   const signupOpen = config.auth.signup
   const page = (c: Parameters<typeof render>[0], mode: 'login' | 'signup', extra = {}) =>
     render(c, <SignInPage nonce={c.get('nonce')} mode={mode} signupOpen={signupOpen} {...extra} />)
@@ -39,13 +39,20 @@ export function registerAuthPages(
     const form = await formOf(c)
     const email = form.get('email') ?? ''
     try {
-      const result = await accounts.signup(
-        parseInput(Credentials, {
+      const input = parseInput(Credentials, {
+        email,
+        password: form.get('password') ?? '',
+        organization: form.get('organization')?.trim() || undefined,
+      })
+      if (signupConfirmation.enabled) {
+        // The same page whether or not the address has an account: the mail tells them apart.
+        await signupConfirmation.request({ ...input, address: clientOf(c).address })
+        return page(c, 'login', {
           email,
-          password: form.get('password') ?? '',
-          organization: form.get('organization')?.trim() || undefined,
-        }),
-      )
+          notice: `We mailed a link to ${input.email}: open it within 24 hours to finish.`,
+        })
+      }
+      const result = await accounts.signup(input)
       await auditSuccess(c, audit, {
         action: 'auth.signup',
         tenantId: result.organization.id,
@@ -138,7 +145,7 @@ export function registerAuthPages(
 
   function auditLoginFailure(
     c: Parameters<typeof render>[0],
-    user: { userId: string; tenantId: string; email: string } | undefined,
+    user: { userId: string; tenantId: string | undefined; email: string } | undefined,
     error: AppError,
   ) {
     return audit.record({

@@ -5,10 +5,13 @@ import type { Clock } from '../../auth/clock.ts'
 import type { Config } from '../../config.ts'
 import type { AccountService } from '../../domain/accounts.ts'
 import type { EncryptionService } from '../../domain/encryption.ts'
+import type { InvitationService } from '../../domain/invitations.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
+import type { MemberService } from '../../domain/members.ts'
 import type { MfaService } from '../../domain/mfa.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
+import type { SignupConfirmation } from '../../domain/signup-confirmation.ts'
 import type { TokenService } from '../../domain/tokens.ts'
 import type { UsageReport } from '../../domain/usage.ts'
 import type { RequestAudit } from '../audit.ts'
@@ -38,6 +41,9 @@ export interface DashboardDeps {
   audit: RequestAudit
   auditLog: Pick<AuditLog, 'list' | 'exportEvents' | 'verify'>
   usageReport: UsageReport
+  members: MemberService
+  invitations: InvitationService
+  signupConfirmation: SignupConfirmation
 }
 
 /** What each group of pages is given besides the services. */

@@ -20,8 +20,12 @@ export function pageHeaders() {
     const headers = securityHeaders(nonce)
     for (const [name, value] of Object.entries(headers)) c.header(name, value)
     await next()
-    // Again on the final response, in case a handler built its own.
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value)
+    // Again on the final response, in case a handler built its own; a page that asked for no
+    // referrer at all (the pages one-time links open) keeps it.
+    const strict = c.res.headers.get('referrer-policy') === 'no-referrer'
+    for (const [name, value] of Object.entries(headers)) {
+      if (!(strict && name === 'referrer-policy')) c.res.headers.set(name, value)
+    }
   })
 }
 

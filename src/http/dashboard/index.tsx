@@ -12,6 +12,7 @@ import { registerEnvironmentPages } from './environment-pages.tsx'
 import { wantsJson } from './form.ts'
 import { pageHeaders, sameOrigin, securityHeaders, signedIn } from './guard.ts'
 import { registerKeyPages } from './key-pages.tsx'
+import { registerMemberPages } from './member-pages.tsx'
 import { registerMfaPages } from './mfa-pages.tsx'
 import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
@@ -44,6 +45,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)
+  registerMemberPages(router, deps, kit)
   registerUsagePage(router, deps, kit)
   registerEnvironmentPages(router, deps, kit)
   registerEncryptionPages(router, deps, kit)

@@ -89,7 +89,18 @@ const ListQuery = Range.extend({
   action: ActionFilter,
   actor: z.string().max(200).optional().openapi({ description: 'Actor id (user or token)' }),
   targetType: z
-    .enum(['org', 'user', 'token', 'key', 'encryption', 'job', 'audit', 'webhook', 'trust'])
+    .enum([
+      'org',
+      'user',
+      'token',
+      'key',
+      'encryption',
+      'job',
+      'audit',
+      'webhook',
+      'trust',
+      'invitation',
+    ])
     .optional(),
   targetId: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import { environmentSchema } from '../../auth/principal.ts'
+import { roleSchema } from '../../auth/roles.ts'
 import { scopeSchema } from '../../auth/scopes.ts'
 import type { SigningKeyRing } from '../../auth/signing-keys.ts'
 import { requireAuth } from '../middleware/auth.ts'
@@ -13,6 +14,14 @@ const MeSchema = z
     tokenId: z.string(),
     tenantId: z.string(),
     userId: z.string().nullable(),
+    role: roleSchema.nullable().openapi({
+      description:
+        'A session’s role in the organization (its scopes are the role’s); null for access tokens',
+    }),
+    productionReveal: z.boolean().nullable().openapi({
+      description:
+        'A session’s grant to reveal production values (developers); null for access tokens',
+    }),
     name: z.string().nullable(),
     scopes: z.array(scopeSchema),
     keys: z.array(z.string()).nullable(),
@@ -86,6 +95,8 @@ export function meRoutes({
           tokenId: p.tokenId,
           tenantId: p.tenantId,
           userId: p.userId ?? null,
+          role: p.member?.role ?? null,
+          productionReveal: p.member ? p.member.productionReveal : null,
           name: p.name ?? null,
           scopes: p.scopes,
           keys: p.keys ?? null,

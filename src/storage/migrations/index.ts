@@ -5,6 +5,7 @@ import { tableShape } from './001-table.ts'
 import { tokenAncestors } from './002-token-ancestors.ts'
 import { rekeySchedules } from './003-rekey-schedules.ts'
 import { dueDates } from './004-due-dates.ts'
+import { memberships } from './005-memberships.ts'
 
 export interface MigrationContext {
   dynamodb: DynamoDBClient
@@ -40,6 +41,7 @@ export const migrations: readonly Migration[] = [
   tokenAncestors,
   rekeySchedules,
   dueDates,
+  memberships,
 ]
 
 export interface MigrationOutcome {

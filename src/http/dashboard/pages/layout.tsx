@@ -4,18 +4,19 @@ export type Section =
   | 'overview'
   | 'keys'
   | 'tokens'
+  | 'members'
   | 'usage'
   | 'environments'
   | 'encryption'
   | 'audit'
   | 'security'
 
-// The sections a signed-in person sees, in order. Members (invite, roles, production-reveal
-// grants) join this list with teams, after Tokens.
+// The sections a signed-in person sees, in order.
 const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'overview', href: '/', label: 'Review access' },
   { id: 'keys', href: '/keys', label: 'Keys' },
   { id: 'tokens', href: '/tokens', label: 'Tokens' },
+  { id: 'members', href: '/members', label: 'Members' },
   { id: 'usage', href: '/usage', label: 'Usage' },
   { id: 'environments', href: '/environments', label: 'Environments' },
   { id: 'encryption', href: '/encryption', label: 'Encryption' },

@@ -5,12 +5,14 @@ export interface SignInProps {
   mode: 'login' | 'signup'
   /** What went wrong with the last attempt, shown above the form. */
   error?: string
+  /** What happened, when it went well (a confirmation mail was sent). */
+  notice?: string
   email?: string
   signupOpen: boolean
 }
 
 /** Sign-in and sign-up: one form, posted to itself. */
-export function SignInPage({ nonce, mode, error, email, signupOpen }: SignInProps) {
+export function SignInPage({ nonce, mode, error, notice, email, signupOpen }: SignInProps) {
   const login = mode === 'login'
   return (
     <Page title={login ? 'Sign in' : 'Create an account'} nonce={nonce}>
@@ -20,6 +22,7 @@ export function SignInPage({ nonce, mode, error, email, signupOpen }: SignInProp
             {error}
           </p>
         ) : null}
+        {notice ? <p role="status">{notice}</p> : null}
         <label for="email">E-mail</label>
         <input id="email" name="email" type="email" autocomplete="email" required value={email} />
         <label for="password">Password</label>
