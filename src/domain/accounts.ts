@@ -73,6 +73,17 @@ export function createAccountService(deps: AccountServiceDeps) {
     throw new AppError('invalid_credentials', 'The e-mail address or the password is wrong.')
   }
 
+  async function stepUpPerson(principal: Principal) {
+    const user =
+      principal.kind === 'session' && principal.userId && principal.member
+        ? await accounts.getUser(principal.userId)
+        : undefined
+    if (!user) {
+      throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
+    }
+    return user
+  }
+
   async function newSession(tenantId: string, userId: string, mfaAt?: string) {
     const now = new Date(clock.now())
     const record: TokenRecord = {
@@ -309,21 +320,19 @@ export function createAccountService(deps: AccountServiceDeps) {
      */
     async reauthenticate(
       principal: Principal,
-      input: { password: string; address?: string } & SecondFactor,
+      input: { password: string; address?: string; challenge?: string } & SecondFactor,
     ) {
-      const user =
-        principal.kind === 'session' && principal.userId && principal.member
-          ? await accounts.getUser(principal.userId)
-          : undefined
-      if (!user) {
-        throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
-      }
-      const { code, recoveryCode, passkey: _passkey, ...password } = input
-      const first = await service.login({
-        email: user.email,
-        ...password,
-        organization: principal.tenantId,
-      })
+      const user = await stepUpPerson(principal)
+      const { code, recoveryCode, passkey, challenge, ...password } = input
+      // A passkey answers the challenge of a password check made just before (beginStepUp).
+      const first =
+        challenge !== undefined
+          ? { mfa: { challenge } }
+          : await service.login({
+              email: user.email,
+              ...password,
+              organization: principal.tenantId,
+            })
       // The second factor too, for a person who has one: in the same request as the password.
       const result =
         'mfa' in first
@@ -331,11 +340,32 @@ export function createAccountService(deps: AccountServiceDeps) {
               challenge: first.mfa.challenge,
               code,
               recoveryCode,
+              passkey,
               address: input.address,
             })
           : first
+      if (result.userId !== user.userId || result.tenantId !== principal.tenantId) {
+        throw new AppError('mfa_challenge_invalid', 'This confirmation belongs to another sign-in.')
+      }
       await service.logout(principal)
       return result
+    },
+
+    /**
+     * The password half of a step-up by passkey: the challenge whose WebAuthn options the
+     * browser answers, then `reauthenticate` with that challenge and the assertion.
+     */
+    async beginStepUp(principal: Principal, input: { password: string; address?: string }) {
+      const user = await stepUpPerson(principal)
+      const first = await service.login({
+        email: user.email,
+        ...input,
+        organization: principal.tenantId,
+      })
+      if (!('mfa' in first) || !first.mfa.methods.includes('passkey')) {
+        throw new AppError('conflict', 'No passkey is registered: confirm with your password.')
+      }
+      return first.mfa
     },
   }
   return service

@@ -8,7 +8,7 @@ import { parseInput } from '../router.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
 import { formOf, wantsJson } from './form.ts'
-import { secondStepPage } from './mfa-pages.tsx'
+import { secondStepPage, stepUpFactor } from './mfa-pages.tsx'
 import { SignInPage } from './pages/sign-in.tsx'
 import { render } from './render.ts'
 import { csrfTokenFor } from './session-cookie.ts'
@@ -128,8 +128,7 @@ export function registerAuthPages(
     const principal = c.get('principal')
     const result = await accounts.reauthenticate(principal, {
       password: form.get('password') ?? '',
-      code: form.get('code')?.trim() || undefined,
-      recoveryCode: form.get('recoveryCode')?.trim() || undefined,
+      ...stepUpFactor(form),
       address: clientOf(c).address,
     })
     await auditSuccess(c, audit, {

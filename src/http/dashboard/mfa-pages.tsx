@@ -55,12 +55,36 @@ function passkeyOf(text: string | null): AuthenticationResponseJSON | undefined 
   }
 }
 
+/**
+ * The factor of a step-up form: the code field takes an app's six digits or a recovery code;
+ * a passkey's answer comes with the challenge of the password check it followed.
+ */
+export function stepUpFactor(form: URLSearchParams) {
+  const typed = given(form.get('code'))
+  const challenge = given(form.get('challenge'))
+  const passkey = passkeyOf(form.get('passkey'))
+  if (challenge && passkey) return { challenge, passkey }
+  if (typed === undefined) return {}
+  return /^\d{6}$/.test(typed.replace(/\s+/g, '')) ? { code: typed } : { recoveryCode: typed }
+}
+
 /** The second step of signing in to the dashboard: the API's POST /v1/auth/mfa, as a form. */
 export function registerMfaPages(
   router: Hono<DashboardEnv>,
   deps: DashboardDeps,
-  { cookie, open }: PageKit,
+  { cookie, open, session }: PageKit,
 ) {
+  // Step-up by passkey, first half: the password, then the options its challenge answers.
+  router.post('/step-up/passkey', session, async (c) => {
+    const form = await formOf(c)
+    const mfa = await deps.accounts.beginStepUp(c.get('principal'), {
+      password: form.get('password') ?? '',
+      address: clientOf(c).address,
+    })
+    const options = await deps.mfa.passkeyOptionsForChallenge(mfa.challenge)
+    return c.json({ challenge: mfa.challenge, options }, 200, { 'cache-control': 'no-store' })
+  })
+
   // Request options for the passkey button; the login's challenge carries them from here on.
   router.post('/login/mfa/passkey', open, async (c) => {
     const form = await formOf(c)

@@ -65,6 +65,30 @@ if (add) {
   })
 }
 
+const stepUpPasskey = document.getElementById('step-up-passkey')
+if (stepUpPasskey) {
+  stepUpPasskey.addEventListener('click', async () => {
+    const form = stepUpPasskey.closest('form')
+    say('step-up-error', '')
+    if (!form.elements.password.value) {
+      say('step-up-error', 'Enter your password first.')
+      return
+    }
+    try {
+      const { challenge, options } = await postForm('/step-up/passkey', {
+        password: form.elements.password.value,
+      })
+      const response = await startAuthentication({ optionsJSON: options })
+      form.elements.challenge.value = challenge
+      form.elements.passkey.value = JSON.stringify(response)
+      // The step-up dialog's own handler (dashboard.js) sends it and carries on.
+      form.requestSubmit()
+    } catch (error) {
+      say('step-up-error', error.message)
+    }
+  })
+}
+
 const use = document.getElementById('use-passkey')
 if (use) {
   use.addEventListener('click', async () => {

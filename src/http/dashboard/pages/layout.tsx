@@ -60,6 +60,9 @@ export function Page({
           <link rel="stylesheet" href={href} />
         ))}
         <script nonce={nonce} src="/assets/dashboard.js" defer />
+        {/* Signed-in pages can confirm a step-up with a passkey. */}
+        {csrf ? <script nonce={nonce} src="/assets/webauthn.js" defer /> : null}
+        {csrf ? <script nonce={nonce} src="/assets/passkeys.js" defer /> : null}
         {scripts.map((src) => (
           <script nonce={nonce} src={src} defer />
         ))}
@@ -123,14 +126,15 @@ function StepUpDialog({ csrf }: { csrf: string }) {
           autocomplete="current-password"
           required
         />
-        <label for="step-up-code">Code from your authenticator app (if you set one up)</label>
-        <input
-          id="step-up-code"
-          name="code"
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          pattern="[0-9 ]{6,8}"
-        />
+        <label for="step-up-code">
+          Code from your authenticator app, or a recovery code (if you set one up)
+        </label>
+        <input id="step-up-code" name="code" inputmode="numeric" autocomplete="one-time-code" />
+        <input type="hidden" name="challenge" value="" />
+        <input type="hidden" name="passkey" value="" />
+        <button type="button" class="secondary" id="step-up-passkey">
+          Use a passkey instead
+        </button>
         <p class="error" role="alert" id="step-up-error" />
         <div class="actions">
           <button type="submit">Confirm</button>
