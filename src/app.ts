@@ -12,6 +12,7 @@ import type { InvitationService } from './domain/invitations.ts'
 import type { ValueReader } from './domain/key-values.ts'
 import type { KeyService } from './domain/keys.ts'
 import type { MemberService } from './domain/members.ts'
+import type { MfaService } from './domain/mfa.ts'
 import type { OrganizationService } from './domain/organizations.ts'
 import type { RekeyingService } from './domain/rekeying.ts'
 import type { SignupConfirmation } from './domain/signup-confirmation.ts'
@@ -45,6 +46,8 @@ import { invitationRoutes } from './http/routes/invitations.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { memberRoutes } from './http/routes/members.ts'
+import { mfaRoutes } from './http/routes/mfa.ts'
+import { mfaLoginRoutes } from './http/routes/mfa-login.ts'
 import { orgRoutes } from './http/routes/org.ts'
 import { ssoRoutes } from './http/routes/sso.ts'
 import { ssoLoginRoutes } from './http/routes/sso-login.ts'
@@ -68,6 +71,9 @@ export interface AppDeps {
   ring: SigningKeyRing
   authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
   accounts: AccountService
+  mfa: MfaService
+  /** Token statuses cached on this instance hold the organization's policy as it was. */
+  onMfaPolicyChanged?: () => void
   signupConfirmation: SignupConfirmation
   tokens: TokenService
   trustRelationships: TrustRelationshipService
@@ -134,6 +140,8 @@ export function createApp(deps: AppDeps) {
   )
   app.route('/', authRoutes(deps))
   app.route('/', meRoutes(deps))
+  app.route('/', mfaLoginRoutes(deps))
+  app.route('/', mfaRoutes({ ...deps, onPolicyChanged: deps.onMfaPolicyChanged }))
   app.route('/', tokenRoutes(deps))
   app.route('/', tokenExchangeRoutes(deps))
   app.route('/', trustRelationshipRoutes(deps))

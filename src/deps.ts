@@ -8,8 +8,10 @@ import { createAuditRecorder } from './audit/writer.ts'
 import { createAuthenticator } from './auth/authenticate.ts'
 import { type Clock, systemClock } from './auth/clock.ts'
 import { lazySigningKeyRing } from './auth/lazy-ring.ts'
+import { relyingPartyOf } from './auth/passkeys.ts'
 import { createSigningKeyRing } from './auth/signing-keys.ts'
 import { createVerifiedTokenMemo } from './auth/token-memo.ts'
+import { createTotpSeedSealer } from './auth/totp-seed-sealer.ts'
 import type { AwsClients } from './aws.ts'
 import { watchOutages } from './aws-outages.ts'
 import type { Config } from './config.ts'
@@ -25,7 +27,9 @@ import { createKeyService } from './domain/keys.ts'
 import { createMemberTokens } from './domain/member-tokens.ts'
 import { createMemberWebhooks } from './domain/member-webhooks.ts'
 import { createMemberService } from './domain/members.ts'
+import { createMfaService } from './domain/mfa.ts'
 import { createOrganizationService } from './domain/organizations.ts'
+import { createPasskeyFactor } from './domain/passkey-factor.ts'
 import { createRawReminders } from './domain/raw-reminders.ts'
 import { createRekeyingService } from './domain/rekeying.ts'
 import { createSessionIssuer } from './domain/session-issuer.ts'
@@ -89,9 +93,11 @@ import { createKeyRepository, type KeyRecord } from './storage/keys-repo.ts'
 import { createLastUsedTracker } from './storage/last-used.ts'
 import { createLoginThrottle } from './storage/login-throttle.ts'
 import { createMemberRepository } from './storage/members.ts'
+import { createMfaRepository } from './storage/mfa.ts'
 import { createMockSecretSource } from './storage/mock-secret.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
 import { createOutboxStore } from './storage/outbox-store.ts'
+import { createPasskeyRepository } from './storage/passkeys.ts'
 import { createRateCounterStore } from './storage/rate-counters.ts'
 import { createRecordCache } from './storage/record-cache.ts'
 import { createRekeyScheduleStore } from './storage/rekey-schedule.ts'
@@ -169,6 +175,23 @@ export function buildDeps(
 
   const accounts = createAccountRepository({ doc, table })
   const memberRepository = createMemberRepository({ doc, table })
+  const loginThrottle = createLoginThrottle({ doc, table, clock })
+  // A second factor belongs to the person; its seed is sealed under the platform key.
+  const mfa = createMfaService({
+    mfa: createMfaRepository({ doc, table }),
+    accounts,
+    sealer: createTotpSeedSealer(platformKek),
+    // The relying party is the public URL's host: links and origins never come from `Host`.
+    passkeys: createPasskeyFactor({
+      passkeys: createPasskeyRepository({ doc, table }),
+      rp: relyingPartyOf(config.publicUrl),
+      clock,
+    }),
+    throttle: loginThrottle,
+    members: memberRepository,
+    clock,
+    issuer: config.publicUrl ? `Keystash (${new URL(config.publicUrl).host})` : 'Keystash',
+  })
   const tokenRepository = createTokenRepository({ doc, table })
   const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
   // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
@@ -210,7 +233,7 @@ export function buildDeps(
     accounts,
     members: memberRepository,
     tokens: tokenRepository,
-    throttle: createLoginThrottle({ doc, table, clock }),
+    throttle: loginThrottle,
     ring,
     config,
     clock,
@@ -218,6 +241,7 @@ export function buildDeps(
     onRevoked,
     // "SSO required": the organization a password login would open refuses passwords.
     passwordAllowed: passwordLoginCheck(ssoRepository),
+    mfa,
   })
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.
@@ -563,6 +587,9 @@ export function buildDeps(
       clock,
     }),
     ssoRepository,
+    mfa,
+    /** The organization is read with each token's status: a policy change drops them here. */
+    onMfaPolicyChanged: () => statusCache.clear(),
     dekCache,
     keks,
     encryption,

@@ -50,6 +50,10 @@ export const errorTable = {
   device_slow_down: { status: 400, title: 'Polling too fast' },
   device_code_expired: { status: 400, title: 'Device code expired' },
   device_access_denied: { status: 400, title: 'Device login denied' },
+  // second factor
+  mfa_challenge_invalid: { status: 401, title: 'Sign-in step unknown or expired' },
+  mfa_code_invalid: { status: 401, title: 'Second-factor code invalid' },
+  mfa_required: { status: 401, title: 'A second factor is required' },
   role_forbids: { status: 403, title: 'Your role in this organization does not allow this' },
   last_owner: { status: 409, title: 'An organization keeps at least one owner' },
   invitation_invalid: { status: 404, title: 'Invitation unknown, used or revoked' },

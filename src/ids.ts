@@ -18,6 +18,7 @@ export type IdPrefix =
   | 'whk'
   | 'msg'
   | 'trs'
+  | 'mfa'
   | 'inv'
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {

@@ -9,6 +9,10 @@ export const AUDIT_ACTIONS = [
   'auth.signup',
   'auth.login', // success, and failures (outcome denied) when the account's tenant is known
   'auth.logout',
+  'auth.mfa.enrol', // a second factor set up (details: method)
+  'auth.mfa.remove', // removed by its person
+  'auth.mfa.recovery_codes', // a new set of recovery codes replaced the unused ones
+  'auth.mfa.reset', // removed by the operator's break-glass command
   'token.create',
   'token.revoke',
   'token.rejected', // a 401/403 answered to a request that carried a token

@@ -166,6 +166,15 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         headers: { 'www-authenticate': bearerChallenge },
       })
     }
+    // Sessions that did not use a second factor lose every power once one is required; the
+    // person signs in again and is taken to enrolment or asked for the factor.
+    if (record.kind === 'session' && status.organization.mfaRequired && !record.mfaAt) {
+      throw new AppError(
+        'mfa_required',
+        'This organization requires a second factor: sign in again to use or set one up.',
+        { headers: { 'www-authenticate': bearerChallenge } },
+      )
+    }
     if (known.addressAllowed && !known.addressAllowed(address)) {
       throw new AppError(
         'address_not_allowed',
@@ -203,6 +212,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       ...(record.ancestors ? { ancestors: record.ancestors } : {}),
       ...(record.name ? { name: record.name } : {}),
       ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
+      ...(record.mfaAt ? { mfaAt: record.mfaAt } : {}),
     })
     return { ...base, principal, refusal: refusalOf(claims, status, record) }
   }

@@ -56,6 +56,8 @@ export interface Principal {
    * deleted.
    */
   trustId?: string
+  /** Sessions only: when the person proved a second factor for this session. */
+  mfaAt?: string
 }
 
 /** What a token grants, and so what `assertSubset` compares between a parent and a child. */

@@ -10,6 +10,7 @@ import { type AccountRepository, DEFAULT_MOCK_SETTINGS } from '../storage/accoun
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MemberRepository } from '../storage/members.ts'
 import type { TokenRepository } from '../storage/tokens.ts'
+import type { FailureHooks, MfaService, SecondFactor } from './mfa.ts'
 import { personOrganizations } from './person-organizations.ts'
 import { createSessionIssuer } from './sessions.ts'
 
@@ -29,6 +30,8 @@ export interface AccountServiceDeps {
    * the password proved right, so it tells nothing to someone guessing.
    */
   passwordAllowed?: (tenantId: string) => Promise<void>
+  /** A person with a second factor (or whose organization requires one) gets a challenge first. */
+  mfa?: Pick<MfaService, 'challengeAfterPassword' | 'completeChallenge'>
 }
 
 export type { Session } from './sessions.ts'
@@ -48,6 +51,17 @@ export function createAccountService(deps: AccountServiceDeps) {
 
   const { organizationsOf, organizationToOpen } = personOrganizations({ accounts, members })
   const newSession = createSessionIssuer({ ring, config, clock })
+
+  async function stepUpPerson(principal: Principal) {
+    const user =
+      principal.kind === 'session' && principal.userId && principal.member
+        ? await accounts.getUser(principal.userId)
+        : undefined
+    if (!user) {
+      throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
+    }
+    return user
+  }
 
   /** What every sign-up checks first: sign-up open, the password policy, the address's rate. */
   async function admitSignup(input: { password: string; address?: string }) {
@@ -163,7 +177,6 @@ export function createAccountService(deps: AccountServiceDeps) {
         )
         throw failure
       }
-      await throttle.succeeded(email, input.address)
       if (needsRehash(user.passwordHash)) {
         await accounts
           .updatePasswordHash(user.userId, await hashPassword(input.password))
@@ -171,8 +184,14 @@ export function createAccountService(deps: AccountServiceDeps) {
             logger.warn({ error: (error as Error)?.name }, 'password rehash failed'),
           )
       }
-      const { tenantId } = await organizationToOpen(user, input.organization)
+      const organization = await organizationToOpen(user, input.organization)
+      const { tenantId } = organization
       await deps.passwordAllowed?.(tenantId)
+      const identity = { userId: user.userId, tenantId, email }
+      // With a second factor owed, the password's count stays until the factor is given too.
+      const mfa = await deps.mfa?.challengeAfterPassword(identity, organization)
+      if (mfa) return { ...identity, mfa }
+      await throttle.succeeded(email, input.address)
       const { record, session } = await newSession(tenantId, user.userId)
       await tokens.put(record)
       await members.touchSignIn(tenantId, user.userId, new Date(clock.now()))
@@ -215,10 +234,26 @@ export function createAccountService(deps: AccountServiceDeps) {
         throw new AppError('session_required', 'Only a person’s session can switch organization.')
       }
       const { tenantId: opened } = await organizationToOpen(user, tenantId)
-      const { record, session } = await newSession(opened, user.userId)
+      // The second factor proved for this sign-in counts in the other organization too.
+      const { record, session } = await newSession(opened, user.userId, { mfaAt: principal.mfaAt })
       await tokens.put(record)
       await members.touchSignIn(opened, user.userId, new Date(clock.now()))
       return { session, sessionId: record.tokenId, tenantId: opened, userId: user.userId }
+    },
+
+    /** The second step of a login that answered with a challenge: the session, at last. */
+    async completeMfa(
+      input: SecondFactor & { challenge: string; address?: string | undefined },
+      hooks: FailureHooks = {},
+    ) {
+      if (!deps.mfa) throw new AppError('bad_request', 'No second factor is configured.')
+      const proof = await deps.mfa.completeChallenge(input, hooks)
+      const { record, session } = await newSession(proof.tenantId, proof.userId, {
+        mfaAt: proof.mfaAt,
+      })
+      await tokens.put(record)
+      await members.touchSignIn(proof.tenantId, proof.userId, new Date(clock.now()))
+      return { ...proof, session, sessionId: record.tokenId }
     },
 
     async logout(principal: Principal) {
@@ -233,25 +268,59 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /**
-     * Step-up: the person behind a session proves it again with the password, through the
-     * same throttled check as a login. The session is replaced by a new one, whose issue time
-     * is the moment of the check, and the old one is revoked.
+     * Step-up: the person behind a session proves it again with the password (and the second
+     * factor, if they have one), through the same throttled checks as a login. The session is
+     * replaced by a new one, whose issue time is the moment of the check, and the old one is
+     * revoked.
      */
-    async reauthenticate(principal: Principal, input: { password: string; address?: string }) {
-      const user =
-        principal.kind === 'session' && principal.userId && principal.member
-          ? await accounts.getUser(principal.userId)
-          : undefined
-      if (!user) {
-        throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
+    async reauthenticate(
+      principal: Principal,
+      input: { password: string; address?: string; challenge?: string } & SecondFactor,
+    ) {
+      const user = await stepUpPerson(principal)
+      const { code, recoveryCode, passkey, challenge, ...password } = input
+      // A passkey answers the challenge of a password check made just before (beginStepUp).
+      const first =
+        challenge !== undefined
+          ? { mfa: { challenge } }
+          : await service.login({
+              email: user.email,
+              ...password,
+              organization: principal.tenantId,
+            })
+      // The second factor too, for a person who has one: in the same request as the password.
+      const result =
+        'mfa' in first
+          ? await service.completeMfa({
+              challenge: first.mfa.challenge,
+              code,
+              recoveryCode,
+              passkey,
+              address: input.address,
+            })
+          : first
+      if (result.userId !== user.userId || result.tenantId !== principal.tenantId) {
+        throw new AppError('mfa_challenge_invalid', 'This confirmation belongs to another sign-in.')
       }
-      const result = await service.login({
+      await service.logout(principal)
+      return result
+    },
+
+    /**
+     * The password half of a step-up by passkey: the challenge whose WebAuthn options the
+     * browser answers, then `reauthenticate` with that challenge and the assertion.
+     */
+    async beginStepUp(principal: Principal, input: { password: string; address?: string }) {
+      const user = await stepUpPerson(principal)
+      const first = await service.login({
         email: user.email,
         ...input,
         organization: principal.tenantId,
       })
-      await service.logout(principal)
-      return result
+      if (!('mfa' in first) || !first.mfa.methods.includes('passkey')) {
+        throw new AppError('conflict', 'No passkey is registered: confirm with your password.')
+      }
+      return first.mfa
     },
   }
   return service

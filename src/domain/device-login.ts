@@ -122,6 +122,8 @@ export function createDeviceLogin(deps: {
               userId,
               approvedBy: principal.tokenId,
               notAfter: principal.expiresAt.toISOString(),
+              // No wider than the approver's session: it has a second factor only if theirs did.
+              ...(principal.mfaAt ? { mfaAt: principal.mfaAt } : {}),
             }
           : { status: 'denied' },
         new Date(clock.now()),
@@ -177,6 +179,7 @@ export function createDeviceLogin(deps: {
       )
       const session = await sessions.issue(record.tenantId, record.userId, {
         notAfter: new Date(notAfter),
+        mfaAt: record.mfaAt,
       })
       return {
         session: { token: session.token, expiresAt: session.expiresAt },

@@ -1,9 +1,8 @@
 import type { Clock } from '../auth/clock.ts'
-import { issueToken } from '../auth/jwt.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config } from '../config.ts'
-import { newId } from '../ids.ts'
-import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import type { TokenRepository } from '../storage/tokens.ts'
+import { createSessionIssuer as sessionMaker } from './sessions.ts'
 
 /**
  * Sessions for people who proved who they are some other way than a password at this
@@ -16,34 +15,20 @@ export function createSessionIssuer(deps: {
   config: Pick<Config, 'auth'>
   clock: Clock
 }) {
-  const { tokens, ring, config, clock } = deps
+  const newSession = sessionMaker(deps)
   return {
-    /** `notAfter` caps the lifetime below the configured session lifetime. */
-    async issue(tenantId: string, userId: string, { notAfter }: { notAfter?: Date } = {}) {
-      const now = new Date(clock.now())
-      const longest = now.getTime() + config.auth.sessionTtlSeconds * 1000
-      const expiresAt = new Date(Math.min(longest, notAfter?.getTime() ?? longest))
-      const record: TokenRecord = {
-        tenantId,
-        tokenId: newId('tok'),
-        kind: 'session',
-        userId,
-        scopes: [],
-        createdAt: now.toISOString(),
-        expiresAt: expiresAt.toISOString(),
-        createdBy: { type: 'user', id: userId },
-      }
-      const token = await issueToken(ring, {
-        issuer: config.auth.issuer,
-        audience: config.auth.audience,
-        kind: 'session',
-        tokenId: record.tokenId,
-        tenantId,
-        subject: userId,
-        expiresAt,
-      })
-      await tokens.put(record)
-      return { token, expiresAt: record.expiresAt, tokenId: record.tokenId }
+    /**
+     * `notAfter` caps the lifetime below the configured session lifetime; `mfaAt` carries the
+     * time of a second factor the sign-in used.
+     */
+    async issue(
+      tenantId: string,
+      userId: string,
+      options: { notAfter?: Date | undefined; mfaAt?: string | undefined } = {},
+    ) {
+      const { record, session } = await newSession(tenantId, userId, options)
+      await deps.tokens.put(record)
+      return { ...session, tokenId: record.tokenId }
     },
   }
 }

@@ -23,8 +23,17 @@ export function createSessionIssuer({
   config: Pick<Config, 'auth'>
   clock: Clock
 }) {
-  return async function newSession(tenantId: string, userId: string) {
+  /**
+   * `mfaAt`: when the person gave their second factor for this sign-in. `notAfter` caps the
+   * lifetime below the configured session lifetime (a device login ends with its approver's).
+   */
+  return async function newSession(
+    tenantId: string,
+    userId: string,
+    { mfaAt, notAfter }: { mfaAt?: string | undefined; notAfter?: Date | undefined } = {},
+  ) {
     const now = new Date(clock.now())
+    const longest = now.getTime() + config.auth.sessionTtlSeconds * 1000
     const record: TokenRecord = {
       tenantId,
       tokenId: newId('tok'),
@@ -32,8 +41,9 @@ export function createSessionIssuer({
       userId,
       scopes: [],
       createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + config.auth.sessionTtlSeconds * 1000).toISOString(),
+      expiresAt: new Date(Math.min(longest, notAfter?.getTime() ?? longest)).toISOString(),
       createdBy: { type: 'user', id: userId },
+      ...(mfaAt ? { mfaAt } : {}),
     }
     const token = await issueToken(ring, {
       issuer: config.auth.issuer,

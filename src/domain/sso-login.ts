@@ -192,8 +192,9 @@ export function createSsoLogin(deps: SsoLoginDeps) {
         throw new AppError('sso_id_token_invalid', 'The ID token names another issuer.')
       }
       const person = await personFor(record, claims)
-      if (!(await sso.markVerified(binding.hash, person, new Date(clock.now()))))
-        throw stateInvalid()
+      const now = new Date(clock.now())
+      const verified = { ...person, ...(claims.multiFactor ? { mfaAt: now.toISOString() } : {}) }
+      if (!(await sso.markVerified(binding.hash, verified, now))) throw stateInvalid()
       return { tenantId: record.tenantId, issuer: record.issuer, mode: login.mode, ...person }
     },
 
@@ -207,7 +208,18 @@ export function createSsoLogin(deps: SsoLoginDeps) {
       if (!(await members.roleOf(login.tenantId, login.userId))) {
         throw new AppError('sso_not_member', 'You are no longer a member of this organization.')
       }
-      const session = await deps.sessions.issue(login.tenantId, login.userId)
+      // "MFA required" holds for single sign-on too: the provider must report a second factor
+      // (`amr`), or the session would be refused at its first request anyway.
+      const organization = await deps.accounts.getOrganization(login.tenantId)
+      if (organization?.mfaRequired && !login.mfaAt) {
+        throw new AppError(
+          'mfa_required',
+          'This organization requires a second factor, and the identity provider did not report one (amr): sign in with a second factor at the provider.',
+        )
+      }
+      const session = await deps.sessions.issue(login.tenantId, login.userId, {
+        mfaAt: login.mfaAt,
+      })
       await members.signedIn(login.tenantId, login.userId, new Date(clock.now()))
       return {
         session: { token: session.token, expiresAt: session.expiresAt },

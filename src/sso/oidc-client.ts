@@ -17,7 +17,26 @@ export interface IdClaims {
   email?: string
   emailVerified: boolean
   name?: string
+  /** The provider says the person used more than one factor (`amr`, RFC 8176). */
+  multiFactor: boolean
 }
+
+/**
+ * `amr` values (RFC 8176) that name a second factor or a multi-factor sign-in; a password
+ * alone (`pwd`) or nothing at all does not count.
+ */
+const MULTI_FACTOR_AMR = new Set([
+  'mfa',
+  'otp',
+  'hwk',
+  'swk',
+  'sc',
+  'fpt',
+  'face',
+  'iris',
+  'retina',
+  'vbm',
+])
 
 export interface CallbackInput {
   /** The URL the provider sent the browser back to, rebuilt on the public URL. */
@@ -121,6 +140,9 @@ export function createOidcClient({
         // Only a literal `true` counts: "true" as a string, or no claim, is not a verification.
         emailVerified: claims.email_verified === true,
         ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+        multiFactor:
+          Array.isArray(claims.amr) &&
+          claims.amr.some((method) => typeof method === 'string' && MULTI_FACTOR_AMR.has(method)),
       }
     },
 

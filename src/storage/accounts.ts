@@ -21,6 +21,8 @@ export interface OrganizationRecord {
   createdAt: string
   updatedAt: string
   mockDefaults: { development: MockSetting; staging: MockSetting; production: MockSetting }
+  /** Every member's session must have used a second factor; absent (earlier releases): no. */
+  mfaRequired?: boolean
   deletedAt?: string
 }
 
@@ -190,6 +192,24 @@ export function createAccountRepository({
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
           ExpressionAttributeValues: values,
           ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return toOrganization(Attributes ?? {})
+    },
+
+    async setMfaRequired(
+      tenantId: string,
+      required: boolean,
+      at: Date,
+    ): Promise<OrganizationRecord> {
+      const { Attributes } = await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.org(tenantId),
+          UpdateExpression: 'SET mfaRequired = :r, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeValues: { ':r': required, ':at': at.toISOString() },
           ReturnValues: 'ALL_NEW',
         }),
       )

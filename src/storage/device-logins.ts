@@ -28,6 +28,8 @@ export interface DeviceLoginRecord {
   userId?: string
   approvedBy?: string
   notAfter?: string
+  /** When the approving session's person gave their second factor, if they did. */
+  mfaAt?: string
 }
 
 const strip = (item: Record<string, unknown>): DeviceLoginRecord => {
@@ -141,6 +143,7 @@ export function createDeviceLoginRepository({
             userId: string
             approvedBy: string
             notAfter: string
+            mfaAt?: string
           },
       at: Date,
     ): Promise<boolean> {

@@ -67,6 +67,21 @@ export const itemKey = {
   deviceLogin: (deviceHash: string) => ({ pk: `DEVICE#${deviceHash}`, sk: 'DEVICE' }),
   /** The code a person types, pointing at its device login. */
   deviceUserCode: (userCode: string) => ({ pk: `DEVICEUSER#${userCode}`, sk: 'DEVICEUSER' }),
+  /** A person's confirmed TOTP factor (sealed seed, last step used). */
+  mfaTotp: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#TOTP' }),
+  /** A TOTP seed shown but not yet confirmed with a code. */
+  mfaTotpPending: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#TOTP_PENDING' }),
+  /** A person's unused recovery codes, hashed. */
+  mfaRecovery: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#RECOVERY' }),
+  /** A registered passkey (its public key and signature counter). */
+  passkey: (userId: string, credentialId: string) => ({
+    pk: `USER#${userId}`,
+    sk: `MFA#PASSKEY#${credentialId}`,
+  }),
+  /** The WebAuthn challenge of a passkey registration under way (single-use). */
+  passkeyPending: (userId: string) => ({ pk: `USER#${userId}`, sk: 'MFA#PASSKEY_PENDING' }),
+  /** A second-factor challenge between password and session, by the hash of its string. */
+  mfaChallenge: (hash: string) => ({ pk: `MFACHAL#${hash}`, sk: 'MFACHAL' }),
   /** A small item of its own, so token status reads it without the sealed private key. */
   signingKeyRevocation: (kid: string) => ({ pk: 'SIGNING', sk: `REVOKED#${kid}` }),
 }

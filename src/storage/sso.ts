@@ -48,6 +48,8 @@ export interface SsoLoginRecord {
   status: 'started' | 'verified'
   userId?: string
   email?: string
+  /** When the provider reported a multi-factor sign-in (its `amr`), the session carries it. */
+  mfaAt?: string
   createdAt: string
   expiresAt: string
 }
@@ -234,7 +236,7 @@ export function createSsoRepository({
     /** The provider vouched for the person: once only, while the sign-in is still open. */
     async markVerified(
       bindingHash: string,
-      who: { userId: string; email: string },
+      who: { userId: string; email: string; mfaAt?: string | undefined },
       now: Date,
     ): Promise<boolean> {
       try {
@@ -242,7 +244,7 @@ export function createSsoRepository({
           new UpdateCommand({
             TableName: table,
             Key: itemKey.ssoLogin(bindingHash),
-            UpdateExpression: 'SET #status = :verified, userId = :u, email = :e',
+            UpdateExpression: `SET #status = :verified, userId = :u, email = :e${who.mfaAt ? ', mfaAt = :m' : ''}`,
             ConditionExpression: '#status = :started AND expiresAt > :now',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
@@ -250,6 +252,7 @@ export function createSsoRepository({
               ':started': 'started',
               ':u': who.userId,
               ':e': who.email,
+              ...(who.mfaAt ? { ':m': who.mfaAt } : {}),
               ':now': now.toISOString(),
             },
           }),

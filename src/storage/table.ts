@@ -20,6 +20,10 @@ import {
  * | organization (tenant)  | `ORG#<orgId>`         | `ORG`                       |                        |
  * | user                   | `USER#<userId>`       | `USER`                      |                        |
  * | e-mail -> user (unique)| `EMAIL#<email>`       | `EMAIL`                     |                        |
+ * | TOTP factor (sealed)   | `USER#<userId>`       | `MFA#TOTP` (`MFA#TOTP_PENDING` until confirmed) |  |
+ * | recovery codes (hashed)| `USER#<userId>`       | `MFA#RECOVERY`              |                        |
+ * | passkey (public key)   | `USER#<userId>`       | `MFA#PASSKEY#<credentialId>` (`MFA#PASSKEY_PENDING` while registering) | |
+ * | second-factor challenge| `MFACHAL#<sha256>`    | `MFACHAL`                   |                        |
  * | membership             | `ORG#<orgId>`         | `MEMBER#<userId>`           |                        |
  * | person -> membership   | `USER#<userId>`       | `MEMBEROF#<orgId>`          |                        |
  * | invitation (hashed)    | `ORG#<orgId>`         | `INVITE#<invitationId>`     |                        |

@@ -48,6 +48,8 @@ export interface TokenRecord {
   trustId?: string
   /** The workload whose OIDC token was exchanged for this one (never the token itself). */
   workload?: { issuer: string; subject: string }
+  /** Sessions only: when the person proved a second factor for it (absent: password alone). */
+  mfaAt?: string
   /**
    * When its scopes were narrowed below those it was signed with, because the person whose
    * token tree it belongs to lost a role or a grant. Its claims then name more than it holds:
@@ -75,6 +77,7 @@ const FIELDS = [
   'rateLimit',
   'trustId',
   'workload',
+  'mfaAt',
   'narrowedAt',
 ] as const
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { openValue, sealValue, unwrapWith } from '../crypto/envelope.ts'
-import type { SealedRecord } from '../crypto/record.ts'
+import { createTextSealer } from '../crypto/text-sealer.ts'
 import type { KeyProvider } from '../kms/key-provider.ts'
 
 /**
@@ -24,33 +23,11 @@ export interface SecretPlace {
  * KMS EncryptionContext bind each sealed secret to its tenant, endpoint and version.
  */
 export function createWebhookSecretSealer(platform: KeyProvider) {
-  const placeOf = (place: SecretPlace) => ({
+  return createTextSealer(platform, (place: SecretPlace) => ({
     tenantId: place.tenantId,
     keyId: `webhook:${place.webhookId}`,
     version: place.version,
-  })
-  return {
-    async seal(place: SecretPlace, secret: string): Promise<SealedRecord> {
-      const plaintext = Buffer.from(secret, 'utf8')
-      try {
-        return await sealValue({ provider: platform, plaintext, ...placeOf(place) })
-      } finally {
-        plaintext.fill(0)
-      }
-    },
-    async open(place: SecretPlace, sealed: unknown): Promise<string> {
-      const bytes = await openValue({
-        record: sealed,
-        unwrap: unwrapWith(platform),
-        ...placeOf(place),
-      })
-      try {
-        return bytes.toString('utf8')
-      } finally {
-        bytes.fill(0)
-      }
-    },
-  }
+  }))
 }
 
 export type WebhookSecretSealer = ReturnType<typeof createWebhookSecretSealer>

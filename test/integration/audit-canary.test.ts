@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { totpCodeAt } from '../../src/auth/totp.ts'
 import { client, type Stack, startStack } from '../support/stack.ts'
 import { allAuditItems, parseNdjson } from './audit-helpers.ts'
 
@@ -108,6 +109,46 @@ const scenarios: Scenario[] = [
           .status,
       ).toBe(422)
       expect((await api.delete('/v1/keys/canary-key', session)).status).toBe(204)
+    },
+  },
+  {
+    name: 'second factor: set-up, a wrong code, a recovery code, a challenge replayed',
+    run: async () => {
+      const email = `mfa-canary-${randomBytes(4).toString('hex')}@example.com`
+      const password = canary('mfa-password')
+      const signed = await api.post('/v1/auth/signup', { email, password })
+      const session = tokenCanary(signed.body.session.token)
+      const started = await api.post('/v1/me/mfa/totp', {}, session)
+      canaries.push(started.body.secret, started.body.uri)
+      const confirmed = await api.post(
+        '/v1/me/mfa/totp/confirm',
+        { code: totpCodeAt(started.body.secret, Date.now()) },
+        session,
+      )
+      expect(confirmed.status).toBe(200)
+      canaries.push(...confirmed.body.recoveryCodes)
+      const login = await api.post('/v1/auth/login', { email, password })
+      const challenge = login.body.mfa.challenge as string
+      canaries.push(challenge)
+      const wrong = await api.post('/v1/auth/mfa', {
+        challenge,
+        recoveryCode: canary('WRONG-RECOVERY-CODE'),
+      })
+      expect(wrong.status).toBe(401)
+      const used = await api.post('/v1/auth/mfa', {
+        challenge,
+        recoveryCode: confirmed.body.recoveryCodes[0],
+      })
+      expect(used.status).toBe(200)
+      tokenCanary(used.body.session.token)
+      expect(
+        (
+          await api.post('/v1/auth/mfa', {
+            challenge,
+            recoveryCode: confirmed.body.recoveryCodes[1],
+          })
+        ).status,
+      ).toBe(401)
     },
   },
   {

@@ -1,5 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { totpCodeAt } from '../../src/auth/totp.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
 import { startWebhookReceiver } from '../support/webhook-receiver.ts'
 
@@ -36,6 +37,40 @@ async function tableBytes(): Promise<Buffer> {
     start = page.LastEvaluatedKey
   } while (start)
   return Buffer.concat(chunks)
+}
+
+/** The members of every string set in the table (tableBytes sees only strings and binaries). */
+async function scanSets(): Promise<string[]> {
+  const found: string[] = []
+  let start: Record<string, unknown> | undefined
+  do {
+    const page = await stack.table.doc.send(
+      new ScanCommand({ TableName: stack.table.tableName, ExclusiveStartKey: start }),
+    )
+    for (const item of page.Items ?? []) {
+      for (const value of Object.values(item))
+        if (value instanceof Set) found.push(...[...value].map(String))
+    }
+    start = page.LastEvaluatedKey
+  } while (start)
+  return found
+}
+
+/** RFC 4648 base32 to bytes (the TOTP seed's raw form). */
+function base32Bytes(text: string): number[] {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = 0
+  let value = 0
+  const out: number[] = []
+  for (const char of text.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(char)
+    bits += 5
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 255)
+      bits -= 8
+    }
+  }
+  return out
 }
 
 describe('plaintext never leaks', () => {
@@ -177,5 +212,53 @@ describe('plaintext never leaks', () => {
     } finally {
       await receiver.close()
     }
+  })
+
+  it('keeps TOTP seeds, recovery codes and challenges out of logs, error bodies and storage', async () => {
+    const api = client(stack.app)
+    const { session, email, password } = await signup(api)
+    const started = await api.post('/v1/me/mfa/totp', {}, session)
+    const secret = started.body.secret as string
+    const confirmed = await api.post(
+      '/v1/me/mfa/totp/confirm',
+      { code: totpCodeAt(secret, Date.now()) },
+      session,
+    )
+    const codes = confirmed.body.recoveryCodes as string[]
+    expect(codes).toHaveLength(10)
+    const errors: string[] = []
+    const login = await api.post('/v1/auth/login', { email, password })
+    const challenge = login.body.mfa.challenge as string
+    const wrong = await api.post('/v1/auth/mfa', { challenge, recoveryCode: 'AAAA-BBBB-CCCC-DDDD' })
+    errors.push(JSON.stringify(wrong.body))
+    const used = await api.post('/v1/auth/mfa', { challenge, recoveryCode: codes[0] })
+    expect(used.status).toBe(200)
+    errors.push(
+      JSON.stringify((await api.post('/v1/auth/mfa', { challenge, recoveryCode: codes[1] })).body),
+    )
+
+    const logs = stack.logs.text()
+    // Set members (the hashed recovery codes) are walked too.
+    const stored = Buffer.concat([
+      await tableBytes(),
+      Buffer.from(JSON.stringify(await scanSets()), 'utf8'),
+    ])
+    // The seed in every form an app or a leak could take: base32, its raw bytes, the URI.
+    const raw = Buffer.from(base32Bytes(secret))
+    expect(stored.includes(raw)).toBe(false)
+    for (const leak of [
+      secret,
+      started.body.uri,
+      challenge,
+      ...codes,
+      ...codes.map((c) => c.replaceAll('-', '')),
+    ]) {
+      expect(logs).not.toContain(leak)
+      for (const body of errors) expect(body).not.toContain(leak)
+      expect(stored.includes(Buffer.from(leak, 'utf8'))).toBe(false)
+    }
+    // Not a vacuous pass: the factor's items are there, sealed and hashed.
+    expect(stored.includes(Buffer.from('MFA#TOTP'))).toBe(true)
+    expect(stored.includes(Buffer.from('MFA#RECOVERY'))).toBe(true)
   })
 })

@@ -39,6 +39,14 @@ export interface components {
       requestId: string
       [key: string]: unknown
     }
+    MfaChallenge: {
+      /** Single-use, valid for five minutes, good only for POST /v1/auth/mfa */
+      challenge: string
+      /** `verify`: send a code or recovery code. `enrol`: the organization requires a second factor the person lacks: set one up with POST /v1/auth/mfa/totp, then send its first code */
+      purpose: 'verify' | 'enrol'
+      methods: Array<'totp' | 'passkey' | 'recovery_code'>
+      expiresAt: string
+    }
     Me: {
       kind: 'session' | 'access'
       tokenId: string
@@ -67,6 +75,44 @@ export interface components {
       ancestors: Array<string> | null
       environment: 'development' | 'staging' | 'production' | null
       expiresAt: string
+    }
+    WebAuthnResponse: {
+      id: string
+      rawId: string
+      type: 'public-key'
+      response: {
+        [key: string]: unknown
+      }
+      clientExtensionResults?: {
+        [key: string]: unknown
+      }
+      authenticatorAttachment?: 'platform' | 'cross-platform'
+    }
+    TotpEnrolment: {
+      /** Base32 seed, shown this once */
+      secret: string
+      /** The otpauth:// URI for a QR code */
+      uri: string
+      /** Confirm with a code before this */
+      expiresAt: string
+    }
+    MfaStatus: {
+      totp: {
+        enabled: boolean
+        confirmedAt: string | null
+      }
+      passkeys: Array<components['schemas']['Passkey']>
+      recoveryCodesRemaining: number
+    }
+    Passkey: {
+      id: string
+      name: string
+      createdAt: string
+      lastUsedAt: string | null
+    }
+    MfaPolicy: {
+      /** Every member’s session must have used a second factor */
+      required: boolean
     }
     CreatedToken: components['schemas']['Token'] & {
       /** The token itself. Shown once; store it now. */
@@ -374,6 +420,10 @@ export interface components {
         | 'auth.signup'
         | 'auth.login'
         | 'auth.logout'
+        | 'auth.mfa.enrol'
+        | 'auth.mfa.remove'
+        | 'auth.mfa.recovery_codes'
+        | 'auth.mfa.reset'
         | 'token.create'
         | 'token.revoke'
         | 'token.rejected'
@@ -675,10 +725,14 @@ export interface paths {
         organization?: string
       }
       responses: {
-        /** Logged in */
-        200: {
-          session: components['schemas']['Session']
-        }
+        /** Logged in, or a second factor is owed */
+        200:
+          | {
+              session: components['schemas']['Session']
+            }
+          | {
+              mfa: components['schemas']['MfaChallenge']
+            }
         /** Malformed request */
         400: components['schemas']['Problem']
         /** Missing, invalid, expired or revoked credentials */
@@ -806,6 +860,348 @@ export interface paths {
             use: 'sig'
           }>
         }
+      }
+    }
+  }
+  '/v1/auth/mfa': {
+    /** Second step of a login: a code, a recovery code, or the first code of a new factor */
+    post: {
+      path: never
+      query: never
+      body: {
+        challenge: string
+        /** The current code from the authenticator app */
+        code?: string
+        /** One of the recovery codes, once */
+        recoveryCode?: string
+        passkey?: components['schemas']['WebAuthnResponse']
+      }
+      responses: {
+        /** Logged in */
+        200: {
+          session: {
+            token: string
+            expiresAt: string
+          }
+          /** After setting up a factor during login: ten codes, shown this once */
+          recoveryCodes?: Array<string>
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** Too many requests */
+        429: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/mfa/totp': {
+    /** Set up an authenticator app during a login that requires a second factor */
+    post: {
+      path: never
+      query: never
+      body: {
+        challenge: string
+      }
+      responses: {
+        /** A new seed; confirm it by sending its first code to POST /v1/auth/mfa */
+        200: components['schemas']['TotpEnrolment']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/auth/mfa/passkey': {
+    /** WebAuthn request options for answering a login challenge with a passkey */
+    post: {
+      path: never
+      query: never
+      body: {
+        challenge: string
+      }
+      responses: {
+        /** PublicKeyCredentialRequestOptions as JSON, for navigator.credentials.get(); send the answer as `passkey` to POST /v1/auth/mfa */
+        200: {
+          [key: string]: unknown
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa': {
+    /** The caller’s second factors */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Second factors */
+        200: components['schemas']['MfaStatus']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/totp': {
+    /** Start setting up an authenticator app: a new seed, shown once */
+    post: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** Confirm it with POST /v1/me/mfa/totp/confirm */
+        200: components['schemas']['TotpEnrolment']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/totp/confirm': {
+    /** Confirm the authenticator app with its first code; returns the recovery codes */
+    post: {
+      path: never
+      query: never
+      body: {
+        /** The current code from the authenticator app */
+        code: string
+      }
+      responses: {
+        /** Set up */
+        200: {
+          /** Ten single-use recovery codes, shown this once */
+          recoveryCodes: Array<string>
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/totp/remove': {
+    /** Remove the authenticator app and the recovery codes (needs a code from either) */
+    post: {
+      path: never
+      query: never
+      body: {
+        /** The current code from the authenticator app */
+        code?: string
+        /** One of the recovery codes, once */
+        recoveryCode?: string
+      }
+      responses: {
+        /** Removed */
+        204: null
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/recovery-codes': {
+    /** Replace the unused recovery codes with ten new ones (needs a current code) */
+    post: {
+      path: never
+      query: never
+      body: {
+        /** The current code from the authenticator app */
+        code: string
+      }
+      responses: {
+        /** The new codes, shown this once */
+        200: {
+          /** Ten single-use recovery codes, shown this once */
+          recoveryCodes: Array<string>
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/passkeys/options': {
+    /** WebAuthn creation options for adding a passkey (single-use, five minutes) */
+    post: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** PublicKeyCredentialCreationOptions as JSON, for navigator.credentials.create() */
+        200: {
+          [key: string]: unknown
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/me/mfa/passkeys': {
+    /** Keep the passkey the browser created with those options */
+    post: {
+      path: never
+      query: never
+      body: {
+        name?: string
+        response: components['schemas']['WebAuthnResponse']
+      }
+      responses: {
+        /** Added; a first factor also brings the recovery codes, shown this once */
+        201: {
+          passkey: {
+            id: string
+            name: string
+            createdAt: string
+          }
+          /** Ten single-use recovery codes, shown this once */
+          recoveryCodes?: Array<string>
+        }
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Conflict */
+        409: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+  }
+  '/v1/org/mfa': {
+    /** Whether the organization requires a second factor */
+    get: {
+      path: never
+      query: never
+      body: never
+      responses: {
+        /** The policy */
+        200: components['schemas']['MfaPolicy']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
+      }
+    }
+    /** Require a second factor of every member (owner only, from a session that used one); sessions without one stop working */
+    put: {
+      path: never
+      query: never
+      body: {
+        required: boolean
+      }
+      responses: {
+        /** The policy */
+        200: components['schemas']['MfaPolicy']
+        /** Malformed request */
+        400: components['schemas']['Problem']
+        /** Missing, invalid, expired or revoked credentials */
+        401: components['schemas']['Problem']
+        /** Valid credentials lacking a scope or key access */
+        403: components['schemas']['Problem']
+        /** Body too large */
+        413: components['schemas']['Problem']
+        /** Body is not JSON */
+        415: components['schemas']['Problem']
+        /** Validation failed */
+        422: components['schemas']['Problem']
+        /** A dependency (storage or key management) is unavailable */
+        503: components['schemas']['Problem']
       }
     }
   }

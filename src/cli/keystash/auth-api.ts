@@ -17,8 +17,37 @@ export interface Session {
   expiresAt: string
 }
 
-export async function login(url: string, email: string, password: string): Promise<Session> {
+/** A correct password for a person with a second factor: the login's second step is owed. */
+export interface SecondFactorOwed {
+  challenge: string
+  purpose: 'verify' | 'enrol'
+}
+
+export async function login(
+  url: string,
+  email: string,
+  password: string,
+): Promise<Session | SecondFactorOwed> {
   const body = await call(url, '/v1/auth/login', { body: JSON.stringify({ email, password }) })
+  const mfa = (body as { mfa?: Partial<SecondFactorOwed> } | undefined)?.mfa
+  if (typeof mfa?.challenge === 'string') {
+    return { challenge: mfa.challenge, purpose: mfa.purpose === 'enrol' ? 'enrol' : 'verify' }
+  }
+  return sessionOf(body)
+}
+
+/** The second step: a code from the authenticator app, or a recovery code. */
+export async function completeLogin(
+  url: string,
+  challenge: string,
+  factor: { code: string } | { recoveryCode: string },
+): Promise<Session> {
+  return sessionOf(
+    await call(url, '/v1/auth/mfa', { body: JSON.stringify({ challenge, ...factor }) }),
+  )
+}
+
+function sessionOf(body: unknown): Session {
   const session = (body as { session?: Partial<Session> } | undefined)?.session
   if (typeof session?.token !== 'string' || typeof session.expiresAt !== 'string') {
     throw new Error('the server answered the login without a session')

@@ -1,5 +1,5 @@
 import { AuthenticationError } from '../../../sdk/src/index.ts'
-import { login, logout } from './auth-api.ts'
+import { completeLogin, login, logout, type SecondFactorOwed } from './auth-api.ts'
 import type { Command } from './command.ts'
 import { type Context, note, print, printJson } from './context.ts'
 import {
@@ -19,7 +19,7 @@ const loginCommand: Command = {
   name: 'login',
   summary:
     'Log in with e-mail and password (or --device, approved in a browser), and keep the session.',
-  usage: '[--url URL] [--email EMAIL] [--password-stdin] [--device]',
+  usage: '[--url URL] [--email EMAIL] [--password-stdin] [--code CODE] [--device]',
   options: {
     url: {
       type: 'string',
@@ -35,6 +35,11 @@ const loginCommand: Command = {
       type: 'boolean',
       description:
         'sign in without a password: approve a code in the dashboard (for single sign-on)',
+    },
+    code: {
+      type: 'string',
+      value: 'CODE',
+      description: 'the authenticator code or a recovery code, if you set one up (else asked for)',
     },
   },
   json: true,
@@ -76,7 +81,9 @@ session of yours, shorter-lived than the browser's.`,
       throw new UsageError('no terminal to read the password from: use --password-stdin', 'login')
     if (!password) throw new UsageError('the password is empty', 'login')
 
-    const session = await login(url, email, password)
+    const first = await login(url, email, password)
+    const session =
+      'token' in first ? first : await secondStep(ctx, url, first, input.string('code'))
     const path = await keep(ctx, previous, {
       url,
       token: session.token,
@@ -96,6 +103,36 @@ async function keep(ctx: Context, previous: Credentials | undefined, credentials
     await logout(previous.url, previous.token, 5_000).catch(() => {})
   }
   return path
+}
+
+/**
+ * A person with a second factor gives a code from their app (six digits) or a recovery code.
+ * Setting one up takes the dashboard or the API: a terminal cannot show its QR code.
+ */
+async function secondStep(
+  ctx: Parameters<Command['run']>[0],
+  url: string,
+  owed: SecondFactorOwed,
+  given: string | undefined,
+) {
+  if (owed.purpose === 'enrol') {
+    throw new UsageError(
+      'your organization requires a second factor: set one up by signing in to the dashboard first',
+      'login',
+    )
+  }
+  let code = given
+  if (!code) {
+    if (!ctx.stdin.isTTY)
+      throw new UsageError('this account has a second factor: give --code', 'login')
+    code = (await askLine(ctx, 'Authenticator code (or a recovery code): ')).trim()
+  }
+  const digits = code.replace(/\s+/g, '')
+  return completeLogin(
+    url,
+    owed.challenge,
+    /^\d{6}$/.test(digits) ? { code: digits } : { recoveryCode: code },
+  )
 }
 
 const logoutCommand: Command = {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import type { Hono, MiddlewareHandler } from 'hono'
 import type { DashboardEnv } from './env.ts'
 
@@ -16,6 +17,13 @@ const FILES: Record<string, { file: URL | string; type: string }> = {
   // uPlot (MIT, about 50 kB) draws the usage charts; served from node_modules, never a CDN.
   'uplot.js': { file: resolve('uplot/dist/uPlot.iife.min.js'), type: JS },
   'uplot.css': { file: resolve('uplot/dist/uPlot.min.css'), type: CSS },
+  'passkeys.js': { file: new URL('./assets/passkeys.js', import.meta.url), type: JS },
+  // @simplewebauthn/browser (MIT, about 10 kB): the WebAuthn calls for passkeys.
+  // Its exports map hides the bundle, so it is found next to the package's entry point.
+  'webauthn.js': {
+    file: join(dirname(resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'),
+    type: JS,
+  },
 }
 
 /**

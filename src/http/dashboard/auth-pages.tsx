@@ -8,6 +8,7 @@ import { parseInput } from '../router.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
 import { formOf, wantsJson } from './form.ts'
+import { secondStepPage, stepUpFactor } from './mfa-pages.tsx'
 import { SignInPage } from './pages/sign-in.tsx'
 import { render } from './render.ts'
 import { csrfTokenFor } from './session-cookie.ts'
@@ -23,9 +24,10 @@ const Credentials = z.object({
 /** Sign-up, sign-in, sign-out and step-up: the only pages that set or clear the cookie. */
 export function registerAuthPages(
   router: Hono<DashboardEnv>,
-  { accounts, signupConfirmation, audit, config }: DashboardDeps,
+  deps: DashboardDeps,
   { cookie, open, session }: PageKit,
 ) {
+  const { accounts, signupConfirmation, audit, config } = deps
   const signupOpen = config.auth.signup
   const page = (c: Parameters<typeof render>[0], mode: 'login' | 'signup', extra = {}) =>
     render(c, <SignInPage nonce={c.get('nonce')} mode={mode} signupOpen={signupOpen} {...extra} />)
@@ -84,6 +86,7 @@ export function registerAuthPages(
         { ...input, address: clientOf(c).address },
         { failed: (user, error) => auditLoginFailure(c, user, error) },
       )
+      if ('mfa' in result) return secondStepPage(c, deps, result.mfa)
       await auditSuccess(c, audit, {
         action: 'auth.login',
         tenantId: result.tenantId,
@@ -119,12 +122,13 @@ export function registerAuthPages(
     return c.redirect('/login', 303)
   })
 
-  // The password again, for actions that need a recent check: a new session replaces this one.
+  // The password (and the second factor, if any) again, for actions that need a recent check: a new session replaces this one.
   router.post('/step-up', session, async (c) => {
     const form = await formOf(c)
     const principal = c.get('principal')
     const result = await accounts.reauthenticate(principal, {
       password: form.get('password') ?? '',
+      ...stepUpFactor(form),
       address: clientOf(c).address,
     })
     await auditSuccess(c, audit, {

@@ -10,6 +10,7 @@ import type { InvitationService } from '../../domain/invitations.ts'
 import type { ValueReader } from '../../domain/key-values.ts'
 import type { KeyService } from '../../domain/keys.ts'
 import type { MemberService } from '../../domain/members.ts'
+import type { MfaService } from '../../domain/mfa.ts'
 import type { OrganizationService } from '../../domain/organizations.ts'
 import type { SignupConfirmation } from '../../domain/signup-confirmation.ts'
 import type { SsoLogin } from '../../domain/sso-login.ts'
@@ -25,6 +26,15 @@ export interface DashboardDeps {
   clock: Clock
   authenticator: Pick<Authenticator, 'authenticate'>
   accounts: AccountService
+  mfa: Pick<
+    MfaService,
+    | 'startTotpForChallenge'
+    | 'passkeyOptionsForChallenge'
+    | 'describe'
+    | 'passkeyRegistrationOptions'
+    | 'registerPasskey'
+    | 'passkeysAvailable'
+  >
   tokens: TokenService
   keyService: KeyService
   organizations: Pick<OrganizationService, 'get' | 'update'>

@@ -15,9 +15,11 @@ import { wantsJson } from './form.ts'
 import { pageHeaders, sameOrigin, securityHeaders, signedIn } from './guard.ts'
 import { registerKeyPages } from './key-pages.tsx'
 import { registerMemberPages } from './member-pages.tsx'
+import { registerMfaPages } from './mfa-pages.tsx'
 import { registerOverviewPage } from './overview-page.tsx'
 import { ErrorPage } from './pages/error.tsx'
 import { render } from './render.ts'
+import { registerSecurityPage } from './security-page.tsx'
 import { sessionCookie } from './session-cookie.ts'
 import { registerSsoPages } from './sso-pages.tsx'
 import { registerTokenPages } from './token-pages.tsx'
@@ -46,6 +48,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
     ssoCookie: ssoCookie(deps.config),
   })
   registerDevicePages(router, deps, kit, { deviceLogin: deps.deviceLogin })
+  registerMfaPages(router, deps, kit)
+  registerSecurityPage(router, deps, kit)
   registerOverviewPage(router, deps, kit)
   registerKeyPages(router, deps, kit)
   registerTokenPages(router, deps, kit)

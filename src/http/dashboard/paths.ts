@@ -3,6 +3,6 @@
  * JSON and bearer tokens only; these paths take HTML forms and the session cookie.
  */
 const DASHBOARD_PATH =
-  /^\/(?:$|login$|signup$|logout$|step-up$|sso(?:\/start)?$|auth\/sso\/|device(?:\/approve|\/deny)?$|keys(?:\/|$)|tokens(?:\/|$)|members(?:\/|$)|invitations\/|confirm$|usage$|environments$|encryption(?:\/|$)|audit(?:\/|$)|assets\/)/
+  /^\/(?:$|login(?:\/mfa(?:\/passkey)?)?$|security(?:\/|$)|signup$|logout$|step-up(?:\/passkey)?$|sso(?:\/start)?$|auth\/sso\/|device(?:\/approve|\/deny)?$|keys(?:\/|$)|tokens(?:\/|$)|members(?:\/|$)|invitations\/|confirm$|usage$|environments$|encryption(?:\/|$)|audit(?:\/|$)|assets\/)/
 
 export const isDashboardPath = (path: string): boolean => DASHBOARD_PATH.test(path)

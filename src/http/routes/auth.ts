@@ -10,6 +10,7 @@ import { clientOf } from '../client.ts'
 import { requireAuth } from '../middleware/auth.ts'
 import { createRouter } from '../router.ts'
 import { problems } from '../schemas.ts'
+import { MfaChallengeSchema } from './mfa-schemas.ts'
 
 // The pipe hides its output schema from the document: the format and pattern are stated here.
 const Email = z.string().trim().pipe(z.email().max(254)).openapi({
@@ -104,11 +105,20 @@ const login = createRoute({
   path: '/v1/auth/login',
   tags: ['auth'],
   summary: 'Log in with e-mail and password',
+  description:
+    'A person with a second factor (or whose organization requires one) gets no session yet: the answer carries `mfa`, a challenge to complete with POST /v1/auth/mfa.',
   request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
   responses: {
     200: {
-      description: 'Logged in',
-      content: { 'application/json': { schema: z.object({ session: SessionSchema }) } },
+      description: 'Logged in, or a second factor is owed',
+      content: {
+        'application/json': {
+          schema: z.union([
+            z.object({ session: SessionSchema }),
+            z.object({ mfa: MfaChallengeSchema }),
+          ]),
+        },
+      },
     },
     ...problems(400, 401, 413, 415, 422, 429),
   },
@@ -240,6 +250,8 @@ export function authRoutes({
             }),
         },
       )
+      // The password was right but the login is not done: audited when the factor is given.
+      if ('mfa' in result) return c.json({ mfa: result.mfa }, 200, noStore)
       await auditSuccess(c, audit, {
         action: 'auth.login',
         tenantId: result.tenantId,

@@ -52,9 +52,18 @@ function stepUp() {
     const onClose = () => done(false)
     const onSubmit = async (event) => {
       event.preventDefault()
-      const body = new URLSearchParams({ password: form.elements.password.value })
+      const body = new URLSearchParams({
+        password: form.elements.password.value,
+        code: form.elements.code.value,
+        // Set by passkeys.js when the person confirmed with a passkey.
+        challenge: form.elements.challenge.value,
+        passkey: form.elements.passkey.value,
+      })
       const response = await post('/step-up', body)
       if (!response.ok) {
+        // A passkey's answer serves once: the next try starts afresh.
+        form.elements.challenge.value = ''
+        form.elements.passkey.value = ''
         error.textContent = (await problemOf(response)).detail
         return
       }

@@ -35,6 +35,8 @@ export function ErrorPage({
             autocomplete="current-password"
             required
           />
+          <label for="code">Code from your authenticator app (if you set one up)</label>
+          <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" />
           <button type="submit">Confirm</button>
         </form>
       ) : null}

@@ -9,6 +9,7 @@ export type Section =
   | 'environments'
   | 'encryption'
   | 'audit'
+  | 'security'
 
 // The sections a signed-in person sees, in order.
 const NAV: { id: Section; href: string; label: string }[] = [
@@ -20,6 +21,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
   { id: 'environments', href: '/environments', label: 'Environments' },
   { id: 'encryption', href: '/encryption', label: 'Encryption' },
   { id: 'audit', href: '/audit', label: 'Audit' },
+  { id: 'security', href: '/security', label: 'Security' },
 ]
 
 export interface PageProps {
@@ -58,6 +60,9 @@ export function Page({
           <link rel="stylesheet" href={href} />
         ))}
         <script nonce={nonce} src="/assets/dashboard.js" defer />
+        {/* Signed-in pages can confirm a step-up with a passkey. */}
+        {csrf ? <script nonce={nonce} src="/assets/webauthn.js" defer /> : null}
+        {csrf ? <script nonce={nonce} src="/assets/passkeys.js" defer /> : null}
         {scripts.map((src) => (
           <script nonce={nonce} src={src} defer />
         ))}
@@ -121,6 +126,15 @@ function StepUpDialog({ csrf }: { csrf: string }) {
           autocomplete="current-password"
           required
         />
+        <label for="step-up-code">
+          Code from your authenticator app, or a recovery code (if you set one up)
+        </label>
+        <input id="step-up-code" name="code" inputmode="numeric" autocomplete="one-time-code" />
+        <input type="hidden" name="challenge" value="" />
+        <input type="hidden" name="passkey" value="" />
+        <button type="button" class="secondary" id="step-up-passkey">
+          Use a passkey instead
+        </button>
         <p class="error" role="alert" id="step-up-error" />
         <div class="actions">
           <button type="submit">Confirm</button>

@@ -1,0 +1,338 @@
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import type { SealedRecord } from '../crypto/record.ts'
+import { epochSeconds, itemKey } from './keys.ts'
+
+/** A TOTP seed, sealed (auth/totp-seed-sealer.ts), with the enrolment it belongs to. */
+export interface StoredTotp {
+  userId: string
+  enrolmentId: string
+  sealed: SealedRecord
+  createdAt: string
+  /** Pending seeds only: shown once, confirmed with a code before this, or dropped. */
+  expiresAt?: string
+  /** Confirmed seeds only: the last time step whose code was accepted. */
+  lastStep?: number
+  confirmedAt?: string
+}
+
+export interface MfaFactors {
+  totp: StoredTotp | undefined
+  pendingTotp: StoredTotp | undefined
+  /** Hashes of the unused recovery codes. */
+  recoveryCodes: string[]
+}
+
+/** Between the password and the session: a second factor is owed (`verify`) or must be set up. */
+export interface MfaChallengeRecord {
+  userId: string
+  tenantId: string
+  email: string
+  purpose: 'verify' | 'enrol'
+  createdAt: string
+  expiresAt: string
+  /** The WebAuthn challenge handed out for a passkey assertion on this login, if any. */
+  webauthnChallenge?: string
+}
+
+function totpOf(item: Record<string, unknown> | undefined): StoredTotp | undefined {
+  if (!item) return undefined
+  const { pk: _pk, sk: _sk, type: _type, ttl: _ttl, ...rest } = item
+  return rest as unknown as StoredTotp
+}
+
+/**
+ * A person's second factors and the challenges that ask for them. Factors live in the person's
+ * partition (`USER#<userId>`); each change that must happen once is a conditional write, so two
+ * instances racing with the same code or recovery code cannot both succeed.
+ */
+export function createMfaRepository({
+  doc,
+  table,
+}: {
+  doc: DynamoDBDocumentClient
+  table: string
+}) {
+  return {
+    async factors(userId: string): Promise<MfaFactors> {
+      const keys = [
+        itemKey.mfaTotp(userId),
+        itemKey.mfaTotpPending(userId),
+        itemKey.mfaRecovery(userId),
+      ]
+      const { Responses } = await doc.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+      )
+      const found = new Map<string, Record<string, unknown>>()
+      for (const item of Responses?.[table] ?? []) found.set(String(item.sk), item)
+      const recovery = found.get('MFA#RECOVERY')?.codes
+      return {
+        totp: totpOf(found.get('MFA#TOTP')),
+        pendingTotp: totpOf(found.get('MFA#TOTP_PENDING')),
+        recoveryCodes: recovery instanceof Set ? [...recovery].map(String) : [],
+      }
+    },
+
+    async putPendingTotp(pending: StoredTotp & { expiresAt: string }): Promise<void> {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.mfaTotpPending(pending.userId),
+            type: 'mfa-totp-pending',
+            ...pending,
+            ttl: epochSeconds(new Date(pending.expiresAt)),
+          },
+        }),
+      )
+    },
+
+    /**
+     * The pending seed becomes the person's factor, with its first code's step used and a fresh
+     * set of recovery codes, in one transaction. False when the pending seed was confirmed or
+     * replaced meanwhile, or a confirmed factor exists already.
+     */
+    async confirmTotp(input: {
+      pending: StoredTotp
+      step: number
+      at: string
+      recoveryHashes: string[]
+    }): Promise<boolean> {
+      const { userId, enrolmentId, sealed, createdAt } = input.pending
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: table,
+                  Key: itemKey.mfaTotpPending(userId),
+                  ConditionExpression: 'enrolmentId = :e',
+                  ExpressionAttributeValues: { ':e': enrolmentId },
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: {
+                    ...itemKey.mfaTotp(userId),
+                    type: 'mfa-totp',
+                    userId,
+                    enrolmentId,
+                    sealed,
+                    createdAt,
+                    confirmedAt: input.at,
+                    lastStep: input.step,
+                  },
+                  // Replacing a factor is removing it first, which needs that factor.
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Put: {
+                  TableName: table,
+                  Item: {
+                    ...itemKey.mfaRecovery(userId),
+                    type: 'mfa-recovery',
+                    userId,
+                    codes: new Set(input.recoveryHashes),
+                    createdAt: input.at,
+                  },
+                },
+              },
+            ],
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) return false
+        throw error
+      }
+    },
+
+    /**
+     * Records `step` as used if it is later than every step used before. False: this code (or a
+     * later one) was already accepted, so it is refused.
+     */
+    async useTotpStep(userId: string, enrolmentId: string, step: number): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.mfaTotp(userId),
+            UpdateExpression: 'SET lastStep = :step',
+            ConditionExpression:
+              'enrolmentId = :e AND (attribute_not_exists(lastStep) OR lastStep < :step)',
+            ExpressionAttributeValues: { ':step': step, ':e': enrolmentId },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /** Removes one recovery code if it is still unused; false otherwise (each works once). */
+    async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.mfaRecovery(userId),
+            UpdateExpression: 'DELETE codes :h',
+            ConditionExpression: 'contains(codes, :code)',
+            ExpressionAttributeValues: { ':h': new Set([hash]), ':code': hash },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /** The authenticator app alone (the person keeps other factors and the recovery codes). */
+    async removeTotp(userId: string): Promise<void> {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [itemKey.mfaTotp(userId), itemKey.mfaTotpPending(userId)].map((Key) => ({
+            Delete: { TableName: table, Key },
+          })),
+        }),
+      )
+    },
+
+    /** TOTP and recovery codes go at once (passkeys are their own items: storage/passkeys.ts). */
+    async removeAll(userId: string): Promise<void> {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            itemKey.mfaTotp(userId),
+            itemKey.mfaTotpPending(userId),
+            itemKey.mfaRecovery(userId),
+          ].map((Key) => ({ Delete: { TableName: table, Key } })),
+        }),
+      )
+    },
+
+    async putChallenge(hash: string, challenge: MfaChallengeRecord): Promise<void> {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.mfaChallenge(hash),
+            type: 'mfa-challenge',
+            ...challenge,
+            attempts: 0,
+            ttl: epochSeconds(new Date(challenge.expiresAt)),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+    },
+
+    async getChallenge(hash: string): Promise<MfaChallengeRecord | undefined> {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: table, Key: itemKey.mfaChallenge(hash), ConsistentRead: true }),
+      )
+      if (!Item) return undefined
+      const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Item
+      return rest as MfaChallengeRecord
+    },
+
+    /** Binds a WebAuthn challenge to a live login challenge (it ends with it). */
+    async setWebauthnChallenge(hash: string, webauthnChallenge: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.mfaChallenge(hash),
+            UpdateExpression: 'SET webauthnChallenge = :w',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':w': webauthnChallenge },
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    /** A new set of recovery codes replaces every unused one. */
+    async replaceRecoveryCodes(userId: string, hashes: string[], at: string): Promise<void> {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.mfaRecovery(userId),
+            type: 'mfa-recovery',
+            userId,
+            codes: new Set(hashes),
+            createdAt: at,
+          },
+        }),
+      )
+    },
+
+    /**
+     * Counts one attempt at a challenge and returns it, unless it is unknown, used up or has had
+     * `maxAttempts` already. Counting and reading are one conditional write, so concurrent
+     * guesses cannot exceed the cap.
+     */
+    async attemptChallenge(
+      hash: string,
+      maxAttempts: number,
+    ): Promise<MfaChallengeRecord | undefined> {
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: itemKey.mfaChallenge(hash),
+            UpdateExpression: 'ADD attempts :one',
+            ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
+            ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        if (!Attributes) return undefined
+        const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Attributes
+        return rest as MfaChallengeRecord
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined
+        throw error
+      }
+    },
+
+    /** Ends a challenge; false if it had already ended (it yields one session at most). */
+    async consumeChallenge(hash: string): Promise<boolean> {
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName: table,
+            Key: itemKey.mfaChallenge(hash),
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+  }
+}
+
+export type MfaRepository = ReturnType<typeof createMfaRepository>
