@@ -119,7 +119,9 @@ export function deviceLoginRoutes({
       },
     })
 
-  const verificationUri = new URL(DEVICE_PAGE, publicUrl ?? 'http://127.0.0.1').toString()
+  // Without a public URL (production with KEYSTASH_PUBLIC_URL unset) the page's path alone:
+  // better than guessing a host from the request.
+  const verificationUri = publicUrl ? new URL(DEVICE_PAGE, publicUrl).toString() : DEVICE_PAGE
 
   return router
     .openapi(code, async (c) => {
