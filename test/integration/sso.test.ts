@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAccountRepository } from '../../src/storage/accounts.ts'
 import {
   arrive,
   finish,
@@ -350,5 +351,30 @@ describe('SSO required', () => {
     const sub = subject()
     idp.setAccount(sub, { email: owner.email, email_verified: true })
     expect((await signInWithSso(stack.app, idp, owner.tenantId, sub)).status).toBe(200)
+  })
+})
+
+describe('MFA required, through single sign-on', () => {
+  it('takes the provider’s word for a second factor (amr), and refuses a sign-in without one', async () => {
+    const owner = await ssoOrganization()
+    await createAccountRepository({
+      doc: stack.table.doc,
+      table: stack.table.tableName,
+    }).setMfaRequired(owner.tenantId, true, new Date())
+    const sub = subject()
+    idp.setAccount(sub, { email: owner.email, email_verified: true })
+
+    // A password alone at the provider: no session that would be refused at its first request.
+    idp.tamperNextIdToken((claims) => ({ ...claims, amr: ['pwd'] }))
+    expect(await signInWithSso(stack.app, idp, owner.tenantId, sub)).toMatchObject({
+      status: 401,
+      code: 'mfa_required',
+    })
+
+    // A one-time code at the provider (RFC 8176 `otp`): the session counts as a second factor's.
+    idp.tamperNextIdToken((claims) => ({ ...claims, amr: ['pwd', 'otp'] }))
+    const signedIn = await signInWithSso(stack.app, idp, owner.tenantId, sub)
+    expect(signedIn.status).toBe(200)
+    expect((await api.get('/v1/keys', signedIn.session)).status).toBe(200)
   })
 })
