@@ -1,5 +1,6 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { type OrganizationRecord, toOrganization } from './accounts.ts'
+import { type KeyRecord, keyRefItem, toKeyRecord } from './key-items.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { type TokenRecord, toTokenRecord } from './tokens.ts'
 
@@ -29,12 +30,19 @@ export interface TokenStatusQuery {
   trustId?: string | undefined
 }
 
+/** What `readTokenAndKey` found: the token's status, and the key when one was asked for. */
+export interface TokenAndKey {
+  status: TokenStatus
+  /** Present when a key was asked for; `record` is undefined when no such key exists. */
+  key?: { record: KeyRecord | undefined }
+}
+
 /**
  * Reads what decides whether a token may be used in one BatchGetItem: its record, its
  * organization, its ancestors' records (a revoked ancestor stops it, so revoking a token
  * cascades without a write per descendant) and the revocation mark of its signing key, plus
- * any other items of the same request (`extra`, e.g. the API key being read), so the hot path
- * makes one round trip. Strongly consistent: a revocation written by any instance is seen by
+ * the API key the request is about (`keyRef`, a key id or name), so a value read makes one
+ * round trip. Strongly consistent: a revocation written by any instance is seen by
  * the next read. A token of an earlier release names no ancestors in its claims; when its
  * record has them (`npm run migrate` fills them in), they take a second read.
  */
@@ -62,22 +70,23 @@ export function createTokenStatusReader({
     }
   }
 
-  return async function readTokenStatus(
+  return async function readTokenAndKey(
     query: TokenStatusQuery,
-    extra: ItemKey[] = [],
-  ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
+    keyRef?: string,
+  ): Promise<TokenAndKey> {
     const { tenantId, tokenId, signingKeyId, trustId } = query
     const tokenKey = itemKey.token(tenantId, tokenId)
     const orgKey = itemKey.org(tenantId)
     const claimed = query.ancestors ?? []
     const trustKey = trustId === undefined ? undefined : itemKey.trust(tenantId, trustId)
+    const keyKey = keyRef === undefined ? undefined : keyRefItem(tenantId, keyRef)
     const keys: ItemKey[] = [
       tokenKey,
       orgKey,
       ...claimed.map((id) => itemKey.token(tenantId, id)),
       ...(signingKeyId ? [itemKey.signingKeyRevocation(signingKeyId)] : []),
       ...(trustKey ? [trustKey] : []),
-      ...extra,
+      ...(keyKey ? [keyKey] : []),
     ]
     const found = new Map<string, Record<string, unknown>>()
     await batchGet(dedupe(keys), found)
@@ -100,6 +109,7 @@ export function createTokenStatusReader({
     const revocation = signingKeyId
       ? found.get(keyId(itemKey.signingKeyRevocation(signingKeyId)))
       : undefined
+    const keyItem = keyKey && found.get(keyId(keyKey))
     return {
       status: {
         token,
@@ -108,7 +118,7 @@ export function createTokenStatusReader({
         signingKeyRevokedAt: revocation ? String(revocation.revokedAt) : undefined,
         ...(trustKey ? { trustActive: found.has(keyId(trustKey)) } : {}),
       },
-      extra: found,
+      ...(keyKey ? { key: { record: keyItem ? toKeyRecord(keyItem) : undefined } } : {}),
     }
   }
 }
