@@ -40,7 +40,7 @@ function fastPathOf(deps: ReturnType<typeof buildDeps>) {
     logger: deps.logger,
   })
   const read = async (req: Request) => await fast(req, undefined)
-  return { read, recorded }
+  return { read, answer: (req: Request) => fast(req, undefined), recorded }
 }
 
 const request = (path: string, token: string, init: RequestInit = {}) =>
@@ -149,6 +149,22 @@ describe('the two entrances of a value read', () => {
       request('/v1/keys/openai/value', owner.reader, { headers: { 'x-request-id': 'bad id!' } }),
     )
     expect(made?.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
+  })
+
+  it('run a warm read start to finish without waiting: the answer is no promise', async () => {
+    // A staleness bound no busy machine outlasts between the warm-up and the read.
+    const instance = stack.anotherInstance({ KEYSTASH_RECORD_CACHE_MS: '60000' })
+    const owner = await ownerWithKey()
+    const path = '/v1/keys/openai/value'
+    await warm(path, owner.reader, instance.app)
+    const early = fastPathOf(instance.deps)
+    const answer = early.answer(request(path, owner.reader))
+    expect(answer).toBeInstanceOf(Response)
+    expect(await revealedValue(answer as Response)).toBe(owner.value)
+    // A cold one waits where it is cold: another token, its status not yet read here.
+    const cold = early.answer(request(path, await owner.mint({ scopes: ['keys:read'] })))
+    expect(cold).toBeInstanceOf(Promise)
+    expect(await revealedValue(await cold)).toBe(owner.value)
   })
 
   it('reads by id as by name', async () => {
