@@ -2,7 +2,6 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import type { AuditLog } from './audit/service.ts'
 import type { TokenIdentifier } from './audit/token-identity.ts'
 import type { Authenticator } from './auth/authenticate.ts'
-import type { Clock } from './auth/clock.ts'
 import type { SigningKeyRing } from './auth/signing-keys.ts'
 import type { Config } from './config.ts'
 import type { AccountService } from './domain/accounts.ts'
@@ -28,7 +27,6 @@ import { allowedMethods } from './http/allowed-methods.ts'
 import type { RequestAudit } from './http/audit.ts'
 import { dashboardRoutes, isDashboardPath } from './http/dashboard/index.tsx'
 import type { AppEnv } from './http/env.ts'
-import { fastValueRead } from './http/fast-value-read.ts'
 import { loggableError } from './http/log-error.ts'
 import { auditRejections } from './http/middleware/audit-rejections.ts'
 import { bodyGuard } from './http/middleware/body-guard.ts'
@@ -43,6 +41,7 @@ import { docsRoutes } from './http/routes/docs.ts'
 import { encryptionRoutes } from './http/routes/encryption.ts'
 import { healthRoutes, type Probe } from './http/routes/health.ts'
 import { invitationRoutes } from './http/routes/invitations.ts'
+import { keyValueRoutes } from './http/routes/key-values.ts'
 import { keyRoutes } from './http/routes/keys.ts'
 import { meRoutes } from './http/routes/me.ts'
 import { memberRoutes } from './http/routes/members.ts'
@@ -57,10 +56,12 @@ import { trustRelationshipRoutes } from './http/routes/trust-relationships.ts'
 import { webhookRoutes } from './http/routes/webhooks.ts'
 import { ssoCookie } from './http/sso-cookie.ts'
 import type { ForegroundGauge } from './jobs/foreground.ts'
+import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics/metrics.ts'
 import { createAddressMatcher } from './net/cidr.ts'
-import type { RateLimiter } from './ratelimit/limiter.ts'
+import { valueReadEntrance } from './reads/entrance.ts'
+import { createValueRead } from './reads/value-read.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'limits' | 'publicUrl' | 'auth' | 'mockGuardrails'> &
@@ -69,7 +70,7 @@ export interface AppDeps {
   clock: Clock
   probes: Record<string, Probe>
   ring: SigningKeyRing
-  authenticator: Pick<Authenticator, 'authenticate' | 'authenticateCached'>
+  authenticator: Pick<Authenticator, 'authenticate'>
   accounts: AccountService
   mfa: MfaService
   /** Token statuses cached on this instance hold the organization's policy as it was. */
@@ -102,13 +103,15 @@ export interface AppDeps {
   /** Told of every request, so background jobs give way to traffic. */
   foreground?: Pick<ForegroundGauge, 'mark'>
   metrics?: Pick<Metrics, 'http'>
-  /** The rate limits; `authenticator.authenticate` applies them on the routed path. */
-  limiter?: Pick<RateLimiter, 'tryAdmit'>
 }
 
-/** The HTTP application. It does no I/O of its own: tests call `app.request()` on it. */
+/**
+ * The HTTP application: its `fetch` for the server, `request()` for tests (the same path as
+ * the server's), and the Hono `routes` (for the OpenAPI document). It does no I/O of its own.
+ */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>()
+  const read = createValueRead(deps)
   registerSecuritySchemes(app)
   const proxies = deps.config.network?.trustedProxies ?? []
   const trustedProxies = proxies.length > 0 ? createAddressMatcher(proxies) : undefined
@@ -149,6 +152,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', memberRoutes(deps))
   app.route('/', invitationRoutes(deps))
   app.route('/', keyRoutes(deps))
+  app.route('/', keyValueRoutes({ ...deps, read }))
   app.route('/', encryptionRoutes(deps))
   app.route('/', auditRoutes(deps))
   app.route('/', webhookRoutes(deps))
@@ -179,27 +183,44 @@ export function createApp(deps: AppDeps) {
       c.get('log')?.error({ error: loggableError(error) }, 'unhandled error')
     return problemResponse(c, appError)
   })
-  // Warm value reads are answered before Hono dispatches them (see http/fast-value-read.ts);
-  // everything else, and every read it declines, takes the routed path. On the instance, so
-  // that `app.request()` in tests goes the same way as the server.
-  const fastRead = fastValueRead({
-    authenticator: deps.authenticator,
-    reveal: deps.reveal,
-    audit: deps.audit,
+  // Value reads, the request applications make most, enter before Hono dispatches them and
+  // run the route's own `read()` without the middleware chain; whatever the entrance does not
+  // answer (refusals, query strings, other routes) goes through Hono.
+  const early = valueReadEntrance({
+    read,
     logger: deps.logger,
     trustedProxies,
     ...(deps.foreground ? { onRequest: deps.foreground.mark } : {}),
     ...(deps.metrics ? { metrics: deps.metrics.http.valueRead } : {}),
-    ...(deps.limiter ? { limiter: deps.limiter } : {}),
   })
-  const routed = app.fetch
-  app.fetch = (request, env, executionCtx) => {
-    const answer = fastRead(request, env)
-    if (answer === undefined) return routed(request, env, executionCtx)
+  const fetch = (
+    request: Request,
+    env?: FetchArgs[1],
+    executionCtx?: FetchArgs[2],
+  ): Response | Promise<Response> => {
+    const answer = early(request, env)
+    if (answer === undefined) return app.fetch(request, env, executionCtx)
     if (!(answer instanceof Promise)) return answer
-    return answer.then((fast) => fast ?? routed(request, env, executionCtx))
+    return answer.then((taken) => taken ?? app.fetch(request, env, executionCtx))
   }
-  return app
+  /** `fetch` of a Request, or of a path on http://localhost, as Hono's `app.request()`. */
+  const request = async (
+    input: Request | string | URL,
+    init?: RequestInit,
+    env?: FetchArgs[1],
+    executionCtx?: FetchArgs[2],
+  ): Promise<Response> => {
+    if (input instanceof Request)
+      return fetch(init ? new Request(input, init) : input, env, executionCtx)
+    const url = String(input)
+    const absolute = /^https?:\/\//.test(url)
+      ? url
+      : `http://localhost${url.startsWith('/') ? '' : '/'}${url}`
+    return fetch(new Request(absolute, init), env, executionCtx)
+  }
+  return { fetch, request, routes: app }
 }
+
+type FetchArgs = Parameters<OpenAPIHono<AppEnv>['fetch']>
 
 export type App = ReturnType<typeof createApp>

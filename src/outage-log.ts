@@ -1,4 +1,4 @@
-import type { Clock } from './auth/clock.ts'
+import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logger.ts'
 
 export interface OutageLog {

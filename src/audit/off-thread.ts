@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { Clock } from '../auth/clock.ts'
 import type { Config } from '../config.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { isSource, moduleUrl } from '../module-url.ts'
 import type { AuditInput } from './events.ts'

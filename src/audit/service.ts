@@ -1,7 +1,7 @@
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { keyAllowed, requireScope } from '../auth/scopes.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import { decodeCursor, encodeCursor } from '../storage/cursor.ts'
 import { BLOCK_SPAN_MS } from './blocks.ts'
 import type { ChainHead } from './chain.ts'

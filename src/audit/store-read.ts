@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { queryAll } from '../storage/query-pages.ts'
 import { readBlock } from './blocks.ts'
 import type { ChainHead } from './chain.ts'
 import type { AuditEvent } from './events.ts'
@@ -71,29 +72,22 @@ export function createAuditReader({
     /** Every chain head of the tenant that has not expired (consistent read). */
     async readHeads(tenantId: string, nowSeconds: number): Promise<ChainHead[]> {
       const heads: ChainHead[] = []
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :head)',
-            FilterExpression: '#ttl > :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':pk': auditPk(tenantId),
-              ':head': 'HEAD#',
-              ':now': nowSeconds,
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) {
-          const { chainId, seq, hash, lastTime, openedAt } = item as ChainHead
-          heads.push({ tenantId, chainId, seq, hash, lastTime, openedAt })
-        }
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :head)',
+        FilterExpression: '#ttl > :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':pk': auditPk(tenantId),
+          ':head': 'HEAD#',
+          ':now': nowSeconds,
+        },
+        ConsistentRead: true,
+      })
+      for (const item of items) {
+        const { chainId, seq, hash, lastTime, openedAt } = item as unknown as ChainHead
+        heads.push({ tenantId, chainId, seq, hash, lastTime, openedAt })
+      }
       return heads
     },
   }

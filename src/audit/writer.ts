@@ -1,7 +1,7 @@
-import type { Clock } from '../auth/clock.ts'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { type EncodedBlock, toBlocks } from './blocks.ts'
 import { type ChainHead, type Chains, createChains } from './chain.ts'

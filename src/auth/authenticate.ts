@@ -1,22 +1,17 @@
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
+import { andThen, type Maybe } from '../lib/maybe.ts'
+import type { RecordCache } from '../lib/record-cache.ts'
 import type { Logger } from '../logger.ts'
 import { createAddressMatcher } from '../net/cidr.ts'
 import type { RateLimiter, RateVerdict } from '../ratelimit/limiter.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
-import type { ItemKey } from '../storage/keys.ts'
-import { itemKey } from '../storage/keys.ts'
+import type { KeyRecord } from '../storage/key-items.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
-import type { RecordCache } from '../storage/record-cache.ts'
 import type { TokenStatus, TokenStatusReader } from '../storage/token-status.ts'
 import type { TokenRecord } from '../storage/tokens.ts'
 import { claimsMismatch } from './claims-match.ts'
-import type { Clock } from './clock.ts'
-import {
-  recallVerifiedToken,
-  signingKeyRevoked,
-  type VerifyTokenOptions,
-  verifyToken,
-} from './jwt.ts'
+import { signingKeyRevoked, type VerifyTokenOptions, verifyToken } from './jwt.ts'
 import type { Principal } from './principal.ts'
 import { scopesOfRole } from './roles.ts'
 import { TENANT_WIDE_SCOPES } from './scopes.ts'
@@ -30,34 +25,39 @@ export interface AuthenticatorDeps {
   statusCache: RecordCache<TokenStatus>
   /** That bound, in milliseconds. */
   stalenessMs: number
-  lastUsed: Pick<LastUsedTracker, 'touchFor'>
+  lastUsed: Pick<LastUsedTracker, 'touchToken'>
   clock: Clock
   /** Told of tokens whose claims differ from their record (never the token itself). */
   logger: Pick<Logger, 'warn'>
   /** Per-token and per-organization limits, applied by `authenticate`. */
-  limiter?: Pick<RateLimiter, 'admit'>
+  limiter?: Pick<RateLimiter, 'admit' | 'tryAdmit'>
 }
 
 export interface Authenticated {
   principal: Principal
   /** The token's organization, as read with its status (within the staleness bound). */
   organization: OrganizationRecord
-  /** Items read in the same round trip as the token's status, when it was read. */
-  prefetched: Map<string, Record<string, unknown>> | undefined
+  /**
+   * The key named by `options.keyRef`, when it was read in the same round trip as the token's
+   * status (the status was not remembered); `record` is undefined when no such key exists.
+   */
+  key?: { record: KeyRecord | undefined } | undefined
   /** The rate limits' headers, when the request counted against any. */
   rateLimit?: RateVerdict | undefined
 }
 
 export interface AuthenticateOptions {
-  /** Items the request will need, read in the same round trip as the token's status. */
-  prefetch?: ((tenantId: string) => ItemKey[]) | undefined
+  /** The key (id or name) the request is about, read in the same round trip as the status. */
+  keyRef?: string | undefined
   /** The client's address (http/client.ts), checked against the token's address ranges. */
   address?: string | undefined
   /**
    * `false` checks the token without counting the request against its rate limits (for a
-   * middleware that only needs to know who is calling before the route counts it).
+   * middleware that only needs to know who is calling before the route counts it). `quiet`
+   * counts it, but a request that must wait is refused without being counted or described:
+   * for a caller that hands refusals to a path that answers them (reads/entrance.ts).
    */
-  limit?: boolean
+  limit?: boolean | 'quiet'
 }
 
 const bearerChallenge = 'Bearer realm="keystash", error="invalid_token"'
@@ -87,51 +87,53 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   // the ancestor as it was, for at most the staleness bound after the revocation.
   const revokedHere = new Map<string, number>()
 
-  async function authenticate(
-    token: string,
-    options: AuthenticateOptions = {},
-  ): Promise<Authenticated> {
-    const claims = await verifyToken(ring, token, verify)
-    const cacheId = `${claims.tenantId}|${claims.tokenId}`
-    let prefetched: Authenticated['prefetched']
-    const status = await statusCache.get(cacheId, async () => {
-      const read = await readStatus(
-        {
-          tenantId: claims.tenantId,
-          tokenId: claims.tokenId,
-          ancestors: claims.ancestors,
-          signingKeyId: claims.signedBy,
-          trustId: claims.trustId,
-          ...(claims.kind === 'session' ? { userId: claims.userId } : {}),
-        },
-        options.prefetch?.(claims.tenantId),
-      )
-      prefetched = read.extra
-      return read.status
+  /**
+   * The principal of a bearer token. At once (no promise) when the token was verified before
+   * and its status is remembered within the staleness bound; otherwise it waits for what it
+   * must verify or read, and nothing else.
+   */
+  function authenticate(token: string, options: AuthenticateOptions = {}): Maybe<Authenticated> {
+    return andThen(verifyToken(ring, token, verify), (claims) => {
+      let key: Authenticated['key']
+      const status = statusCache.get(`${claims.tenantId}|${claims.tokenId}`, async () => {
+        const read = await readStatus(
+          {
+            tenantId: claims.tenantId,
+            tokenId: claims.tokenId,
+            ancestors: claims.ancestors,
+            signingKeyId: claims.signedBy,
+            trustId: claims.trustId,
+            // A session's role: its person's membership, read with the token's status.
+            ...(claims.kind === 'session' ? { userId: claims.userId } : {}),
+          },
+          options.keyRef,
+        )
+        key = read.key
+        return read.status
+      })
+      return andThen(status, (status) => {
+        // Another instance revoked the key that signed this token: stop signing with it here
+        // too (the ring reloads its keys only every minute by itself).
+        if (status.signingKeyRevokedAt && claims.signedBy && ring.hasPublicKey(claims.signedBy)) {
+          return ring.reload().then(() => admitted(claims, status, options, key))
+        }
+        return admitted(claims, status, options, key)
+      })
     })
-    // Another instance revoked the key that signed this token: stop signing with it here too
-    // (the ring reloads its keys only every minute by itself).
-    if (status.signingKeyRevokedAt && claims.signedBy && ring.hasPublicKey(claims.signedBy)) {
-      await ring.reload()
-    }
-    const admitted = admit(claims, status, options.address)
-    const rateLimit = options.limit !== false ? limiter?.admit(admitted.principal) : undefined
-    return { ...admitted, prefetched, rateLimit }
   }
 
-  /**
-   * `authenticate` with what this instance already holds: a token it verified before and a
-   * status read within the staleness bound. Undefined when either would need I/O; the same
-   * errors as `authenticate` when the token may not be used.
-   */
-  function authenticateCached(
-    token: string,
-    address?: string,
-  ): Omit<Authenticated, 'prefetched'> | undefined {
-    const claims = recallVerifiedToken(ring, token, verify)
-    if (claims === undefined) return undefined
-    const status = statusCache.peek(`${claims.tenantId}|${claims.tokenId}`)
-    return status === undefined ? undefined : admit(claims, status, address)
+  function admitted(
+    claims: Principal,
+    status: TokenStatus,
+    options: AuthenticateOptions,
+    key: Authenticated['key'],
+  ): Authenticated {
+    const who = admit(claims, status, options.address)
+    if (options.limit === false || limiter === undefined) return { ...who, key }
+    if (options.limit !== 'quiet') return { ...who, key, rateLimit: limiter.admit(who.principal) }
+    const verdict = limiter.tryAdmit(who.principal)
+    if (verdict === false) throw new AppError('rate_limited')
+    return { ...who, key, rateLimit: verdict }
   }
 
   /** The checks on a verified token's status, the same whether the status was read or remembered. */
@@ -139,7 +141,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     claims: Principal,
     status: TokenStatus,
     address: string | undefined,
-  ): Omit<Authenticated, 'prefetched'> {
+  ): Pick<Authenticated, 'principal' | 'organization'> {
     const record = status.token
     if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', 'The token is not known.', {
@@ -182,7 +184,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         { extra: { tokenId: record.tokenId } },
       )
     }
-    lastUsed.touchFor(record, () => [itemKey.token(record.tenantId, record.tokenId)])
+    lastUsed.touchToken(record)
     return { principal: known.principal, organization: status.organization }
   }
 
@@ -270,7 +272,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     revokedHere.set(`${tenantId}|${tokenId}`, clock.now())
   }
 
-  return { authenticate, authenticateCached, forget }
+  return { authenticate, forget }
 }
 
 function ancestorRevoked(record: TokenRecord, revokedAncestor: string): AppError {

@@ -1,5 +1,5 @@
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
-import { type Clock, systemClock } from './clock.ts'
+import { type Clock, systemClock } from '../lib/clock.ts'
 import type {
   PublicSigningJwk,
   SigningKeySealer,

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto'
+import type { Maybe } from '../lib/maybe.ts'
 
 /**
  * The data-key cache (DESIGN.md section 4), the only place key material is held between
@@ -158,19 +159,12 @@ export function createDekCache({
 
   return {
     /**
-     * A copy of the DEK for `lookup.wrapped` when the cache holds it (counted as a hit), else
-     * undefined: never calls KMS, never waits. For the synchronous read path.
-     */
-    peek(lookup: DekLookup): Buffer | undefined {
-      return copyOfFresh(keyFor(lookup.tenantId, lookup.wrapped), ttlMsFor(lookup))
-    },
-
-    /**
      * Returns a copy of the DEK for `lookup.wrapped`, calling `unwrap` only on a miss. The
      * cache keeps the buffer `unwrap` returns and zeroes it on eviction or expiry. A failed
-     * unwrap is not cached: every caller waiting on it gets the error.
+     * unwrap is not cached: every caller waiting on it gets the error. A held DEK comes back
+     * at once, not in a promise, so a warm read never waits here.
      */
-    async getDek(lookup: DekLookup, unwrap: () => Promise<Buffer>): Promise<Buffer> {
+    getDek(lookup: DekLookup, unwrap: () => Promise<Buffer>): Maybe<Buffer> {
       const ttlMs = ttlMsFor(lookup)
       const key = keyFor(lookup.tenantId, lookup.wrapped)
       const cached = copyOfFresh(key, ttlMs)

@@ -6,6 +6,7 @@ import {
   type KekRef,
   type KeyProvider,
 } from '../kms/key-provider.ts'
+import type { Maybe } from '../lib/maybe.ts'
 import {
   ALGORITHM,
   decryptionFailed,
@@ -35,7 +36,8 @@ export interface UnwrapRequest {
  * How `openValue` gets a DEK; the DEK cache plugs in here. It must return a buffer the caller
  * owns: `openValue` zeroes it when done.
  */
-export type UnwrapDataKey = (request: UnwrapRequest) => Promise<Buffer>
+/** A data key from the data-key cache comes back at once; one that KMS must unwrap, later. */
+export type UnwrapDataKey = (request: UnwrapRequest) => Maybe<Buffer>
 
 /** Unwraps straight through a provider, with no cache. */
 export const unwrapWith =
@@ -94,33 +96,44 @@ export async function openValue({ record, unwrap, ...place }: OpenInput): Promis
 
 /**
  * `openValue` with the place's AAD (`valueAad(FORMAT_VERSION, place)`) worked out by the
- * caller, which may keep it: the AAD is a function of the place alone.
+ * caller, which may keep it: the AAD is a function of the place alone. Synchronous when the
+ * data key is at hand (a data-key cache hit), a promise when it must be unwrapped.
  */
-export async function openWithAad(
+export function openWithAad(
   record: unknown,
   aad: Buffer,
   place: ValuePlace,
   unwrap: UnwrapDataKey,
-): Promise<Buffer> {
+): Maybe<Buffer> {
   const sealed = parseSealedRecord(record)
-
-  let dek: Buffer
+  let dek: Maybe<Buffer>
   try {
-    dek = await unwrap({ wrapped: sealed.wrappedDek, kek: sealed.kek, context: contextOf(place) })
+    dek = unwrap({ wrapped: sealed.wrappedDek, kek: sealed.kek, context: contextOf(place) })
   } catch (error) {
-    if (isAppError(error) && error.code !== 'decryption_failed') throw error
-    // Keep an unexpected error as the cause, for the server log only: the message stays opaque.
-    throw decryptionFailed(isAppError(error) ? undefined : error)
+    throw unwrapFailed(error)
   }
-
+  if (dek instanceof Promise) {
+    return dek.then(
+      (key) => openWithDataKey(sealed, aad, key),
+      (error: unknown) => {
+        throw unwrapFailed(error)
+      },
+    )
+  }
   return openWithDataKey(sealed, aad, dek)
+}
+
+function unwrapFailed(error: unknown): unknown {
+  if (isAppError(error) && error.code !== 'decryption_failed') return error
+  // Keep an unexpected error as the cause, for the server log only: the message stays opaque.
+  return decryptionFailed(isAppError(error) ? undefined : error)
 }
 
 /**
  * Opens a parsed record with its DEK, already unwrapped (from the data-key cache). Takes the
  * DEK over: it is zeroed here, whatever happens.
  */
-export function openWithDataKey(sealed: SealedRecord, aad: Buffer, dek: Buffer): Buffer {
+function openWithDataKey(sealed: SealedRecord, aad: Buffer, dek: Buffer): Buffer {
   try {
     if (dek.length !== DATA_KEY_BYTES) throw decryptionFailed()
     return decrypt(dek, sealed, aad)

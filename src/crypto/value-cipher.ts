@@ -1,13 +1,8 @@
 import type { KekRef, KeyProvider } from '../kms/key-provider.ts'
+import type { Maybe } from '../lib/maybe.ts'
 import type { DekCache, DekLookup } from './dek-cache.ts'
-import { openWithAad, openWithDataKey, sealValue, type UnwrapDataKey } from './envelope.ts'
-import {
-  FORMAT_VERSION,
-  parseSealedRecord,
-  type SealedRecord,
-  type ValuePlace,
-  valueAad,
-} from './record.ts'
+import { openWithAad, sealValue, type UnwrapDataKey } from './envelope.ts'
+import { FORMAT_VERSION, type SealedRecord, type ValuePlace, valueAad } from './record.ts'
 
 /** Which KEK a tenant writes with, and which provider opens a record wrapped by a given KEK. */
 export interface KekResolver {
@@ -60,24 +55,16 @@ export function createValueCipher({ keks, dekCache }: { keks: KekResolver; dekCa
       return sealValue({ provider, plaintext, ...place })
     },
 
-    /** The caller owns the returned buffer and should zero it once the response is built. */
-    open(place: ValuePlace, record: SealedRecord): Promise<Buffer> {
+    /**
+     * The caller owns the returned buffer and should zero it once the response is built. At
+     * once when the record's data key is in the data-key cache; a promise when KMS unwraps it.
+     */
+    open(place: ValuePlace, record: SealedRecord): Maybe<Buffer> {
       const aad =
         typeof record === 'object' && record !== null
           ? aadFor(place, record)
           : valueAad(FORMAT_VERSION, place)
       return openWithAad(record, aad, place, unwrap)
-    },
-
-    /**
-     * `open` when the record's DEK is in the data-key cache: synchronous, no KMS call.
-     * Undefined when the DEK would have to be unwrapped; the same opaque error as `open` for a
-     * record that does not open.
-     */
-    openCached(place: ValuePlace, record: SealedRecord): Buffer | undefined {
-      const sealed = parseSealedRecord(record)
-      const dek = dekCache.peek(lookup(place.tenantId, sealed.wrappedDek))
-      return dek === undefined ? undefined : openWithDataKey(sealed, aadFor(place, record), dek)
     },
   }
 }

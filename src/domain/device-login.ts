@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto'
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { DeviceLoginRecord, DeviceLoginRepository } from '../storage/device-logins.ts'
 import type { SessionIssuer } from './session-issuer.ts'
 

@@ -1,5 +1,4 @@
 import { type AuditInput, actorOf, outcomeOf } from '../audit/events.ts'
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireProductionChange, requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
@@ -12,6 +11,7 @@ import { activeKek, type KekRecord, kekStalenessMs, nextKekVersion } from '../km
 import type { KmsKekSpec } from '../kms/kek-validation.ts'
 import type { KmsRotationStatus } from '../kms/rotation-status.ts'
 import type { TenantKekResolver } from '../kms/tenant-keks.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import type { KekStore } from '../storage/kek-store.ts'
 import { describeEncryption, describeJob } from './encryption-view.ts'

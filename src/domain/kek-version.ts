@@ -1,8 +1,8 @@
-import type { Clock } from '../auth/clock.ts'
 import type { SealedRecord } from '../crypto/record.ts'
 import { externalIdFor, type KekRecord } from '../kms/kek-records.ts'
 import type { KmsKekSpec } from '../kms/kek-validation.ts'
 import { parseRawMaterial, rawKeyId } from '../kms/raw-key.ts'
+import type { Clock } from '../lib/clock.ts'
 
 /** What a tenant asks for in `PUT /v1/org/encryption`. */
 export type EncryptionInput = { dataKeyCacheTtlSeconds?: number | null } & (

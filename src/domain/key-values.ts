@@ -4,11 +4,12 @@ import { requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
+import { andThen, type Maybe } from '../lib/maybe.ts'
 import { fakeValue } from '../mock/fake-values.ts'
 import { type ModeResolution, resolveMode } from '../mock/resolve-mode.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
-import { itemKey } from '../storage/keys.ts'
-import type { KeyRecord, KeyRepository, StoredVersion } from '../storage/keys-repo.ts'
+import type { KeyRecord, StoredVersion } from '../storage/key-items.ts'
+import type { KeyRepository } from '../storage/keys-repo.ts'
 import type { LastUsedTracker } from '../storage/last-used.ts'
 import type { UsageCounter } from '../storage/usage.ts'
 import type { KeyService } from './keys.ts'
@@ -20,21 +21,31 @@ export interface RevealedValue {
   mode: ModeResolution
 }
 
+export interface RevealOptions {
+  /** A version other than the current one. */
+  version?: number | undefined
+  /** The key record, when it was read in the same round trip as the token's status. */
+  key?: { record: KeyRecord | undefined } | undefined
+}
+
 export interface ValueReaderDeps {
-  keyService: Pick<KeyService, 'load' | 'peek'>
+  keyService: Pick<KeyService, 'load'>
   keys: Pick<KeyRepository, 'getVersion'>
-  cipher: ValueCipher
+  cipher: Pick<ValueCipher, 'open'>
   mockSecret: { get(): Promise<string> }
   config: Pick<Config, 'mockGuardrails'>
-  lastUsed: Pick<LastUsedTracker, 'touchFor'>
+  lastUsed: Pick<LastUsedTracker, 'touchKey'>
   /** Reads per key and token per day (in memory; flushed once a minute). */
   usage: Pick<UsageCounter, 'count'>
 }
 
 /**
- * The hot path: reveal one version of a key. Mock mode is decided before anything is
- * decrypted, and a mock value is computed from (tenant, key, version) alone, touching neither
- * KMS nor the ciphertext.
+ * The domain half of a value read (reads/value-read.ts is the whole of it): may this
+ * principal read values, load the key, pick the version, resolve the mode, then open the
+ * value or compute its mock. Mock mode is decided before anything is decrypted, and a mock
+ * value is computed from (tenant, key, version) alone, touching neither KMS nor the
+ * ciphertext. Each stage answers at once from memory when it can (the key record cache, the
+ * current version inside the key record, the data-key cache) and waits only when it must.
  */
 export function createValueReader({
   keyService,
@@ -45,69 +56,55 @@ export function createValueReader({
   lastUsed,
   usage,
 }: ValueReaderDeps) {
-  async function reveal(
+  function reveal(
     principal: Principal,
     organization: OrganizationRecord | undefined,
     ref: string,
-    options: { version?: number; prefetched?: Record<string, unknown> } = {},
-  ): Promise<RevealedValue> {
-    requireScope(principal, 'keys:read')
-    requireReveal(principal, environmentOf(principal))
-    const record = await keyService.load(principal, ref, options.prefetched)
-    const versionNumber = options.version ?? record.currentVersion
-    // The current version is in the key record: no await (this is the hot path).
-    const stored =
-      versionNumber === record.currentVersion
-        ? record.current
-        : await olderVersion(record, versionNumber)
-    const mode = modeFor(principal, organization, record)
-
-    let value: string
-    if (mode.effective === 'mock') {
-      value = await fakeValue({
-        secret: await mockSecret.get(),
-        tenantId: record.tenantId,
-        keyId: record.keyId,
-        version: versionNumber,
-        provider: record.provider,
-        ...(stored.shape ? { shape: stored.shape } : {}),
+    options: RevealOptions = {},
+  ): Maybe<RevealedValue> {
+    authorize(principal)
+    return andThen(keyService.load(principal, ref, options.key), (record) => {
+      const version = options.version ?? record.currentVersion
+      return andThen(storedVersion(record, version), (stored) => {
+        const mode = modeFor(principal, organization, record)
+        return andThen(openOrMock(record, version, stored, mode), (value) =>
+          revealed(principal, record, version, value, mode),
+        )
       })
-    } else {
-      value = utf8Once(
-        await cipher.open(
-          { tenantId: record.tenantId, keyId: record.keyId, version: versionNumber },
-          stored.sealed,
-        ),
-      )
-    }
-    return revealed(principal, record, versionNumber, value, mode)
+    })
   }
 
-  /**
-   * `reveal` of a key's current live value from memory alone: the key record within its
-   * staleness bound and the version's DEK in the data-key cache. Undefined when anything would
-   * need I/O or is not a live read (mock values take the async path); the same errors as
-   * `reveal` otherwise.
-   */
-  function revealCached(
-    principal: Principal,
-    organization: OrganizationRecord | undefined,
-    ref: string,
-  ): RevealedValue | undefined {
+  /** Whether the principal may read values at all, before anything is loaded. */
+  function authorize(principal: Principal): void {
     requireScope(principal, 'keys:read')
     requireReveal(principal, environmentOf(principal))
-    const record = keyService.peek(principal, ref)
-    if (record === undefined) return undefined
-    const mode = modeFor(principal, organization, record)
-    if (mode.effective !== 'live') return undefined
-    const version = record.currentVersion
-    const plaintext = cipher.openCached(
-      { tenantId: record.tenantId, keyId: record.keyId, version },
-      record.current.sealed,
-    )
-    return plaintext === undefined
-      ? undefined
-      : revealed(principal, record, version, utf8Once(plaintext), mode)
+  }
+
+  /** The current version is in the key record: no read for it (the common case). */
+  function storedVersion(record: KeyRecord, version: number): Maybe<StoredVersion> {
+    return version === record.currentVersion ? record.current : olderVersion(record, version)
+  }
+
+  function openOrMock(
+    record: KeyRecord,
+    version: number,
+    stored: StoredVersion,
+    mode: ModeResolution,
+  ): Maybe<string> {
+    if (mode.effective === 'mock') return mockValue(record, version, stored)
+    const place = { tenantId: record.tenantId, keyId: record.keyId, version }
+    return andThen(cipher.open(place, stored.sealed), utf8Once)
+  }
+
+  async function mockValue(record: KeyRecord, version: number, stored: StoredVersion) {
+    return fakeValue({
+      secret: await mockSecret.get(),
+      tenantId: record.tenantId,
+      keyId: record.keyId,
+      version,
+      provider: record.provider,
+      ...(stored.shape ? { shape: stored.shape } : {}),
+    })
   }
 
   function modeFor(
@@ -130,11 +127,7 @@ export function createValueReader({
     value: string,
     mode: ModeResolution,
   ): RevealedValue {
-    lastUsed.touchFor(record, () => [
-      itemKey.key(record.tenantId, record.keyId),
-      itemKey.keyName(record.tenantId, record.name),
-    ])
-    // Both read paths (routed and fast) end here, so each read is counted once.
+    lastUsed.touchKey(record)
     usage.count(record, record.tenantId, 'key', record.keyId)
     if (principal.kind === 'access') {
       usage.count(principal, principal.tenantId, 'token', principal.tokenId)
@@ -151,7 +144,7 @@ export function createValueReader({
     return stored
   }
 
-  return Object.assign(reveal, { cached: revealCached })
+  return reveal
 }
 
 /** A person's session reads what production would; applications say where they run. */

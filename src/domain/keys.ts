@@ -1,4 +1,3 @@
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import {
   keyAllowed,
@@ -11,20 +10,16 @@ import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { AppError } from '../errors.ts'
 import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
+import { andThen, type Maybe } from '../lib/maybe.ts'
+import type { RecordCache } from '../lib/record-cache.ts'
 import { describeShape, detectProvider, type Provider } from '../mock/fake-values.ts'
-import { checkSettingAllowed, type ModeSettings } from '../mock/resolve-mode.ts'
-import {
-  type KeyMetadataUpdate,
-  type KeyRecord,
-  type KeyRepository,
-  type StoredVersion,
-  toKeyRecord,
-  VersionConflict,
-} from '../storage/keys-repo.ts'
-import type { RecordCache } from '../storage/record-cache.ts'
+import type { KeyMetadataUpdate, KeyRecord, StoredVersion } from '../storage/key-items.ts'
+import { type KeyRepository, VersionConflict } from '../storage/keys-repo.ts'
+import { checkValue } from './key-description.ts'
 import { type LifetimeQuery, lifetimeFilters, rotationDueAt } from './key-lifetime.ts'
+import { mergeOverrides } from './mock-overrides.ts'
 
-export const MAX_VALUE_BYTES = 16 * 1024
 // Writers that lose a race retry under the next number after a short, growing, jittered pause,
 // so a burst of concurrent writers to one key spreads out instead of colliding again.
 const MAX_WRITE_ATTEMPTS = 16
@@ -40,45 +35,6 @@ export interface KeyServiceDeps {
   clock: Clock
   /** Told when a write queued an event, so the delivery worker looks soon (never awaited). */
   onEvent?: () => void
-}
-
-/** What callers see of a key: never its value. */
-export function describeKey(record: KeyRecord) {
-  return {
-    id: record.keyId,
-    name: record.name,
-    provider: record.provider,
-    description: record.description ?? null,
-    tags: record.tags,
-    currentVersion: record.currentVersion,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    lastUsedAt: record.lastUsedAt ?? null,
-    expiresAt: record.expiresAt ?? null,
-    rotateEveryDays: record.rotateEveryDays ?? null,
-    rotationDueAt: record.rotationDueAt ?? null,
-    mockOverrides: Object.fromEntries(
-      Object.entries(record.mockOverrides ?? {}).filter(([, setting]) => setting),
-    ) as Partial<Record<'development' | 'staging' | 'production', 'mock' | 'live'>>,
-  }
-}
-
-/** A value is 1 byte to 16 KiB of UTF-8; it is stored exactly as sent (never trimmed). */
-export function checkValue(value: string): Uint8Array {
-  const bytes = Buffer.from(value, 'utf8')
-  if (bytes.length < 1 || bytes.length > MAX_VALUE_BYTES) {
-    throw new AppError(
-      'validation_failed',
-      `A key value must be 1 to ${MAX_VALUE_BYTES} bytes of UTF-8.`,
-      {
-        extra: {
-          errors: [{ field: 'value', message: `must be 1 to ${MAX_VALUE_BYTES} bytes` }],
-          maxBytes: MAX_VALUE_BYTES,
-        },
-      },
-    )
-  }
-  return bytes
 }
 
 /** Reserved so that a name can never be mistaken for an id in `{ref}`. */
@@ -98,25 +54,21 @@ export function createKeyService({
     cache.invalidate(cacheId(record.tenantId, record.name))
   }
 
-  /** Loads a key the caller may see: missing and other tenants' keys are the same 404. */
-  async function load(
+  /**
+   * Loads a key the caller may see: missing and other tenants' keys are the same 404. At once
+   * when the record is remembered within the staleness bound, or `known` (read in the same
+   * round trip as the token's status); a promise when it must be read.
+   */
+  function load(
     principal: Principal,
     ref: string,
-    prefetched?: Record<string, unknown>,
-  ): Promise<KeyRecord> {
-    const record = prefetched
-      ? toKeyRecord(prefetched)
-      : await cache.get(cacheId(principal.tenantId, ref), () => keys.get(principal.tenantId, ref))
-    return mayRead(principal, record)
-  }
-
-  /**
-   * `load` from the record cache alone: undefined when the record is not remembered within
-   * the staleness bound (nothing is read); the same errors as `load` otherwise.
-   */
-  function peek(principal: Principal, ref: string): KeyRecord | undefined {
-    const record = cache.peek(cacheId(principal.tenantId, ref))
-    return record === undefined ? undefined : mayRead(principal, record)
+    known?: { record: KeyRecord | undefined },
+  ): Maybe<KeyRecord> {
+    if (known) return mayRead(principal, known.record)
+    const record = cache.get(cacheId(principal.tenantId, ref), () =>
+      keys.get(principal.tenantId, ref),
+    )
+    return andThen(record, (found) => mayRead(principal, found))
   }
 
   function mayRead(principal: Principal, record: KeyRecord | undefined): KeyRecord {
@@ -147,7 +99,6 @@ export function createKeyService({
 
   return {
     load,
-    peek,
 
     async create(
       principal: Principal,
@@ -326,23 +277,6 @@ export function createKeyService({
       return { record, versions: await keys.listVersions(principal.tenantId, record.keyId) }
     },
   }
-}
-
-function mergeOverrides(
-  existing: ModeSettings | undefined,
-  changes: ModeSettings,
-  config: Pick<Config, 'mockGuardrails'>,
-): ModeSettings {
-  const merged: ModeSettings = { ...existing }
-  for (const [environment, setting] of Object.entries(changes) as [
-    keyof ModeSettings,
-    'mock' | 'live' | null,
-  ][]) {
-    checkSettingAllowed(config.mockGuardrails, environment, setting ?? null)
-    if (setting === null) delete merged[environment]
-    else merged[environment] = setting
-  }
-  return merged
 }
 
 export type KeyService = ReturnType<typeof createKeyService>

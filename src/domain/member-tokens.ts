@@ -1,5 +1,5 @@
-import type { Clock } from '../auth/clock.ts'
 import { type MemberRole, scopesWithinRole } from '../auth/roles.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
 
 export interface MemberTokensDeps {

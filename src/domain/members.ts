@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { mayManageMember, type Role, requireMemberManager, requireOwner } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import {
   type MemberRepository,
   type MembershipRecord,

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Clock } from '../auth/clock.ts'
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '../auth/passkeys.ts'
 import type { Principal } from '../auth/principal.ts'
 import { hashRecoveryCode, newRecoveryCodes } from '../auth/recovery-codes.ts'
@@ -7,6 +6,7 @@ import { newTotpEnrolment, type TotpEnrolment, totpStepOf } from '../auth/totp.t
 import type { TotpSeedSealer } from '../auth/totp-seed-sealer.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MemberRepository } from '../storage/members.ts'

@@ -1,4 +1,3 @@
-import type { Clock } from '../auth/clock.ts'
 import {
   type AuthenticationResponseJSON,
   authenticationOptions,
@@ -9,6 +8,7 @@ import {
   verifiedRegistration,
 } from '../auth/passkeys.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { PasskeyRepository } from '../storage/passkeys.ts'
 
 /** How long a registration ceremony may take between its options and its answer. */

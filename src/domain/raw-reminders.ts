@@ -1,7 +1,7 @@
-import type { Clock } from '../auth/clock.ts'
 import type { AuditSink } from '../jobs/reencrypt.ts'
 import type { KekRecord } from '../kms/kek-records.ts'
 import type { TenantKekResolver } from '../kms/tenant-keks.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { KekReminderStore } from '../storage/kek-reminders.ts'
 import { rawMaterialPeriod } from './kek-rotation.ts'

@@ -1,5 +1,4 @@
 import { type AuditInput, actorOf, outcomeOf } from '../audit/events.ts'
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
 import type { Config } from '../config.ts'
@@ -8,6 +7,7 @@ import { newId } from '../ids.ts'
 import type { AuditSink } from '../jobs/reencrypt.ts'
 import { activeKek } from '../kms/kek-records.ts'
 import type { TenantKekResolver } from '../kms/tenant-keks.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { type KekJob, type KekJobStore, OPEN_STATUSES } from '../storage/kek-jobs.ts'
 import {

@@ -1,6 +1,6 @@
-import type { Clock } from '../auth/clock.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config } from '../config.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { TokenRepository } from '../storage/tokens.ts'
 import { createSessionIssuer as sessionMaker } from './sessions.ts'
 

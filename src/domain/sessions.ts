@@ -1,8 +1,8 @@
-import type { Clock } from '../auth/clock.ts'
 import { issueToken } from '../auth/jwt.ts'
 import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config } from '../config.ts'
 import { newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { TokenRecord } from '../storage/tokens.ts'
 
 export interface Session {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Clock } from '../auth/clock.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import { type LoginBinding, loginBinding, newLoginBinding, sameState } from '../sso/binding.ts'
 import type { ClientSecretSealer } from '../sso/client-secret.ts'
 import type { SsoMembers } from '../sso/members.ts'

@@ -1,6 +1,6 @@
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { UsageCounter, UsageRow } from '../storage/usage.ts'
 
 const DAY_MS = 86400_000

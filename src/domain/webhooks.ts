@@ -1,9 +1,9 @@
-import type { Clock } from '../auth/clock.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireScope } from '../auth/scopes.ts'
 import { AppError } from '../errors.ts'
 import { type EventType, eventPayload } from '../events/catalog.ts'
 import { isId, newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { DeliveryLog } from '../storage/deliveries.ts'
 import type { EventWriter } from '../storage/events.ts'
 import type {

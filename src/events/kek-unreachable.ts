@@ -1,6 +1,6 @@
-import type { Clock } from '../auth/clock.ts'
 import type { ValueCipher } from '../crypto/value-cipher.ts'
 import { isAppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { KekAlertStore } from '../storage/kek-alerts.ts'
 import { newEvent } from './new-event.ts'
@@ -61,13 +61,20 @@ export function reportUnreachableKeks(
         throw error
       }
     },
-    async open(place, record) {
+    // Not async: a value opened with a cached data key stays synchronous.
+    open(place, record) {
+      let opened: ReturnType<ValueCipher['open']>
       try {
-        return await cipher.open(place, record)
+        opened = cipher.open(place, record)
       } catch (error) {
         report(place.tenantId, error)
         throw error
       }
+      if (!(opened instanceof Promise)) return opened
+      return opened.catch((error: unknown) => {
+        report(place.tenantId, error)
+        throw error
+      })
     },
   }
 }

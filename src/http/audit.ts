@@ -11,6 +11,7 @@ import {
 import type { AuditRecorder } from '../audit/writer.ts'
 import type { Principal } from '../auth/principal.ts'
 import { isAppError } from '../errors.ts'
+import { type Maybe, settle } from '../lib/maybe.ts'
 import { type Client, clientOf } from './client.ts'
 import type { AppEnv } from './env.ts'
 
@@ -47,10 +48,10 @@ export function audited<T>(
   c: Context<AppEnv>,
   audit: RequestAudit,
   entry: AuditEntry | ((result: T) => AuditEntry),
-  work: () => Promise<T>,
+  work: () => Maybe<T>,
   failure?: AuditEntry,
 ): Promise<T> {
-  if (audit.mode === 'off') return work()
+  if (audit.mode === 'off') return settle(work)
   return recordOutcome(c, audit, entry, work, failure)
 }
 
@@ -58,7 +59,7 @@ async function recordOutcome<T>(
   c: Context<AppEnv>,
   audit: RequestAudit,
   entry: AuditEntry | ((result: T) => AuditEntry),
-  work: () => Promise<T>,
+  work: () => Maybe<T>,
   failure: AuditEntry | undefined,
 ): Promise<T> {
   let result: T
@@ -97,7 +98,7 @@ export interface RequestParty {
   client: Client
 }
 
-/** The event of `entry` for a request handled outside Hono (http/fast-value-read.ts). */
+/** The event of `entry` for a request described without a Hono context (reads/value-read.ts). */
 export function auditInput(
   { principal, requestId, traceId, client }: RequestParty,
   entry: AuditEntry,

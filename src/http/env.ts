@@ -14,14 +14,12 @@ export interface AppEnv {
     trace: TraceContext
     /** The request's logger: every line carries the request id and trace id. */
     log: RequestLogger
-    /** Set by `requireAuth` on authenticated routes. */
+    /** Set by `requireAuth` on authenticated routes (and by the value read, once admitted). */
     principal: Principal
     /** The principal's organization, read with the token's status. */
     organization: OrganizationRecord
     /** The operator's trusted proxies, for `clientOf` (undefined: none). */
     trustedProxies: AddressMatcher | undefined
-    /** Items read together with the token's status (see `requireAuth`'s `prefetch`). */
-    prefetched: Map<string, Record<string, unknown>> | undefined
     /** The rate limits' headers (RateLimit, RateLimit-Policy), sent with the response. */
     rateLimit: Record<string, string> | undefined
     /** Dashboard pages: this response's script nonce (see dashboard/guard.ts). */

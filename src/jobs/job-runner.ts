@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../auth/clock.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { type KekJobStore, LeaseLost } from '../storage/kek-jobs.ts'
 import type { RunJob } from './reencrypt.ts'

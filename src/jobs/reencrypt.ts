@@ -1,7 +1,7 @@
 import type { AuditInput } from '../audit/events.ts'
-import type { Clock } from '../auth/clock.ts'
 import { isAppError } from '../errors.ts'
 import { newEvent } from '../events/new-event.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { JobFailure, KekJob, KekJobStore } from '../storage/kek-jobs.ts'
 import {

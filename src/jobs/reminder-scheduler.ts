@@ -1,6 +1,6 @@
-import type { Clock } from '../auth/clock.ts'
 import { planReminders, type ReminderSubject } from '../domain/reminders.ts'
 import { newEvent } from '../events/new-event.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { DueIndex } from '../storage/due-index.ts'
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../auth/clock.ts'
 import { eventPayload, type OutboxEvent } from '../events/catalog.ts'
 import { newEvent } from '../events/new-event.ts'
 import { newId } from '../ids.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { OutboundFetch } from '../net/outbound.ts'
 import {

@@ -1,7 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms'
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts'
-import type { Clock } from '../auth/clock.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 
 /**
  * KMS clients for tenants' keys: one per region (a key ARN names its region, and a KMS client

@@ -199,7 +199,7 @@ export function createMetrics({ processMetrics = true }: { processMetrics?: bool
     },
     http: {
       cell: httpCell,
-      /** Pre-resolved for the fast value read (http/fast-value-read.ts). */
+      /** Pre-resolved for the early entrance of value reads (reads/entrance.ts). */
       valueRead: httpCell('GET', '/v1/keys/:ref/value', 200),
     },
     aws: {

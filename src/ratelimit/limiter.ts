@@ -155,7 +155,7 @@ export function createRateLimiter(options: RateLimiterOptions) {
       return verdict
     },
     /**
-     * `admit` for a path that hands refusals to another (http/fast-value-read.ts): false when
+     * `admit` for a path that hands refusals to another (reads/entrance.ts): false when
      * the request must wait, with nothing taken or counted; undefined when no limit applies.
      */
     tryAdmit(principal: Parameters<typeof subjectsOf>[0]): RateVerdict | undefined | false {

@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client'
-import type { Clock } from '../auth/clock.ts'
 import { AppError } from '../errors.ts'
+import type { Clock } from '../lib/clock.ts'
 import { isOutboundRefusal, type OutboundFetch } from '../net/outbound.ts'
 
 /** What Keystash needs of an organization's identity provider. */

@@ -6,7 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import type { Clock } from '../auth/clock.ts'
+import type { Clock } from '../lib/clock.ts'
 import { epochSeconds, type ItemKey } from './keys.ts'
 
 /**

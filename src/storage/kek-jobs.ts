@@ -1,13 +1,13 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { OutboxEvent } from '../events/catalog.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
+import { queryAll } from './query-pages.ts'
 
 /**
  * Re-encryption jobs (jobs/reencrypt.ts), one item each in the tenant's partition. While a job
@@ -94,23 +94,16 @@ export function createKekJobStore({ doc, table }: { doc: DynamoDBDocumentClient;
     /** Open jobs of every tenant (the index is eventually consistent: a poll, not a lock). */
     async listOpen(): Promise<Array<{ tenantId: string; jobId: string }>> {
       const out: Array<{ tenantId: string; jobId: string }> = []
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :open',
-            ExpressionAttributeValues: { ':open': OPEN_INDEX },
-            ProjectionExpression: 'tenantId, jobId',
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) {
-          out.push({ tenantId: String(item.tenantId), jobId: String(item.jobId) })
-        }
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :open',
+        ExpressionAttributeValues: { ':open': OPEN_INDEX },
+        ProjectionExpression: 'tenantId, jobId',
+      })
+      for (const item of items) {
+        out.push({ tenantId: String(item.tenantId), jobId: String(item.jobId) })
+      }
       return out
     },
 

@@ -1,10 +1,6 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  paginateQuery,
-} from '@aws-sdk/lib-dynamodb'
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { itemKey } from './keys.ts'
+import { queryPages } from './query-pages.ts'
 
 /**
  * One pending reminder per organization (`ORG#<id>` / `KEKREMIND`): raw key material whose
@@ -50,15 +46,12 @@ export function createKekReminderStore({
     /** Reminders whose time has come at `now` (ISO). The index lags: a hint, not a lock. */
     async listDue(now: string): Promise<KekReminder[]> {
       const out: KekReminder[] = []
-      const pages = paginateQuery(
-        { client: doc },
-        {
-          TableName: table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :remind AND gsi1sk < :bound',
-          ExpressionAttributeValues: { ':remind': REMIND_INDEX, ':bound': `${now}~` },
-        },
-      )
+      const pages = queryPages(doc, {
+        TableName: table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :remind AND gsi1sk < :bound',
+        ExpressionAttributeValues: { ':remind': REMIND_INDEX, ':bound': `${now}~` },
+      })
       for await (const page of pages) {
         for (const item of page.Items ?? []) {
           const { tenantId, kekVersion, remindFrom, replaceBy } = item as KekReminder

@@ -2,7 +2,6 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
@@ -12,6 +11,7 @@ import type { KekRecord } from '../kms/kek-records.ts'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
+import { queryAll } from './query-pages.ts'
 
 const FIELDS = [
   'tenantId',
@@ -45,20 +45,13 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
   return {
     async list(tenantId: string): Promise<KekRecord[]> {
       const out: KekRecord[] = []
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEK#' },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) out.push(toKekRecord(item))
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEK#' },
+        ConsistentRead: true,
+      })
+      for (const item of items) out.push(toKekRecord(item))
       return out.sort((a, b) => a.version - b.version)
     },
 

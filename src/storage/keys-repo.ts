@@ -1,117 +1,30 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb'
-import type { SealedRecord } from '../crypto/record.ts'
 import { AppError } from '../errors.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
-import { isId } from '../ids.ts'
-import type { Provider, ValueShape } from '../mock/fake-values.ts'
-import type { ModeSettings } from '../mock/resolve-mode.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { DUE, dueAttributes } from './due-index.ts'
+import {
+  type KeyListFilters,
+  type KeyMetadataUpdate,
+  type KeyRecord,
+  keyFilterExpression,
+  keyRefItem,
+  LIFETIME_FIELDS,
+  newKeyItems,
+  type StoredVersion,
+  toKeyRecord,
+  toStoredVersion,
+  versionItem,
+} from './key-items.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
-
-/** One sealed version of a key's value, and what mock mode may know about it. */
-export interface StoredVersion {
-  version: number
-  sealed: SealedRecord
-  /** Length and character classes, kept only for generic keys (their fakes mirror it). */
-  shape?: ValueShape
-  createdAt: string
-}
-
-export interface KeyRecord {
-  tenantId: string
-  keyId: string
-  name: string
-  provider: Provider
-  description?: string
-  tags: string[]
-  currentVersion: number
-  createdAt: string
-  updatedAt: string
-  lastUsedAt?: string
-  mockOverrides?: ModeSettings
-  /** When the provider key itself stops working (the provider's expiry, not ours). */
-  expiresAt?: string
-  /** A person replaces the provider key this often; `rotationDueAt` follows from it. */
-  rotateEveryDays?: number
-  /** The current version's creation plus `rotateEveryDays`. */
-  rotationDueAt?: string
-  current: StoredVersion
-}
-
-export interface KeyMetadataUpdate {
-  /** null removes the description. */
-  description?: string | null
-  tags?: string[]
-  provider?: Provider
-  mockOverrides?: ModeSettings
-  /** null removes it. */
-  expiresAt?: string | null
-  rotateEveryDays?: number | null
-  rotationDueAt?: string | null
-}
-
-/** Listing filters; each is a moment already worked out by the caller. */
-export interface KeyListFilters {
-  provider?: string
-  tag?: string
-  /** Keys whose provider key expires at or before this moment (expired ones included). */
-  expiringBefore?: string
-  /** Keys whose replacement was due at or before this moment. */
-  rotationDueBefore?: string
-  /** Keys not used since this moment (and created before it). */
-  unusedSince?: string
-  neverUsed?: boolean
-}
-
-/** What reminders depend on, besides use (see domain/reminders.ts). */
-const LIFETIME_FIELDS = ['expiresAt', 'rotateEveryDays', 'rotationDueAt'] as const
-
-const KEY_FIELDS = [
-  'tenantId',
-  'keyId',
-  'name',
-  'provider',
-  'description',
-  'tags',
-  'currentVersion',
-  'createdAt',
-  'updatedAt',
-  'lastUsedAt',
-  'mockOverrides',
-  'expiresAt',
-  'rotateEveryDays',
-  'rotationDueAt',
-  'current',
-] as const
-
-export function toKeyRecord(item: Record<string, unknown>): KeyRecord {
-  const out: Record<string, unknown> = {}
-  for (const field of KEY_FIELDS) if (item[field] !== undefined) out[field] = item[field]
-  return out as unknown as KeyRecord
-}
-
-/** The item a reference names: a key id (`key_...`) or a key name. */
-export function keyRefItem(tenantId: string, ref: string): ItemKey {
-  return isId('key', ref) ? itemKey.key(tenantId, ref) : itemKey.keyName(tenantId, ref)
-}
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof TransactionCanceledException &&
-  (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
-
-/** Another transaction (a writer, or the re-encryption job) held one of the items. */
-const isTransactionConflict = (error: unknown) =>
-  error instanceof TransactionCanceledException &&
-  (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')
+import { queryAll, queryFilledPage } from './query-pages.ts'
+import { cancelledFor } from './transaction-errors.ts'
 
 export class VersionConflict extends Error {}
 
@@ -148,7 +61,7 @@ export function createKeyRepository({
           }),
         )
       } catch (error) {
-        if (isConditionFailure(error)) {
+        if (cancelledFor(error, 'ConditionalCheckFailed')) {
           throw new AppError('conflict', `A key named ${record.name} already exists.`, {
             extra: { name: record.name },
           })
@@ -172,25 +85,18 @@ export function createKeyRepository({
       const { filters, values } = keyFilterExpression(filter)
       values[':pk'] = pk
       values[':prefix'] = 'KEYNAME#'
-      const items: KeyRecord[] = []
-      let startKey = decodeCursor(cursor, { pk, skPrefix: 'KEYNAME#' }) as
-        | Record<string, unknown>
-        | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-            ExpressionAttributeValues: values,
-            Limit: limit - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) items.push(toKeyRecord(item))
-        startKey = page.LastEvaluatedKey
-      } while (startKey && items.length < limit)
-      return { items, nextCursor: encodeCursor(startKey) }
+      const page = await queryFilledPage(
+        doc,
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: decodeCursor(cursor, { pk, skPrefix: 'KEYNAME#' }),
+        },
+        limit,
+      )
+      return { items: page.items.map(toKeyRecord), nextCursor: encodeCursor(page.lastKey) }
     },
 
     /**
@@ -243,7 +149,11 @@ export function createKeyRepository({
           }),
         )
       } catch (error) {
-        if (isConditionFailure(error) || isTransactionConflict(error)) throw new VersionConflict()
+        if (
+          cancelledFor(error, 'ConditionalCheckFailed') ||
+          cancelledFor(error, 'TransactionConflict')
+        )
+          throw new VersionConflict()
         throw error
       }
     },
@@ -292,8 +202,9 @@ export function createKeyRepository({
           }),
         )
       } catch (error) {
-        if (isConditionFailure(error)) throw new AppError('not_found', 'No such key.')
-        if (isTransactionConflict(error)) {
+        if (cancelledFor(error, 'ConditionalCheckFailed'))
+          throw new AppError('not_found', 'No such key.')
+        if (cancelledFor(error, 'TransactionConflict')) {
           throw new AppError(
             'conflict',
             'The key was being changed at the same moment; try again.',
@@ -328,7 +239,8 @@ export function createKeyRepository({
           }),
         )
       } catch (error) {
-        if (isConditionFailure(error)) throw new AppError('not_found', 'No such key.')
+        if (cancelledFor(error, 'ConditionalCheckFailed'))
+          throw new AppError('not_found', 'No such key.')
         throw error
       }
       const versions = await this.versionKeys(record.tenantId, record.keyId)
@@ -359,22 +271,15 @@ export function createKeyRepository({
 
     async listVersions(tenantId: string, keyId: string): Promise<StoredVersion[]> {
       const out: StoredVersion[] = []
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': itemKey.org(tenantId).pk,
-              ':prefix': `KEYVER#${keyId}#`,
-            },
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) out.push(toStoredVersion(item))
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': itemKey.org(tenantId).pk,
+          ':prefix': `KEYVER#${keyId}#`,
+        },
+      })
+      for (const item of items) out.push(toStoredVersion(item))
       return out
     },
 
@@ -384,62 +289,6 @@ export function createKeyRepository({
       )
     },
   }
-}
-
-/**
- * The three items a new key is stored as: under its id, under its name, and its first version.
- * `create` writes them in one transaction; bulk loaders (tests, benchmarks) may batch them.
- */
-export function newKeyItems(record: KeyRecord) {
-  return [
-    { ...itemKey.key(record.tenantId, record.keyId), type: 'key', ...record },
-    { ...itemKey.keyName(record.tenantId, record.name), type: 'key', ...record },
-    versionItem(record.tenantId, record.keyId, record.current),
-  ]
-}
-
-/** The FilterExpression of a listing: every given filter must hold. */
-function keyFilterExpression(filter: KeyListFilters) {
-  const filters: string[] = []
-  const values: Record<string, unknown> = {}
-  if (filter.provider) {
-    filters.push('provider = :provider')
-    values[':provider'] = filter.provider
-  }
-  if (filter.tag) {
-    filters.push('contains(tags, :tag)')
-    values[':tag'] = filter.tag
-  }
-  if (filter.expiringBefore) {
-    filters.push('expiresAt <= :expiringBefore')
-    values[':expiringBefore'] = filter.expiringBefore
-  }
-  if (filter.rotationDueBefore) {
-    filters.push('rotationDueAt <= :rotationDueBefore')
-    values[':rotationDueBefore'] = filter.rotationDueBefore
-  }
-  if (filter.unusedSince) {
-    filters.push(
-      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
-    )
-    values[':unusedSince'] = filter.unusedSince
-  }
-  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
-  return { filters, values }
-}
-
-function versionItem(tenantId: string, keyId: string, version: StoredVersion) {
-  return {
-    ...itemKey.keyVersion(tenantId, keyId, version.version),
-    type: 'key-version',
-    keyId,
-    ...version,
-  }
-}
-
-function toStoredVersion(item: Record<string, unknown>): StoredVersion {
-  const { version, sealed, shape, createdAt } = item as unknown as StoredVersion
-  return { version, sealed, createdAt, ...(shape ? { shape } : {}) }
 }
 
 export type KeyRepository = ReturnType<typeof createKeyRepository>

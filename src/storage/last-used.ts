@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { Clock } from '../auth/clock.ts'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
-import type { ItemKey } from './keys.ts'
+import { type ItemKey, itemKey } from './keys.ts'
 
 export interface LastUsedOptions {
   doc: DynamoDBDocumentClient
@@ -89,6 +89,21 @@ export function createLastUsedTracker({
   return {
     touch,
     touchFor,
+    /** `touchFor` a token record (its item). */
+    touchToken(record: { tenantId: string; tokenId: string }): void {
+      touchFor(record, () => [itemKey.token(record.tenantId, record.tokenId)])
+    },
+    /** `touchFor` a key record (its id and name items). */
+    touchKey(record: { tenantId: string; keyId: string; name: string }): void {
+      touchFor(record, () => [
+        itemKey.key(record.tenantId, record.keyId),
+        itemKey.keyName(record.tenantId, record.name),
+      ])
+    },
+    /** `touch` a trust relationship's item. */
+    touchTrust(tenantId: string, relationshipId: string, now?: number): void {
+      touch(itemKey.trust(tenantId, relationshipId), now)
+    },
     /** Resolves when every write started so far has finished (tests and shutdown). */
     async settled(): Promise<void> {
       await Promise.all([...inFlight])

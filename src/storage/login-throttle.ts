@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { Clock } from '../auth/clock.ts'
+import type { Clock } from '../lib/clock.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 export interface AttemptRule {

@@ -1,5 +1,6 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { type ItemKey, itemKey } from './keys.ts'
+import { queryPages } from './query-pages.ts'
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH = 25
@@ -45,20 +46,21 @@ export function createOrgPurge({ doc, table, pageSize = 100 }: OrgPurgeOptions) 
     async purgePartition(tenantId: string): Promise<{ deleted: number }> {
       const tombstone = itemKey.org(tenantId)
       let deleted = 0
-      let startKey: Record<string, unknown> | undefined
-      do {
-        // Only the keys are read: the sealed values never leave DynamoDB for this.
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': tombstone.pk },
-            ProjectionExpression: 'pk, sk',
-            ConsistentRead: true,
-            Limit: pageSize,
-            ExclusiveStartKey: startKey,
-          }),
-        )
+      // Only the keys are read: the sealed values never leave DynamoDB for this. Each page is
+      // deleted before the next is read; its start key may name an item just deleted, and
+      // DynamoDB resumes after it all the same.
+      const pages = queryPages(
+        doc,
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': tombstone.pk },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+        },
+        pageSize,
+      )
+      for await (const page of pages) {
         const keys = (page.Items ?? [])
           .map((item) => ({ pk: String(item.pk), sk: String(item.sk) }))
           .filter((key) => key.sk !== tombstone.sk)
@@ -66,9 +68,7 @@ export function createOrgPurge({ doc, table, pageSize = 100 }: OrgPurgeOptions) 
           await deleteBatch(keys.slice(i, i + BATCH))
           deleted += Math.min(BATCH, keys.length - i)
         }
-        // The start key may name an item just deleted: DynamoDB resumes after it all the same.
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      }
       return { deleted }
     },
   }

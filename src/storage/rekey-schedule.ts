@@ -2,11 +2,11 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
+import { queryPages } from './query-pages.ts'
 
 /**
  * An organization's re-keying schedule, one item (`ORG#<id>` / `REKEY`). While re-keying is on
@@ -93,17 +93,14 @@ export function createRekeyScheduleStore({
     /** Organizations whose re-key is due at `now` (ISO); the index lags: a hint, not a lock. */
     async listDue(now: string): Promise<string[]> {
       const out: string[] = []
-      const pages = paginateQuery(
-        { client: doc },
-        {
-          TableName: table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :due AND gsi1sk < :bound',
-          // '~' sorts after '#': a due date equal to now is included.
-          ExpressionAttributeValues: { ':due': DUE_INDEX, ':bound': `${now}~` },
-          ProjectionExpression: 'tenantId',
-        },
-      )
+      const pages = queryPages(doc, {
+        TableName: table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :due AND gsi1sk < :bound',
+        // '~' sorts after '#': a due date equal to now is included.
+        ExpressionAttributeValues: { ':due': DUE_INDEX, ':bound': `${now}~` },
+        ProjectionExpression: 'tenantId',
+      })
       for await (const page of pages) {
         for (const item of page.Items ?? []) out.push(String(item.tenantId))
       }

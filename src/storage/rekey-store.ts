@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { itemKey } from './keys.ts'
+import { queryAll } from './query-pages.ts'
 import { parseVersionSk } from './rewrap-store.ts'
 
 /**
@@ -70,23 +71,16 @@ export function createRekeyStore({ doc, table }: { doc: DynamoDBDocumentClient; 
     async count(tenantId: string, before: string): Promise<{ total: number; done: number }> {
       let total = 0
       let done = 0
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEYVER#' },
-            ProjectionExpression: 'sealedAt, createdAt',
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) {
-          total++
-          if (String(item.sealedAt ?? item.createdAt) >= before) done++
-        }
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEYVER#' },
+        ProjectionExpression: 'sealedAt, createdAt',
+      })
+      for (const item of items) {
+        total++
+        if (String(item.sealedAt ?? item.createdAt) >= before) done++
+      }
       return { total, done }
     },
 

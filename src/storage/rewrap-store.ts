@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { KekRef } from '../kms/key-provider.ts'
 import { itemKey } from './keys.ts'
+import { queryAll } from './query-pages.ts'
 
 /**
  * What the re-encryption job reads and writes. A key version's sealed value lives in its
@@ -76,24 +77,17 @@ export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient;
     async count(tenantId: string, target: number): Promise<{ total: number; done: number }> {
       let total = 0
       let done = 0
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeNames: { '#sealed': 'sealed', '#kek': 'kek', '#version': 'version' },
-            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEYVER#' },
-            ProjectionExpression: '#sealed.#kek.#version',
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) {
-          total++
-          if ((item.sealed as { kek?: KekRef } | undefined)?.kek?.version === target) done++
-        }
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeNames: { '#sealed': 'sealed', '#kek': 'kek', '#version': 'version' },
+        ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'KEYVER#' },
+        ProjectionExpression: '#sealed.#kek.#version',
+      })
+      for (const item of items) {
+        total++
+        if ((item.sealed as { kek?: KekRef } | undefined)?.kek?.version === target) done++
+      }
       return { total, done }
     },
 

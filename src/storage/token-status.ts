@@ -1,6 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { MemberRole } from '../auth/roles.ts'
 import { type OrganizationRecord, toOrganization } from './accounts.ts'
+import { type KeyRecord, keyRefItem, toKeyRecord } from './key-items.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { memberRoleOf, toMembership } from './members.ts'
 import { type TokenRecord, toTokenRecord } from './tokens.ts'
@@ -39,12 +40,19 @@ export interface TokenStatusQuery {
   userId?: string | undefined
 }
 
+/** What `readTokenAndKey` found: the token's status, and the key when one was asked for. */
+export interface TokenAndKey {
+  status: TokenStatus
+  /** Present when a key was asked for; `record` is undefined when no such key exists. */
+  key?: { record: KeyRecord | undefined }
+}
+
 /**
  * Reads what decides whether a token may be used in one BatchGetItem: its record, its
  * organization, its ancestors' records (a revoked ancestor stops it, so revoking a token
  * cascades without a write per descendant) and the revocation mark of its signing key, plus
- * any other items of the same request (`extra`, e.g. the API key being read), so the hot path
- * makes one round trip. Strongly consistent: a revocation written by any instance is seen by
+ * the API key the request is about (`keyRef`, a key id or name), so a value read makes one
+ * round trip. Strongly consistent: a revocation written by any instance is seen by
  * the next read. A token of an earlier release names no ancestors in its claims; when its
  * record has them (`npm run migrate` fills them in), they take a second read.
  */
@@ -72,10 +80,10 @@ export function createTokenStatusReader({
     }
   }
 
-  return async function readTokenStatus(
+  return async function readTokenAndKey(
     query: TokenStatusQuery,
-    extra: ItemKey[] = [],
-  ): Promise<{ status: TokenStatus; extra: Map<string, Record<string, unknown>> }> {
+    keyRef?: string,
+  ): Promise<TokenAndKey> {
     const { tenantId, tokenId, signingKeyId, trustId, userId } = query
     const tokenKey = itemKey.token(tenantId, tokenId)
     const orgKey = itemKey.org(tenantId)
@@ -84,6 +92,7 @@ export function createTokenStatusReader({
     // A person's user item comes along for organizations `npm run migrate` has not given
     // memberships yet: their user item still names the one organization they own.
     const memberKeys = userId ? [itemKey.member(tenantId, userId), itemKey.user(userId)] : []
+    const keyKey = keyRef === undefined ? undefined : keyRefItem(tenantId, keyRef)
     const keys: ItemKey[] = [
       tokenKey,
       orgKey,
@@ -91,7 +100,7 @@ export function createTokenStatusReader({
       ...(signingKeyId ? [itemKey.signingKeyRevocation(signingKeyId)] : []),
       ...(trustKey ? [trustKey] : []),
       ...memberKeys,
-      ...extra,
+      ...(keyKey ? [keyKey] : []),
     ]
     const found = new Map<string, Record<string, unknown>>()
     await batchGet(dedupe(keys), found)
@@ -114,6 +123,7 @@ export function createTokenStatusReader({
     const revocation = signingKeyId
       ? found.get(keyId(itemKey.signingKeyRevocation(signingKeyId)))
       : undefined
+    const keyItem = keyKey && found.get(keyId(keyKey))
     return {
       status: {
         token,
@@ -123,7 +133,7 @@ export function createTokenStatusReader({
         ...(trustKey ? { trustActive: found.has(keyId(trustKey)) } : {}),
         ...(userId ? { member: memberFrom(found, tenantId, userId) } : {}),
       },
-      extra: found,
+      ...(keyKey ? { key: { record: keyItem ? toKeyRecord(keyItem) : undefined } } : {}),
     }
   }
 }

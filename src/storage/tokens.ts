@@ -6,8 +6,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
@@ -19,6 +17,8 @@ import { decodeCursor, encodeCursor } from './cursor.ts'
 import { dueAttributes } from './due-index.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
+import { queryAll, queryFilledPage, queryPages } from './query-pages.ts'
+import { type TokenListFilters, tokenFilterExpression } from './token-filters.ts'
 
 /** A session or access token as stored: the source of truth for its status. Never the JWT. */
 export interface TokenRecord {
@@ -102,35 +102,6 @@ export function toTokenRecord(item: Record<string, unknown>): TokenRecord {
   for (const field of FIELDS) if (item[field] !== undefined) out[field] = item[field]
   out.scopes = normalizeScopes((item.scopes as string[] | undefined) ?? [])
   return out as unknown as TokenRecord
-}
-
-/** Listing filters; each is a moment already worked out by the caller. */
-export interface TokenListFilters {
-  /** Live tokens (neither expired nor revoked at `now`) expiring at or before this moment. */
-  expiringBefore?: string
-  now?: string
-  /** Tokens not used since this moment (and created before it). */
-  unusedSince?: string
-  neverUsed?: boolean
-}
-
-function tokenFilterExpression(filter: TokenListFilters) {
-  const filters: string[] = []
-  const values: Record<string, unknown> = {}
-  if (filter.expiringBefore) {
-    filters.push('expiresAt <= :expiringBefore AND expiresAt > :now')
-    filters.push('attribute_not_exists(revokedAt)')
-    values[':expiringBefore'] = filter.expiringBefore
-    values[':now'] = filter.now ?? new Date(0).toISOString()
-  }
-  if (filter.unusedSince) {
-    filters.push(
-      '(lastUsedAt < :unusedSince OR (attribute_not_exists(lastUsedAt) AND createdAt < :unusedSince))',
-    )
-    values[':unusedSince'] = filter.unusedSince
-  }
-  if (filter.neverUsed) filters.push('attribute_not_exists(lastUsedAt)')
-  return { filters, values }
 }
 
 /** A token cannot be minted under an ancestor that is revoked (or gone). */
@@ -227,43 +198,35 @@ export function createTokenRepository({
     ): Promise<{ items: TokenRecord[]; nextCursor: string | null }> {
       const pk = itemKey.org(tenantId).pk
       const { filters, values } = tokenFilterExpression(filter)
-      const items: TokenRecord[] = []
-      let startKey = decodeCursor(cursor, { pk, skPrefix: 'TOKEN#' }) as
-        | Record<string, unknown>
-        | undefined
-      // A filter applies after the page is read, so keep reading until the page is full.
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: [
-              'kind = :kind',
-              ...(descendantOf ? ['contains(ancestors, :ancestor)'] : []),
-              ...(mintedByUser
-                ? ['createdBy.#creatorType = :user AND createdBy.#creatorId = :creator']
-                : []),
-              ...filters,
-            ].join(' AND '),
-            ExpressionAttributeValues: {
-              ...values,
-              ':pk': pk,
-              ':prefix': 'TOKEN#',
-              ':kind': kind,
-              ...(descendantOf ? { ':ancestor': descendantOf } : {}),
-              ...(mintedByUser ? { ':user': 'user', ':creator': mintedByUser } : {}),
-            },
+      const page = await queryFilledPage(
+        doc,
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: [
+            'kind = :kind',
+            ...(descendantOf ? ['contains(ancestors, :ancestor)'] : []),
             ...(mintedByUser
-              ? { ExpressionAttributeNames: { '#creatorType': 'type', '#creatorId': 'id' } }
-              : {}),
-            Limit: limit - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        )
-        for (const item of page.Items ?? []) items.push(toTokenRecord(item))
-        startKey = page.LastEvaluatedKey
-      } while (startKey && items.length < limit)
-      return { items, nextCursor: encodeCursor(startKey) }
+              ? ['createdBy.#creatorType = :user AND createdBy.#creatorId = :creator']
+              : []),
+            ...filters,
+          ].join(' AND '),
+          ExpressionAttributeValues: {
+            ...values,
+            ':pk': pk,
+            ':prefix': 'TOKEN#',
+            ':kind': kind,
+            ...(descendantOf ? { ':ancestor': descendantOf } : {}),
+            ...(mintedByUser ? { ':user': 'user', ':creator': mintedByUser } : {}),
+          },
+          ...(mintedByUser
+            ? { ExpressionAttributeNames: { '#creatorType': 'type', '#creatorId': 'id' } }
+            : {}),
+          ExclusiveStartKey: decodeCursor(cursor, { pk, skPrefix: 'TOKEN#' }),
+        },
+        limit,
+      )
+      return { items: page.items.map(toTokenRecord), nextCursor: encodeCursor(page.lastKey) }
     },
 
     /** Every token of the tenant of a kind that is neither revoked nor expired at `now`. */
@@ -272,25 +235,19 @@ export function createTokenRepository({
       kind: TokenRecord['kind'],
       now: string,
     ): Promise<TokenRecord[]> {
-      const live: TokenRecord[] = []
-      for await (const page of paginateQuery(
-        { client: doc },
-        {
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: 'kind = :kind AND attribute_not_exists(revokedAt) AND expiresAt > :now',
-          ExpressionAttributeValues: {
-            ':pk': itemKey.org(tenantId).pk,
-            ':prefix': 'TOKEN#',
-            ':kind': kind,
-            ':now': now,
-          },
-          ConsistentRead: true,
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: 'kind = :kind AND attribute_not_exists(revokedAt) AND expiresAt > :now',
+        ExpressionAttributeValues: {
+          ':pk': itemKey.org(tenantId).pk,
+          ':prefix': 'TOKEN#',
+          ':kind': kind,
+          ':now': now,
         },
-      )) {
-        for (const item of page.Items ?? []) live.push(toTokenRecord(item))
-      }
-      return live
+        ConsistentRead: true,
+      })
+      return items.map(toTokenRecord)
     },
 
     /** Lowers a live token's scopes below its claims'; false when it is revoked or gone. */
@@ -315,20 +272,17 @@ export function createTokenRepository({
     /** How many tokens below `tokenId` are not revoked themselves: what a revocation cascades to. */
     async countLiveDescendants(tenantId: string, tokenId: string): Promise<number> {
       let count = 0
-      for await (const page of paginateQuery(
-        { client: doc },
-        {
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: 'contains(ancestors, :ancestor) AND attribute_not_exists(revokedAt)',
-          ExpressionAttributeValues: {
-            ':pk': itemKey.org(tenantId).pk,
-            ':prefix': 'TOKEN#',
-            ':ancestor': tokenId,
-          },
-          Select: 'COUNT',
+      for await (const page of queryPages(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: 'contains(ancestors, :ancestor) AND attribute_not_exists(revokedAt)',
+        ExpressionAttributeValues: {
+          ':pk': itemKey.org(tenantId).pk,
+          ':prefix': 'TOKEN#',
+          ':ancestor': tokenId,
         },
-      )) {
+        Select: 'COUNT',
+      })) {
         count += page.Count ?? 0
       }
       return count

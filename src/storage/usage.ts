@@ -1,7 +1,8 @@
-import { type DynamoDBDocumentClient, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { Clock } from '../auth/clock.ts'
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { itemKey } from './keys.ts'
+import { queryPages } from './query-pages.ts'
 
 const DAY_MS = 86400_000
 
@@ -149,18 +150,15 @@ export function createUsageCounter({
       const first = Math.floor(fromMs / DAY_MS)
       const last = Math.floor(clock.now() / DAY_MS)
       const rows: UsageRow[] = []
-      const pages = paginateQuery(
-        { client: doc },
-        {
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-          ExpressionAttributeValues: {
-            ':pk': itemKey.org(tenantId).pk,
-            ':lo': `USAGE#${dayString(first)}#`,
-            ':hi': `USAGE#${dayString(last)}#~`,
-          },
+      const pages = queryPages(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: {
+          ':pk': itemKey.org(tenantId).pk,
+          ':lo': `USAGE#${dayString(first)}#`,
+          ':hi': `USAGE#${dayString(last)}#~`,
         },
-      )
+      })
       for await (const page of pages) {
         for (const item of page.Items ?? []) {
           const [, day, subject, ...rest] = String(item.sk).split('#')

@@ -7,7 +7,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
@@ -15,6 +14,7 @@ import type { SealedRecord } from '../crypto/record.ts'
 import type { EventType, OutboxEvent } from '../events/catalog.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
+import { queryAll } from './query-pages.ts'
 
 /** One signing secret of an endpoint, sealed; a rotated-out one signs until `expiresAt`. */
 export interface StoredWebhookSecret {
@@ -116,20 +116,13 @@ export function createWebhookRepository({
     /** Every endpoint of a tenant (a handful: no pagination). */
     async list(tenantId: string): Promise<WebhookRecord[]> {
       const out: WebhookRecord[] = []
-      let startKey: Record<string, unknown> | undefined
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'WEBHOOK#' },
-            ExclusiveStartKey: startKey,
-            ConsistentRead: true,
-          }),
-        )
-        for (const item of page.Items ?? []) out.push(toWebhookRecord(item))
-        startKey = page.LastEvaluatedKey
-      } while (startKey)
+      const items = await queryAll(doc, {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemKey.org(tenantId).pk, ':prefix': 'WEBHOOK#' },
+        ConsistentRead: true,
+      })
+      for (const item of items) out.push(toWebhookRecord(item))
       return out
     },
 

@@ -110,7 +110,7 @@ describe('Idempotency-Key on POST', () => {
       release = resolve
     })
     const slow = idempotentApp(stack, clock)
-    slow.post('/v1/test-slow', async (c) => {
+    slow.routes.post('/v1/test-slow', async (c) => {
       entered()
       await gate
       return c.json({ done: true }, 201)
@@ -138,7 +138,7 @@ describe('Idempotency-Key on POST', () => {
     const { session } = await signup(client(app))
     const flaky = idempotentApp(stack, clock)
     let calls = 0
-    flaky.post('/v1/test-flaky', (c) =>
+    flaky.routes.post('/v1/test-flaky', (c) =>
       ++calls === 1 ? c.json({ failed: true }, 503) : c.json({ call: calls }, 201),
     )
     const call = () =>

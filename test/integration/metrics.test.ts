@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fastValueRead } from '../../src/http/fast-value-read.ts'
 import { metricsEndpoint } from '../../src/http/metrics-endpoint.ts'
+import { valueReadEntrance } from '../../src/reads/entrance.ts'
+import { createValueRead } from '../../src/reads/value-read.ts'
 import { scrape } from '../support/scrape.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 
@@ -50,7 +51,7 @@ describe('metrics', () => {
       cold.count('keystash_dynamodb_request_duration_seconds', { operation: 'PutItem' }),
     ).toBeGreaterThan(0)
 
-    // Warm reads (answered by the fast path once everything is in memory) count as well.
+    // Reads answered by the early entrance count as well.
     for (let i = 0; i < 5; i++) expect((await read()).status).toBe(200)
     const warm = await scrape(stack.deps.metrics)
     expect(warm.value('keystash_http_requests_total', VALUE)).toBe(
@@ -67,14 +68,11 @@ describe('metrics', () => {
     )
     expect(warm.value('keystash_dek_cache_entries')).toBeGreaterThan(0)
 
-    // The fast path on its own (as app.fetch calls it before Hono): it answers and counts.
-    const { authenticator, reveal, audit, logger, limiter } = stack.deps
-    const fast = fastValueRead({
-      authenticator,
-      reveal,
-      audit,
-      logger,
-      limiter,
+    // The early entrance on its own (as the app's fetch calls it before Hono): it answers
+    // and counts.
+    const fast = valueReadEntrance({
+      read: createValueRead(stack.deps),
+      logger: stack.deps.logger,
       ...(stack.deps.metrics ? { metrics: stack.deps.metrics.http.valueRead } : {}),
     })
     let answered = 0

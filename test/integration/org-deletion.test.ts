@@ -1,7 +1,7 @@
 import { BatchWriteCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { systemClock } from '../../src/auth/clock.ts'
 import { createOrganizationService } from '../../src/domain/organizations.ts'
+import { systemClock } from '../../src/lib/clock.ts'
 import { createAccountRepository } from '../../src/storage/accounts.ts'
 import { createMemberRepository } from '../../src/storage/members.ts'
 import { createOrgPurge } from '../../src/storage/org-purge.ts'
@@ -194,13 +194,14 @@ describe('deleting an organization', () => {
       table: stack.table.tableName,
     }).markOrganizationDeleted(tenantId, markedAt)
     let writes = 0
-    const failing = {
+    // The table's own client but for `send` (the query paginator wants a document client).
+    const failing = Object.assign(Object.create(stack.table.doc), {
       send: (command: unknown) => {
         if (command instanceof BatchWriteCommand && ++writes > 1)
           return Promise.reject(new Error('connection reset'))
         return stack.table.doc.send(command as never)
       },
-    } as unknown as typeof stack.table.doc
+    }) as typeof stack.table.doc
     await expect(
       createOrgPurge({ doc: failing, table: stack.table.tableName, pageSize: 4 }).purgePartition(
         tenantId,

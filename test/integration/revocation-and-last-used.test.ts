@@ -109,7 +109,7 @@ describe('last used', () => {
     }
     expect(await both()).toEqual([undefined, undefined])
 
-    // The first read goes the routed way, the next ones are warm (fast path, cached record).
+    // The first read is cold, the next ones are warm (cached record).
     for (let i = 0; i < 3; i++)
       expect((await api.get('/v1/keys/openai/value', token)).status).toBe(200)
     const [first, firstByName] = await both()

@@ -53,7 +53,7 @@ describe('address allow-lists', () => {
       cidrs: ['192.0.2.0/24', '2001:db8::/32'],
     })
     const path = '/v1/keys/openai/value'
-    // Warm, so the fast path would answer if it did not check the address.
+    // Warm, so the early entrance would answer if it did not check the address.
     for (let i = 0; i < 3; i++)
       expect((await from(stack.app, '192.0.2.10', path, token)).status).toBe(200)
     expect((await from(stack.app, '::ffff:192.0.2.11', path, token)).status).toBe(200)
@@ -63,7 +63,7 @@ describe('address allow-lists', () => {
       const refused = await from(stack.app, outside, path, token)
       expect([refused.status, refused.code]).toEqual([403, 'address_not_allowed'])
     }
-    // Refused on the routed path too (a query string skips the fast path).
+    // Refused by the route too (a query string skips the early entrance).
     expect((await from(stack.app, '198.51.100.1', `${path}?version=1`, token)).status).toBe(403)
     // Without a socket (no address), it is refused too.
     expect((await api.get(path, token)).status).toBe(403)

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { buildDeps } from '../../src/deps.ts'
-import { fastValueRead } from '../../src/http/fast-value-read.ts'
+import { valueReadEntrance } from '../../src/reads/entrance.ts'
+import { createValueRead } from '../../src/reads/value-read.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 
 /**
  * The token tree: an access token manages only the tokens below it, and revoking a token stops
- * every token below it on both value-read paths, at once on the revoking instance and within
+ * every token below it on both value-read entrances, at once on the revoking instance and within
  * the staleness bound elsewhere, without a write per descendant.
  */
 
@@ -34,16 +35,11 @@ const mintWith = async (
   )
 
 const VALUE = '/v1/keys/openai/value'
-/** The routed path: the fast path declines any query string. */
+/** The route itself: the early entrance declines any query string. */
 const ROUTED_VALUE = '/v1/keys/openai/value?version=1'
 
 function fastPathOf(deps: ReturnType<typeof buildDeps>) {
-  const fast = fastValueRead({
-    authenticator: deps.authenticator,
-    reveal: deps.reveal,
-    audit: deps.audit,
-    logger: deps.logger,
-  })
+  const fast = valueReadEntrance({ read: createValueRead(deps), logger: deps.logger })
   return (token: string) =>
     fast(
       new Request(`http://localhost${VALUE}`, { headers: { authorization: `Bearer ${token}` } }),
@@ -147,7 +143,7 @@ describe('revoking cascades down the tree', () => {
     const revoked = await api.delete(`/v1/tokens/${parent.body.id}`, session)
     expect(revoked.status).toBe(204)
 
-    // The revoking instance: the fast path declines and the routed path refuses, at once.
+    // The revoking instance: the early entrance declines and the route refuses, at once.
     expect(await fastOne(leaf)).toBeUndefined()
     const here = await api.get(ROUTED_VALUE, leaf)
     expect([here.status, here.body.code]).toEqual([401, 'token_revoked'])

@@ -38,7 +38,7 @@ describe('usage counters', () => {
     const token = await tokenMinter(api, user.session)({ scopes: ['keys:read'] })
     const tokenId = (await api.get('/v1/me', token)).body.tokenId as string
 
-    // The first read is cold (routed path); the rest are answered from memory (fast path).
+    // The first read is cold; the rest are answered from memory.
     for (let i = 0; i < 7; i++) {
       expect((await api.get('/v1/keys/counted/value', token)).status).toBe(200)
     }

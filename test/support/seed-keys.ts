@@ -1,7 +1,7 @@
 import { BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb'
 import { sealValue } from '../../src/crypto/envelope.ts'
 import { newId } from '../../src/ids.ts'
-import { type KeyRecord, newKeyItems } from '../../src/storage/keys-repo.ts'
+import { type KeyRecord, newKeyItems } from '../../src/storage/key-items.ts'
 import type { Stack } from './stack.ts'
 
 /**

@@ -71,24 +71,31 @@ describe('createDekCache', () => {
     })
   })
 
-  it('peek serves only what it holds: a copy, counted as a hit, never an unwrap', async () => {
+  it('answers a held DEK at once (no promise): a copy, counted as a hit, never an unwrap', async () => {
     const t = setup()
-    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })).toBeUndefined()
-    expect([t.unwraps(), t.cache.stats().hits]).toEqual([0, 0])
-    await t.get('org_a', wrappedA, dekA)
-    const peeked = t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })
-    expect(peeked?.equals(dekA)).toBe(true)
-    peeked?.fill(0)
-    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })?.equals(dekA)).toBe(true)
+    const first = t.get('org_a', wrappedA, dekA)
+    expect(first).toBeInstanceOf(Promise)
+    await first
+    const held = t.get('org_a', wrappedA, dekA)
+    expect(held).not.toBeInstanceOf(Promise)
+    expect((held as Buffer).equals(dekA)).toBe(true)
+    ;(held as Buffer).fill(0)
+    expect((t.get('org_a', wrappedA, dekA) as Buffer).equals(dekA)).toBe(true)
     expect([t.unwraps(), t.cache.stats().hits]).toEqual([1, 2])
-    // Another tenant's lookup of the same wrapped DEK, a tenant's lower TTL, and expiry.
-    expect(t.cache.peek({ tenantId: 'org_b', wrapped: wrappedA })).toBeUndefined()
+    // Another tenant's lookup of the same wrapped DEK, a tenant's lower TTL, and expiry: each
+    // has to wait for an unwrap.
+    const other = t.get('org_b', wrappedA, dekA)
+    expect(other).toBeInstanceOf(Promise)
+    await other
     t.advance(61)
-    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA, ttlSeconds: 60 })).toBeUndefined()
+    const lower = t.get('org_a', wrappedA, dekA, 60)
+    expect(lower).toBeInstanceOf(Promise)
+    await lower
     t.advance(300)
-    expect(t.cache.peek({ tenantId: 'org_a', wrapped: wrappedA })).toBeUndefined()
-    expect(t.loaded.every(isZero)).toBe(true)
-    expect(t.unwraps()).toBe(1)
+    const expired = t.get('org_a', wrappedA, dekA)
+    expect(expired).toBeInstanceOf(Promise)
+    await expired
+    expect(t.unwraps()).toBe(4)
   })
 
   it('makes exactly one unwrap for concurrent misses of one DEK', async () => {
@@ -116,7 +123,9 @@ describe('createDekCache', () => {
     const gate = deferred<Buffer>()
     const unwrap = () => gate.promise
     const waiting = Array.from({ length: 5 }, () =>
-      t.cache.getDek({ tenantId: 'org_a', wrapped: wrappedA }, unwrap).catch((e: unknown) => e),
+      Promise.resolve(t.cache.getDek({ tenantId: 'org_a', wrapped: wrappedA }, unwrap)).catch(
+        (e: unknown) => e,
+      ),
     )
     const error = new AppError('kms_unavailable')
     gate.reject(error)

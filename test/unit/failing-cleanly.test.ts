@@ -12,7 +12,7 @@ describe('a client that aborts mid-body', () => {
     const logs = captureLogs()
     const config = loadConfig({})
     const app = createApp(buildDeps(config, logs.logger, createAwsClients(config)))
-    app.post('/echo', async (c) => c.json(await c.req.json()))
+    app.routes.post('/echo', async (c) => c.json(await c.req.json()))
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(new TextEncoder().encode('{"value":"half a'))

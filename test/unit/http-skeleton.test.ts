@@ -11,8 +11,8 @@ function build(probes: Record<string, () => Promise<void>> = {}) {
   const config = loadConfig({})
   const app = createApp({ ...buildDeps(config, logs.logger, createAwsClients(config)), probes })
   // A route that echoes a validated body, to reach the body guard and the validators.
-  app.post('/echo', async (c) => c.json(await c.req.json()))
-  app.get('/boom', () => {
+  app.routes.post('/echo', async (c) => c.json(await c.req.json()))
+  app.routes.get('/boom', () => {
     throw new Error('secret-canary-in-message')
   })
   return { app, logs }

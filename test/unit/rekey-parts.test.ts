@@ -112,8 +112,10 @@ describe('the data-key cache after a re-key', () => {
     expect(cache.forget('org_b', old)).toBe(false)
     expect(cache.forget('org_a', old)).toBe(true)
     expect(cache.forget('org_a', old)).toBe(false)
-    expect(cache.peek({ tenantId: 'org_a', wrapped: old })).toBeUndefined()
-    expect(cache.peek({ tenantId: 'org_a', wrapped: kept })).toBeDefined()
+    // The kept one is still held (answered at once), the forgotten one must be unwrapped again.
+    expect(cache.getDek({ tenantId: 'org_a', wrapped: kept }, unwrap)).not.toBeInstanceOf(Promise)
     expect(unwraps).toBe(2)
+    await cache.getDek({ tenantId: 'org_a', wrapped: old }, unwrap)
+    expect(unwraps).toBe(3)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RevealedValue } from '../../src/domain/key-values.ts'
-import { valueAnswer, valueJson } from '../../src/http/routes/keys.ts'
+import { valueAnswer, valueJson } from '../../src/reads/answer.ts'
 
 const record = (over: Record<string, unknown> = {}) =>
   ({

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
-import type { Clock } from '../../auth/clock.ts'
 import { ROLE_SCOPES } from '../../auth/roles.ts'
 import type { Scope } from '../../auth/scopes.ts'
 import type { SigningKeyRing } from '../../auth/signing-keys.ts'
 import type { Config } from '../../config.ts'
 import { isId, newId } from '../../ids.ts'
+import type { Clock } from '../../lib/clock.ts'
 import type { AccountRepository } from '../../storage/accounts.ts'
-import { itemKey } from '../../storage/keys.ts'
 import type { LastUsedTracker } from '../../storage/last-used.ts'
 import type { MemberRepository } from '../../storage/members.ts'
 import type { TokenRecord, TokenRepository } from '../../storage/tokens.ts'
@@ -50,7 +49,7 @@ export interface TokenExchangeDeps {
   ring: SigningKeyRing
   config: Pick<Config, 'auth'>
   clock: Clock
-  lastUsed: Pick<LastUsedTracker, 'touch'>
+  lastUsed: Pick<LastUsedTracker, 'touchTrust'>
   /**
    * Called before a relationship's subject token is verified; throws to refuse (for example
    * `rate_limited`). Per-relationship limits plug in here; by default there are none.
@@ -168,7 +167,7 @@ export function createTokenExchange(deps: TokenExchangeDeps) {
     }
     const token = await signAccessToken(ring, config, record)
     await tokens.put(record)
-    lastUsed.touch(itemKey.trust(relationship.tenantId, relationship.relationshipId), now)
+    lastUsed.touchTrust(relationship.tenantId, relationship.relationshipId, now)
     return { token, record, expiresInSeconds: Math.round((expiresAtMs - now) / 1000) }
   }
 }

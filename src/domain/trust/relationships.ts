@@ -1,9 +1,9 @@
-import type { Clock } from '../../auth/clock.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { assertSubset, requireScope, type Scope } from '../../auth/scopes.ts'
 import type { Environment } from '../../config.ts'
 import { AppError } from '../../errors.ts'
 import { isId, newId } from '../../ids.ts'
+import type { Clock } from '../../lib/clock.ts'
 import type {
   ClaimCondition,
   TrustPreset,

@@ -8,8 +8,8 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose'
-import type { Clock } from '../../auth/clock.ts'
 import type { ErrorCode } from '../../errors.ts'
+import type { Clock } from '../../lib/clock.ts'
 import { isOutboundRefusal, type OutboundFetch } from '../../net/outbound.ts'
 import type { TrustRelationshipRecord } from '../../storage/trust-relationships.ts'
 import { exchangeError } from './exchange-errors.ts'

@@ -1,8 +1,9 @@
 import type { Hono } from 'hono'
 import { z } from 'zod'
-import { describeKey } from '../../domain/keys.ts'
+import { describeKey } from '../../domain/key-description.ts'
 import { AppError } from '../../errors.ts'
 import { providers } from '../../mock/fake-values.ts'
+import { valueReadEntry } from '../../reads/answer.ts'
 import { audited } from '../audit.ts'
 import { parseInput } from '../router.ts'
 import {
@@ -11,8 +12,7 @@ import {
   keyTarget,
   REF_PATTERN,
   TagsSchema,
-  valueReadEntry,
-} from '../routes/keys.ts'
+} from '../routes/key-schemas.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'
 import type { DashboardEnv } from './env.ts'
 import { formOf, listField, wantsJson } from './form.ts'

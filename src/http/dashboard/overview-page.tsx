@@ -1,5 +1,5 @@
 import type { Hono } from 'hono'
-import { describeKey } from '../../domain/keys.ts'
+import { describeKey } from '../../domain/key-description.ts'
 import { describeToken } from '../../domain/tokens.ts'
 import { isAppError } from '../../errors.ts'
 import type { DashboardDeps, PageKit } from './deps.ts'

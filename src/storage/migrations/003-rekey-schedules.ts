@@ -1,7 +1,8 @@
-import { PutCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb'
 import { rawMaterialPeriod } from '../../domain/kek-rotation.ts'
 import { kekReminderItem } from '../kek-reminders.ts'
 import { itemKey } from '../keys.ts'
+import { queryPages } from '../query-pages.ts'
 import { DEFAULT_REKEY_PERIOD_DAYS, initialSchedule, rekeyScheduleItem } from '../rekey-schedule.ts'
 import type { Migration, MigrationContext } from './index.ts'
 
@@ -40,22 +41,19 @@ export const rekeySchedules: Migration = {
 }
 
 async function fileRawReminder(ctx: MigrationContext, tenantId: string): Promise<boolean> {
-  const keks = paginateQuery(
-    { client: ctx.doc },
-    {
-      TableName: ctx.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      FilterExpression: '#status = :active AND provider = :raw',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':pk': itemKey.org(tenantId).pk,
-        ':prefix': 'KEK#',
-        ':active': 'active',
-        ':raw': 'raw',
-      },
-      ConsistentRead: true,
+  const keks = queryPages(ctx.doc, {
+    TableName: ctx.table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    FilterExpression: '#status = :active AND provider = :raw',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':pk': itemKey.org(tenantId).pk,
+      ':prefix': 'KEK#',
+      ':active': 'active',
+      ':raw': 'raw',
     },
-  )
+    ConsistentRead: true,
+  })
   for await (const page of keks) {
     for (const kek of page.Items ?? []) {
       const period = rawMaterialPeriod(String(kek.createdAt), DEFAULT_REKEY_PERIOD_DAYS)

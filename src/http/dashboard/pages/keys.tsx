@@ -1,4 +1,4 @@
-import type { describeKey } from '../../../domain/keys.ts'
+import type { describeKey } from '../../../domain/key-description.ts'
 import { providers } from '../../../mock/fake-values.ts'
 import { Page, type PageProps, When } from './layout.tsx'
 

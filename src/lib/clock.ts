@@ -1,4 +1,4 @@
-/** Time as the auth code sees it: injectable so tests can move it instead of sleeping. */
+/** Time as the server sees it: injectable so tests can move it instead of sleeping. */
 export interface Clock {
   /** Milliseconds since the Unix epoch, like `Date.now()`. */
   now(): number

@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditInput } from '../../src/audit/events.ts'
 import type { buildDeps } from '../../src/deps.ts'
-import { fastValueRead } from '../../src/http/fast-value-read.ts'
+import { valueReadEntrance } from '../../src/reads/entrance.ts'
+import { createValueRead } from '../../src/reads/value-read.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 import { injectAuditWriteFaults } from './audit-helpers.ts'
 
 /**
- * The fast path (src/http/fast-value-read.ts) must answer a warm value read exactly as the
- * routed path does, and decline, having recorded nothing, everything else. Both run here
- * against the same instance and the same caches; every other value-read test goes through
- * `app.request()`, and so through the fast path as soon as its caches are warm.
+ * A value read has two entrances to one `read()` (src/reads/value-read.ts): the early one
+ * (src/reads/entrance.ts), which the app's fetch asks before Hono, and the Hono route. The
+ * early one must answer a read exactly as the route does, and decline, having recorded
+ * nothing, everything it must not answer. Both run here against the same instance and the
+ * same caches; every other value-read test goes through `app.request()`, and so through the
+ * early entrance first.
  */
 
 let stack: Stack
@@ -22,24 +25,22 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.close())
 
-/** The fast path of an instance, with the audit events it records kept aside. */
+/** The early entrance of an instance, with the audit events it records kept aside. */
 function fastPathOf(deps: ReturnType<typeof buildDeps>) {
   const recorded: AuditInput[] = []
-  const fast = fastValueRead({
-    authenticator: deps.authenticator,
-    reveal: deps.reveal,
-    audit: {
-      mode: deps.audit.mode,
-      record: (event) => {
-        recorded.push(event)
-        return deps.audit.record(event)
-      },
+  const audit = {
+    mode: deps.audit.mode,
+    record: (event: AuditInput) => {
+      recorded.push(event)
+      return deps.audit.record(event)
     },
+  }
+  const fast = valueReadEntrance({
+    read: createValueRead({ ...deps, audit }),
     logger: deps.logger,
-    limiter: deps.limiter,
   })
   const read = async (req: Request) => await fast(req, undefined)
-  return { read, recorded }
+  return { read, answer: (req: Request) => fast(req, undefined), recorded }
 }
 
 const request = (path: string, token: string, init: RequestInit = {}) =>
@@ -78,14 +79,15 @@ const headersOf = (res: Response) =>
       ]),
   )
 
-describe('the fast value read', () => {
-  it('answers a warm read as the routed path does: headers, body, audit event, log line', async () => {
+describe('the two entrances of a value read', () => {
+  it('answer a read alike: headers, body, audit event, log line', async () => {
     const owner = await ownerWithKey()
     const fast = fastPathOf(stack.deps)
     const path = '/v1/keys/openai/value'
-    // Cold caches: the fast path declines and the routed path answers.
-    expect(await fast.read(request(path, owner.reader))).toBeUndefined()
-    const routed = await stack.app.request(request(path, owner.reader))
+    // Cold caches: the early entrance waits for what it must read and answers.
+    const cold = await fast.read(request(path, owner.reader))
+    expect(await revealedValue(cold)).toBe(owner.value)
+    const routed = await stack.app.routes.request(request(path, owner.reader))
     await warm(path, owner.reader)
 
     const answer = await fast.read(request(path, owner.reader))
@@ -101,8 +103,8 @@ describe('the fast value read', () => {
     expect(requestId).toMatch(/^req_[0-9a-f]{32}$/)
     expect(requestId).not.toBe(routed.headers.get('x-request-id'))
 
-    // The same event as the routed read's, but for the request it answered.
-    expect(fast.recorded).toHaveLength(1)
+    // The same event as the routed read's, but for the request it answered (and the cold one).
+    expect(fast.recorded).toHaveLength(2)
     await stack.deps.audit.flush()
     const events = (await api.get('/v1/audit?action=key.value.read', owner.session)).body.items
     const routedEvent = events.find((e: any) => e.requestId === routed.headers.get('x-request-id'))
@@ -127,13 +129,13 @@ describe('the fast value read', () => {
       modeSource: expect.any(String),
     })
 
-    // The access-log line the routed path writes, and nothing with the value in it.
+    // The access-log line the route writes, and nothing with the value in it.
     const line = stack.logs.lines().find((entry) => entry.requestId === requestId)
     expect(line).toMatchObject({ method: 'GET', path, status: 200, msg: 'request' })
     expect(stack.logs.text()).not.toContain(owner.value)
   })
 
-  it('echoes a well-formed X-Request-Id, as the routed path does', async () => {
+  it('echoes a well-formed X-Request-Id, as the route does', async () => {
     const owner = await ownerWithKey()
     await warm('/v1/keys/openai/value', owner.reader)
     const fast = fastPathOf(stack.deps)
@@ -149,6 +151,22 @@ describe('the fast value read', () => {
     expect(made?.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/)
   })
 
+  it('run a warm read start to finish without waiting: the answer is no promise', async () => {
+    // A staleness bound no busy machine outlasts between the warm-up and the read.
+    const instance = stack.anotherInstance({ KEYSTASH_RECORD_CACHE_MS: '60000' })
+    const owner = await ownerWithKey()
+    const path = '/v1/keys/openai/value'
+    await warm(path, owner.reader, instance.app)
+    const early = fastPathOf(instance.deps)
+    const answer = early.answer(request(path, owner.reader))
+    expect(answer).toBeInstanceOf(Response)
+    expect(await revealedValue(answer as Response)).toBe(owner.value)
+    // A cold one waits where it is cold: another token, its status not yet read here.
+    const cold = early.answer(request(path, await owner.mint({ scopes: ['keys:read'] })))
+    expect(cold).toBeInstanceOf(Promise)
+    expect(await revealedValue(await cold)).toBe(owner.value)
+  })
+
   it('reads by id as by name', async () => {
     const owner = await ownerWithKey()
     const path = `/v1/keys/${owner.key.id}/value`
@@ -157,7 +175,7 @@ describe('the fast value read', () => {
     expect(await revealedValue(answer)).toBe(owner.value)
   })
 
-  it('declines, recording nothing, whatever the routed path must refuse or handle', async () => {
+  it('declines, recording nothing, whatever the route must refuse or handle', async () => {
     const owner = await ownerWithKey()
     const other = await ownerWithKey('sk-proj-other-tenant')
     const path = '/v1/keys/openai/value'
@@ -171,7 +189,7 @@ describe('the fast value read', () => {
       { name: 'soon revoked', scopes: ['keys:read'], expiresIn: 3600, environment: 'production' },
       owner.session,
     )
-    // Each token is verified and its status remembered before the fast path is asked.
+    // Each token is verified and its status remembered before the early entrance is asked.
     for (const token of [restricted, listOnly, development, revoked.body.token]) {
       await api.get(path, token)
       await api.get(path, token)
@@ -187,7 +205,6 @@ describe('the fast value read', () => {
         404,
         'not_found',
       ],
-      ['a development token (mock value)', request(path, development), 200],
       ['a revoked token', request(path, revoked.body.token), 401, 'token_revoked'],
       ['an older version', request(`${path}?version=1`, owner.reader), 200],
       ['credentials in the query', request(`${path}?token=x`, owner.reader), 401, 'unauthorized'],
@@ -199,28 +216,36 @@ describe('the fast value read', () => {
     const fast = fastPathOf(stack.deps)
     for (const [label, req, status, code] of cases) {
       expect(await fast.read(req.clone()), label).toBeUndefined()
-      const routed = await stack.app.request(req)
+      const routed = await stack.app.routes.request(req)
       expect(routed.status, label).toBe(status)
       if (code) expect(((await routed.json()) as { code: string }).code, label).toBe(code)
     }
     expect(fast.recorded).toEqual([])
+    // A mock value is answered alike by both.
+    const [early, routedMock] = [
+      await fast.read(request(path, development)),
+      await stack.app.routes.request(request(path, development)),
+    ]
+    expect(early?.headers.get('keystash-mode')).toBe('mock')
+    expect(await early?.json()).toEqual(await routedMock.json())
     // Another tenant's token, warm as it is, reads its own key, never this one.
     const theirs = await fast.read(request(path, other.reader))
     expect(await revealedValue(theirs)).toBe('sk-proj-other-tenant')
   })
 
-  it('declines when the audit recorder throws, leaving the error to the routed path', async () => {
+  it('declines when the audit recorder throws, leaving the error to the route', async () => {
     const owner = await ownerWithKey()
     await warm('/v1/keys/openai/value', owner.reader)
-    const read = fastValueRead({
-      authenticator: stack.deps.authenticator,
-      reveal: stack.deps.reveal,
-      audit: {
-        mode: 'buffered',
-        record: () => {
-          throw new Error('recorder failed')
+    const read = valueReadEntrance({
+      read: createValueRead({
+        ...stack.deps,
+        audit: {
+          mode: 'buffered',
+          record: () => {
+            throw new Error('recorder failed')
+          },
         },
-      },
+      }),
       logger: stack.deps.logger,
     })
     expect(read(request('/v1/keys/openai/value', owner.reader), undefined)).toBeUndefined()
@@ -240,7 +265,7 @@ describe('the fast value read', () => {
 
     auditWrites.failing = true
     try {
-      // The fast path drops its answer; the routed path tries again and fails closed.
+      // The early entrance drops its answer; the route tries again and fails closed.
       expect(await fast.read(request(path, owner.reader))).toBeUndefined()
       const refused = await strict.app.request(request(path, owner.reader))
       expect(refused.status).toBe(503)

@@ -1,4 +1,5 @@
-import type { Clock } from '../auth/clock.ts'
+import type { Clock } from './clock.ts'
+import type { Maybe } from './maybe.ts'
 
 export interface RecordCacheOptions {
   /** How long a record read from DynamoDB may be served from memory; 0 turns the cache off. */
@@ -11,7 +12,8 @@ export interface RecordCacheOptions {
  * Short-lived memory for records that hold no plaintext (token status, key metadata and
  * ciphertext). It bounds how stale an answer can be: a change made through another instance
  * is seen after at most `stalenessMs`; a change made through this one invalidates at once.
- * Concurrent misses for one id share a single load.
+ * Concurrent misses for one id share a single load. A remembered record is returned as it
+ * is, not in a promise: a warm read path then runs without waiting (lib/maybe.ts).
  */
 export function createRecordCache<T>({
   stalenessMs,
@@ -28,14 +30,6 @@ export function createRecordCache<T>({
   let misses = 0
   let epoch = 0
 
-  /**
-   * The record as remembered while within the staleness bound; nothing is loaded, and a
-   * remembered absence reads as undefined too (`get` tells them apart).
-   */
-  function peek(id: string): T | undefined {
-    return fresh(id)?.value
-  }
-
   /** The entry for `id` while it is within the staleness bound. */
   function fresh(id: string): { value: T; loadedAt: number } | undefined {
     if (stalenessMs <= 0) return undefined
@@ -47,7 +41,8 @@ export function createRecordCache<T>({
     return undefined
   }
 
-  async function get(id: string, load: () => Promise<T>): Promise<T> {
+  /** The record for `id`: as remembered within the bound, else from `load` (a promise). */
+  function get(id: string, load: () => Promise<T>): Maybe<T> {
     const hit = fresh(id)
     if (hit) return hit.value
     misses++
@@ -88,7 +83,6 @@ export function createRecordCache<T>({
 
   return {
     get,
-    peek,
     invalidate,
     clear,
     size: () => entries.size,
