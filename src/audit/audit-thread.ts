@@ -5,9 +5,9 @@ import { createAwsClients } from '../aws.ts'
 import type { Config } from '../config.ts'
 import { isAppError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
+import { createAuditStore } from '../storage/audit-store.ts'
 import type { AuditInput } from './events.ts'
 import type { ThreadReply, ThreadRequest } from './off-thread.ts'
-import { createAuditStore } from './store.ts'
 import { createAuditRecorder } from './writer.ts'
 
 /**

@@ -113,3 +113,28 @@ export function parseSortKey(sortKey: string): { time: string; chainId: string; 
   const [, time = '', chainId = '', seq = ''] = sortKey.split('#')
   return { time, chainId, seq: Number(seq) }
 }
+
+const EVENT_FIELDS = [
+  'id',
+  'tenantId',
+  'time',
+  'action',
+  'actor',
+  'target',
+  'outcome',
+  'requestId',
+  'client',
+  'details',
+  'chain',
+  'hash',
+] as const
+
+/** An event as read back from a block: exactly the hashed fields, nothing else. */
+export function toEvent(entry: unknown): AuditEvent {
+  const item = entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : {}
+  const out: Record<string, unknown> = {}
+  for (const field of EVENT_FIELDS) out[field] = item[field] ?? null
+  // Hashed only when present (chain.ts): events recorded before trace ids have none.
+  if (typeof item.traceId === 'string') out.traceId = item.traceId
+  return out as unknown as AuditEvent
+}

@@ -2,11 +2,11 @@ import type { Principal } from '../auth/principal.ts'
 import { keyAllowed, requireScope } from '../auth/scopes.ts'
 import { AppError } from '../errors.ts'
 import type { Clock } from '../lib/clock.ts'
-import { decodeCursor, encodeCursor } from '../storage/cursor.ts'
+import { decodeAuditCursor, encodeAuditCursor } from '../storage/audit-read.ts'
+import type { AuditStore, BlockQuery } from '../storage/audit-store.ts'
 import { BLOCK_SPAN_MS } from './blocks.ts'
 import type { ChainHead } from './chain.ts'
 import { type AuditEvent, actorOf, SUCCESS } from './events.ts'
-import { type AuditStore, auditPk, type BlockQuery } from './store.ts'
 import { newestFirst, oldestFirst, type Placed } from './timeline.ts'
 import { createVerifier, type VerifyReport } from './verify.ts'
 import type { AuditRecorder } from './writer.ts'
@@ -120,15 +120,12 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
     async list(principal: Principal, query: ListQuery) {
       requireScope(principal, 'audit:read')
       const range = bounds(query)
-      const cursor = decodeCursor(query.cursor, {
-        pk: auditPk(principal.tenantId),
-        skPrefix: 'EVT#',
-      })
-      if (cursor && !range.inRange(cursor.sk as string)) {
+      const cursor = decodeAuditCursor(principal.tenantId, query.cursor)
+      if (cursor !== undefined && !range.inRange(cursor)) {
         throw new AppError('bad_request', 'The cursor is not valid for this time range.')
       }
       // Events older than the cursor: the last one handed out, or where the reading stopped.
-      const before = cursor?.sk ?? `${range.hi}~`
+      const before = cursor ?? `${range.hi}~`
       const source = blocks(principal.tenantId, {
         lo: range.blocksFrom,
         hi: before,
@@ -162,8 +159,7 @@ export function createAuditLog({ store, audit, clock, retentionDays }: AuditLogD
       }
       return {
         items: items.map(({ event }) => event),
-        nextCursor:
-          next === null ? null : encodeCursor({ pk: auditPk(principal.tenantId), sk: next }),
+        nextCursor: next === null ? null : encodeAuditCursor(principal.tenantId, next),
       }
     },
 

@@ -1,7 +1,6 @@
-import { BLOCK_SPAN_MS, parseSortKey, type StoredBlock } from './blocks.ts'
+import { BLOCK_SPAN_MS, parseSortKey, type StoredBlock, toEvent } from './blocks.ts'
 import { eventSortKey } from './chain.ts'
 import type { AuditEvent } from './events.ts'
-import { toEvent } from './store-read.ts'
 
 /**
  * One time line from many chains: blocks come in the order of their first events, but the

@@ -1,7 +1,6 @@
-import { parseSortKey, type StoredBlock } from './blocks.ts'
+import { parseSortKey, type StoredBlock, toEvent } from './blocks.ts'
 import { type ChainHead, eventSortKey, GENESIS, hashEvent } from './chain.ts'
 import type { AuditEvent } from './events.ts'
-import { toEvent } from './store-read.ts'
 
 export type ProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered'
 

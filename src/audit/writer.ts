@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
+import { type AuditStore, AuditWriteError } from '../storage/audit-store.ts'
 import { type EncodedBlock, toBlocks } from './blocks.ts'
 import { type ChainHead, type Chains, createChains } from './chain.ts'
 import {
@@ -12,7 +13,6 @@ import {
   normalise,
   type UnsealedEvent,
 } from './events.ts'
-import { type AuditStore, AuditWriteError } from './store.ts'
 
 export interface AuditRecorderOptions {
   mode: Config['audit']['mode']

@@ -1,12 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createOffThreadAuditRecorder } from '../audit/off-thread.ts'
 import { createAuditLog } from '../audit/service.ts'
-import { createAuditStore } from '../audit/store.ts'
 import { createAuditRecorder } from '../audit/writer.ts'
 import type { Config } from '../config.ts'
 import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import { createAuditStore } from '../storage/audit-store.ts'
 
 export interface AuditWiring {
   doc: DynamoDBDocumentClient

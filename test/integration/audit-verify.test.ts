@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toEvent } from '../../src/audit/blocks.ts'
 import { eventSortKey, hashEvent } from '../../src/audit/chain.ts'
 import type { AuditEvent } from '../../src/audit/events.ts'
-import { toEvent } from '../../src/audit/store.ts'
 import { newId } from '../../src/ids.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
 import {

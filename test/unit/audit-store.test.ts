@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { BLOCK_SPAN_MS, type EncodedBlock, readBlock, toBlocks } from '../../src/audit/blocks.ts'
+import {
+  BLOCK_SPAN_MS,
+  type EncodedBlock,
+  readBlock,
+  toBlocks,
+  toEvent,
+} from '../../src/audit/blocks.ts'
 import { createChains } from '../../src/audit/chain.ts'
 import { type AuditEvent, normalise } from '../../src/audit/events.ts'
-import { AuditWriteError, createAuditStore, toEvent } from '../../src/audit/store.ts'
+import { AuditWriteError, createAuditStore } from '../../src/storage/audit-store.ts'
 
 /** n events of one chain, `stepMs` apart. */
 function events(n: number, stepMs = 1000, tenantId = 'org_a'): AuditEvent[] {

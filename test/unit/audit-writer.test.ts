@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest'
 import type { EncodedBlock } from '../../src/audit/blocks.ts'
 import { type ChainHead, eventSortKey } from '../../src/audit/chain.ts'
 import type { AuditEvent, AuditInput } from '../../src/audit/events.ts'
-import { AuditWriteError } from '../../src/audit/store.ts'
 import { createVerifier } from '../../src/audit/verify.ts'
 import { createAuditRecorder } from '../../src/audit/writer.ts'
 import { isAppError } from '../../src/errors.ts'
+import { AuditWriteError } from '../../src/storage/audit-store.ts'
 import { captureLogs } from '../support/log-capture.ts'
 
 /** The in-memory twin of the audit store, with switchable failures. */

@@ -1,9 +1,9 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
-import { compressBlock, type EncodedBlock } from './blocks.ts'
-import type { ChainHead } from './chain.ts'
-import { auditPk, createAuditReader } from './store-read.ts'
+import { compressBlock, type EncodedBlock } from '../audit/blocks.ts'
+import type { ChainHead } from '../audit/chain.ts'
+import { auditPk, createAuditReader } from './audit-read.ts'
 
-export { auditPk, type BlockQuery, toEvent } from './store-read.ts'
+export type { BlockQuery } from './audit-read.ts'
 
 /**
  * Audit items live in the main table, in a partition of their own per tenant (`AUDIT#<org>`),
@@ -14,7 +14,7 @@ export { auditPk, type BlockQuery, toEvent } from './store-read.ts'
  * | block       | `AUDIT#<orgId>`  | `EVT#<ISO time>#<chainId>#<seq:12>` (first event)|
  * | chain head  | `AUDIT#<orgId>`  | `HEAD#<chainId>`                                |
  *
- * A block (blocks.ts) holds consecutive events of one chain in `events`, gzip-compressed
+ * A block (audit/blocks.ts) holds consecutive events of one chain in `events`, gzip-compressed
  * JSON; `chainId`, `firstSeq`, `lastSeq`, `count` and `lastTime` are there for people reading
  * the table, and nothing trusts them. Both kinds carry `ttl` (last time + retention).
  * DynamoDB Local never expires items and AWS may take days, so readers also filter on time.

@@ -1,26 +1,20 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { queryAll } from '../storage/query-pages.ts'
-import { readBlock } from './blocks.ts'
-import type { ChainHead } from './chain.ts'
-import type { AuditEvent } from './events.ts'
+import { readBlock } from '../audit/blocks.ts'
+import type { ChainHead } from '../audit/chain.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+import { queryAll } from './query-pages.ts'
 
-/** The audit partition of a tenant (the layout is documented in store.ts). */
+/** The audit partition of a tenant (the layout is documented in audit-store.ts). */
 export const auditPk = (tenantId: string) => `AUDIT#${tenantId}`
 
-const EVENT_FIELDS = [
-  'id',
-  'tenantId',
-  'time',
-  'action',
-  'actor',
-  'target',
-  'outcome',
-  'requestId',
-  'client',
-  'details',
-  'chain',
-  'hash',
-] as const
+/** A listing's cursor: the sort key of the last event handed out, in the tenant's partition. */
+export const encodeAuditCursor = (tenantId: string, sortKey: string): string | null =>
+  encodeCursor({ pk: auditPk(tenantId), sk: sortKey })
+
+/** The sort key a cursor continues from; refused unless it is one of the tenant's events. */
+export function decodeAuditCursor(tenantId: string, cursor: string | undefined) {
+  return decodeCursor(cursor, { pk: auditPk(tenantId), skPrefix: 'EVT#' })?.sk
+}
 
 export interface BlockQuery {
   lo: string
@@ -91,14 +85,4 @@ export function createAuditReader({
       return heads
     },
   }
-}
-
-/** An event as read back from a block: exactly the hashed fields, nothing else. */
-export function toEvent(entry: unknown): AuditEvent {
-  const item = entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : {}
-  const out: Record<string, unknown> = {}
-  for (const field of EVENT_FIELDS) out[field] = item[field] ?? null
-  // Hashed only when present (chain.ts): events recorded before trace ids have none.
-  if (typeof item.traceId === 'string') out.traceId = item.traceId
-  return out as unknown as AuditEvent
 }
