@@ -10,7 +10,9 @@ import { type AccountRepository, DEFAULT_MOCK_SETTINGS } from '../storage/accoun
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MemberRepository } from '../storage/members.ts'
 import type { TokenRepository } from '../storage/tokens.ts'
-import type { FailureHooks, MfaService, SecondFactor } from './mfa.ts'
+import type { MfaService } from './mfa.ts'
+import type { FailureHooks } from './mfa-challenge.ts'
+import type { SecondFactor } from './mfa-factors.ts'
 import { personOrganizations } from './person-organizations.ts'
 import { createSessionIssuer } from './sessions.ts'
 

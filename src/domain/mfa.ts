@@ -1,259 +1,32 @@
-import { createHash, randomBytes } from 'node:crypto'
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '../auth/passkeys.ts'
+import type { RegistrationResponseJSON } from '../auth/passkeys.ts'
 import type { Principal } from '../auth/principal.ts'
 import { hashRecoveryCode, newRecoveryCodes } from '../auth/recovery-codes.ts'
-import { newTotpEnrolment, type TotpEnrolment, totpStepOf } from '../auth/totp.ts'
-import type { TotpSeedSealer } from '../auth/totp-seed-sealer.ts'
 import { AppError } from '../errors.ts'
-import { newId } from '../ids.ts'
-import type { Clock } from '../lib/clock.ts'
 import type { AccountRepository, OrganizationRecord } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
 import type { MemberRepository } from '../storage/members.ts'
-import type { MfaChallengeRecord, MfaRepository, StoredTotp } from '../storage/mfa.ts'
-import type { PasskeyFactor } from './passkey-factor.ts'
+import { createMfaChallenges } from './mfa-challenge.ts'
+import { createFactorChecks, type FactorDeps, type SecondFactor } from './mfa-factors.ts'
 
-/** How long the step between password and second factor stays open. */
-export const CHALLENGE_TTL_SECONDS = 5 * 60
-/** Wrong codes one challenge takes before it ends (the login throttle counts them too). */
-export const CHALLENGE_MAX_ATTEMPTS = 5
-/** How long a seed shown for enrolment waits for its first code. */
-export const PENDING_TOTP_TTL_SECONDS = 15 * 60
-
-export interface SecondFactor {
-  code?: string | undefined
-  recoveryCode?: string | undefined
-  /** A WebAuthn assertion, answering the options of POST /v1/auth/mfa/passkey. */
-  passkey?: AuthenticationResponseJSON | undefined
-}
-
-export type FactorMethod = 'totp' | 'recovery_code' | 'passkey'
-
-export interface MfaChallenge {
-  /** Opaque, single-use, short-lived; good for nothing but the second step of this login. */
-  challenge: string
-  /** `verify`: give a factor. `enrol`: the organization requires one and none is set up yet. */
-  purpose: MfaChallengeRecord['purpose']
-  methods: FactorMethod[]
-  expiresAt: string
-}
-
-export interface FailureHooks {
-  /** Told of a wrong factor on a known challenge (the login's audit trail files it). */
-  failed?: (
-    who: { userId: string; tenantId: string; email: string },
-    error: AppError,
-  ) => Promise<void>
-}
-
-export interface MfaServiceDeps {
-  mfa: MfaRepository
+export interface MfaServiceDeps extends FactorDeps {
   accounts: Pick<AccountRepository, 'findUserByEmail' | 'getUser' | 'setMfaRequired'>
-  sealer: TotpSeedSealer
-  passkeys: PasskeyFactor
   /** Where a reset is filed: every organization the person belongs to. */
   members: Pick<MemberRepository, 'organizationsOf'>
   throttle: Pick<LoginThrottle, 'login' | 'succeeded'>
-  clock: Clock
-  /** Shown in authenticator apps next to the account (`Keystash (host)`). */
-  issuer: string
 }
-
-const CHALLENGE_PREFIX = 'mfa_'
-const hashOf = (challenge: string) => createHash('sha256').update(challenge).digest('base64url')
-
-const wrongCode = () =>
-  new AppError('mfa_code_invalid', 'The code is wrong, expired or was already used.')
-const challengeEnded = () =>
-  new AppError(
-    'mfa_challenge_invalid',
-    'This sign-in step is unknown, expired or used up: sign in with your password again.',
-  )
 
 /**
  * A person's second factor: TOTP with single-use recovery codes, the challenge that sits
- * between a correct password and a session, and an organization's "MFA required" switch.
- * Sessions are issued by the account service; this one says who proved what.
+ * between a correct password and a session (mfa-challenge.ts), and an organization's "MFA
+ * required" switch. Sessions are issued by the account service; this one says who proved what.
  */
 export function createMfaService(deps: MfaServiceDeps) {
-  const { mfa, accounts, sealer, throttle, clock, passkeys } = deps
+  const { mfa, accounts, clock, passkeys } = deps
   const nowIso = () => new Date(clock.now()).toISOString()
 
-  const confirmed = (totp: StoredTotp | undefined) => (totp?.confirmedAt ? totp : undefined)
-
-  /** Every factor of a person: TOTP (if confirmed), recovery codes and passkeys. */
-  async function factorsOf(userId: string) {
-    const [factors, keys] = await Promise.all([mfa.factors(userId), passkeys.list(userId)])
-    const totp = confirmed(factors.totp)
-    return {
-      ...factors,
-      totp,
-      passkeys: keys,
-      any: totp !== undefined || keys.length > 0,
-    }
-  }
-
-  /**
-   * Checks a code, recovery code or passkey assertion of a person with a factor; each is
-   * accepted once. A passkey assertion needs the WebAuthn challenge it answers.
-   */
-  async function verifyFactor(
-    userId: string,
-    factor: SecondFactor,
-    webauthnChallenge?: string,
-  ): Promise<FactorMethod> {
-    const factors = await factorsOf(userId)
-    if (!factors.any) {
-      throw new AppError('bad_request', 'No second factor is set up for this person.')
-    }
-    if (factor.passkey !== undefined) {
-      if (webauthnChallenge && (await passkeys.verify(userId, factor.passkey, webauthnChallenge))) {
-        return 'passkey'
-      }
-      throw new AppError('mfa_code_invalid', 'The passkey could not be verified.')
-    }
-    const totp = factors.totp
-    if (factor.code !== undefined) {
-      if (!totp) throw wrongCode()
-      const secret = await sealer.open(totp, totp.sealed)
-      const step = totpStepOf(secret, factor.code, clock.now())
-      if (step !== undefined && (await mfa.useTotpStep(userId, totp.enrolmentId, step))) {
-        return 'totp'
-      }
-      throw wrongCode()
-    }
-    if (factor.recoveryCode !== undefined) {
-      if (await mfa.useRecoveryCode(userId, hashRecoveryCode(userId, factor.recoveryCode))) {
-        return 'recovery_code'
-      }
-      throw wrongCode()
-    }
-    throw new AppError('mfa_code_invalid', 'Enter the code from your authenticator app.')
-  }
-
-  /** Confirms a pending seed with its first code; returns the recovery codes (shown once). */
-  async function confirmPending(userId: string, code: string): Promise<string[]> {
-    const { totp, pendingTotp } = await mfa.factors(userId)
-    if (confirmed(totp)) {
-      throw new AppError('conflict', 'A second factor is set up already; remove it first.')
-    }
-    if (!pendingTotp || Date.parse(pendingTotp.expiresAt ?? '') <= clock.now()) {
-      throw new AppError('conflict', 'Start the set-up again: no new authenticator is waiting.')
-    }
-    const secret = await sealer.open(pendingTotp, pendingTotp.sealed)
-    const step = totpStepOf(secret, code, clock.now())
-    if (step === undefined) throw wrongCode()
-    const codes = newRecoveryCodes()
-    const done = await mfa.confirmTotp({
-      pending: pendingTotp,
-      step,
-      at: nowIso(),
-      recoveryHashes: codes.map((c) => hashRecoveryCode(userId, c)),
-    })
-    if (!done) throw new AppError('conflict', 'The set-up changed meanwhile; start it again.')
-    return codes
-  }
-
-  async function startPending(
-    userId: string,
-    email: string,
-  ): Promise<TotpEnrolment & { expiresAt: string }> {
-    if (confirmed((await mfa.factors(userId)).totp)) {
-      throw new AppError('conflict', 'A second factor is set up already; remove it first.')
-    }
-    const enrolment = newTotpEnrolment(email, deps.issuer)
-    const enrolmentId = newId('mfa')
-    const now = clock.now()
-    const expiresAt = new Date(now + PENDING_TOTP_TTL_SECONDS * 1000).toISOString()
-    await mfa.putPendingTotp({
-      userId,
-      enrolmentId,
-      sealed: await sealer.seal({ userId, enrolmentId }, enrolment.secret),
-      createdAt: new Date(now).toISOString(),
-      expiresAt,
-    })
-    return { ...enrolment, expiresAt }
-  }
-
-  /** The challenge a login hands out instead of a session, or undefined if none is owed. */
-  async function challengeAfterPassword(
-    user: { userId: string; tenantId: string; email: string },
-    organization: Pick<OrganizationRecord, 'mfaRequired'>,
-  ): Promise<MfaChallenge | undefined> {
-    const factors = await factorsOf(user.userId)
-    const purpose = factors.any ? 'verify' : organization.mfaRequired ? 'enrol' : undefined
-    if (!purpose) return undefined
-    const challenge = `${CHALLENGE_PREFIX}${randomBytes(32).toString('base64url')}`
-    const now = clock.now()
-    const record: MfaChallengeRecord = {
-      ...user,
-      purpose,
-      createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
-    }
-    await mfa.putChallenge(hashOf(challenge), record)
-    return {
-      challenge,
-      purpose,
-      methods:
-        purpose === 'verify'
-          ? [
-              ...(factors.totp ? (['totp'] as const) : []),
-              ...(factors.passkeys.length > 0 ? (['passkey'] as const) : []),
-              ...(factors.recoveryCodes.length > 0 ? (['recovery_code'] as const) : []),
-            ]
-          : ['totp'],
-      expiresAt: record.expiresAt,
-    }
-  }
-
-  async function complete(
-    hash: string,
-    record: MfaChallengeRecord,
-    input: SecondFactor & { address?: string | undefined },
-  ) {
-    const verdict = await throttle.login(record.email, input.address)
-    if (!verdict.allowed) {
-      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))
-      throw new AppError(
-        'login_locked',
-        `Too many login attempts; try again in ${seconds} seconds.`,
-        {
-          headers: { 'retry-after': String(seconds) },
-          extra: { retryAfterSeconds: seconds },
-        },
-      )
-    }
-    let method: FactorMethod
-    let recoveryCodes: string[] | undefined
-    if (record.purpose === 'enrol') {
-      if (input.code === undefined) throw wrongCode()
-      recoveryCodes = await confirmPending(record.userId, input.code)
-      method = 'totp'
-    } else {
-      method = await verifyFactor(record.userId, input, record.webauthnChallenge)
-    }
-    if (!(await mfa.consumeChallenge(hash))) throw challengeEnded()
-    await throttle.succeeded(record.email, input.address)
-    return {
-      userId: record.userId,
-      tenantId: record.tenantId,
-      email: record.email,
-      method,
-      mfaAt: nowIso(),
-      ...(recoveryCodes ? { recoveryCodes } : {}),
-    }
-  }
-
-  async function liveChallenge(challenge: string, attempt: boolean) {
-    if (!challenge.startsWith(CHALLENGE_PREFIX) || challenge.length > 100) throw challengeEnded()
-    const hash = hashOf(challenge)
-    const record = attempt
-      ? await mfa.attemptChallenge(hash, CHALLENGE_MAX_ATTEMPTS)
-      : await mfa.getChallenge(hash)
-    if (!record || Date.parse(record.expiresAt) <= clock.now()) throw challengeEnded()
-    return { hash, record }
-  }
+  const factors = createFactorChecks(deps)
+  const { factorsOf, verifyFactor, confirmPending, startPending } = factors
+  const challenges = createMfaChallenges({ ...deps, factors })
 
   return {
     verifyFactor,
@@ -297,23 +70,6 @@ export function createMfaService(deps: MfaServiceDeps) {
       })
     },
 
-    /** WebAuthn request options for the second step of a login; they end with its challenge. */
-    async passkeyOptionsForChallenge(challenge: string) {
-      const { hash, record } = await liveChallenge(challenge, false)
-      if (record.purpose !== 'verify') {
-        throw new AppError(
-          'conflict',
-          'Set up an authenticator app first: no passkey is registered.',
-        )
-      }
-      const options = await passkeys.assertionOptions(record.userId)
-      if (options.allowCredentials?.length === 0) {
-        throw new AppError('conflict', 'No passkey is registered: use a code instead.')
-      }
-      if (!(await mfa.setWebauthnChallenge(hash, options.challenge))) throw challengeEnded()
-      return options
-    },
-
     /** Set-up from a session: a new seed, shown once, to confirm with a code. */
     startTotp: (principal: Principal) =>
       withPerson(principal, (u) => startPending(u.userId, u.email)),
@@ -354,34 +110,7 @@ export function createMfaService(deps: MfaServiceDeps) {
       return codes
     },
 
-    challengeAfterPassword,
-
-    /** Set-up during a login whose organization requires a factor the person lacks. */
-    async startTotpForChallenge(challenge: string) {
-      const { record } = await liveChallenge(challenge, false)
-      if (record.purpose !== 'enrol') {
-        throw new AppError('conflict', 'A second factor is set up already: enter its code.')
-      }
-      return startPending(record.userId, record.email)
-    },
-
-    /**
-     * The second step of a login: a code or recovery code (or, for an `enrol` challenge, the
-     * first code of the new authenticator). Counted by the login throttle like a password, and
-     * at most `CHALLENGE_MAX_ATTEMPTS` per challenge. Ends the challenge when it succeeds.
-     */
-    async completeChallenge(
-      input: SecondFactor & { challenge: string; address?: string | undefined },
-      hooks: FailureHooks = {},
-    ) {
-      const { hash, record } = await liveChallenge(input.challenge, true)
-      try {
-        return await complete(hash, record, input)
-      } catch (error) {
-        if (error instanceof AppError) await hooks.failed?.(record, error)
-        throw error
-      }
-    },
+    ...challenges,
 
     /**
      * "MFA required" for an organization: its owner only, from a session that proved a second

@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono'
 import type { AuthenticationResponseJSON } from '../../auth/passkeys.ts'
-import type { MfaChallenge } from '../../domain/mfa.ts'
+import type { MfaChallenge } from '../../domain/mfa-challenge.ts'
 import { AppError, isAppError } from '../../errors.ts'
 import { auditSuccess } from '../audit.ts'
 import { clientOf } from '../client.ts'
