@@ -1,4 +1,4 @@
-import type { TokenRecord } from '../storage/tokens.ts'
+import type { TokenRecord } from '../storage/token-record.ts'
 import type { Principal } from './principal.ts'
 
 /**

@@ -1,6 +1,7 @@
 import { type MemberRole, scopesWithinRole } from '../auth/roles.ts'
 import type { Clock } from '../lib/clock.ts'
-import type { TokenRecord, TokenRepository } from '../storage/tokens.ts'
+import type { TokenRecord } from '../storage/token-record.ts'
+import type { TokenRepository } from '../storage/tokens.ts'
 
 export interface MemberTokensDeps {
   tokens: Pick<TokenRepository, 'listLive' | 'narrow' | 'revoke'>

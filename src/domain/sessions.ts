@@ -3,7 +3,7 @@ import type { SigningKeyRing } from '../auth/signing-keys.ts'
 import type { Config } from '../config.ts'
 import { newId } from '../ids.ts'
 import type { Clock } from '../lib/clock.ts'
-import type { TokenRecord } from '../storage/tokens.ts'
+import type { TokenRecord } from '../storage/token-record.ts'
 
 export interface Session {
   token: string

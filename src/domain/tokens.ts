@@ -11,7 +11,8 @@ import type { Clock } from '../lib/clock.ts'
 import { canonicalCidr } from '../net/cidr.ts'
 import { narrowRateLimit } from '../ratelimit/narrow.ts'
 import type { RatePolicy } from '../ratelimit/token-bucket.ts'
-import { AncestorRevoked, type TokenRecord, type TokenRepository } from '../storage/tokens.ts'
+import type { TokenRecord } from '../storage/token-record.ts'
+import { AncestorRevoked, type TokenRepository } from '../storage/tokens.ts'
 import { type LifetimeQuery, lifetimeFilters } from './key-lifetime.ts'
 
 export interface TokenServiceDeps {

@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts'
 import { itemKey } from './keys.ts'
 import { type MembershipRecord, membershipPuts } from './members.ts'
 import { initialSchedule, rekeyScheduleItem } from './rekey-schedule.ts'
-import { type TokenRecord, tokenItem } from './tokens.ts'
+import { type TokenRecord, tokenItem } from './token-record.ts'
 
 export type MockSetting = 'mock' | 'live'
 

@@ -4,7 +4,7 @@ import { type OrganizationRecord, toOrganization } from './accounts.ts'
 import { type KeyRecord, keyRefItem, toKeyRecord } from './key-items.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { memberRoleOf, toMembership } from './members.ts'
-import { type TokenRecord, toTokenRecord } from './tokens.ts'
+import { type TokenRecord, toTokenRecord } from './token-record.ts'
 
 export interface TokenStatus {
   token: TokenRecord | undefined

@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/auth/jwt.ts'
-import { tokenItem } from '../../src/storage/tokens.ts'
+import { tokenItem } from '../../src/storage/token-record.ts'
 import { client, type Stack, signup, startStack, tokenMinter } from '../support/stack.ts'
 
 /**

@@ -9,7 +9,8 @@ import type { Clock } from '../../lib/clock.ts'
 import type { AccountRepository } from '../../storage/accounts.ts'
 import type { LastUsedTracker } from '../../storage/last-used.ts'
 import type { MemberRepository } from '../../storage/members.ts'
-import type { TokenRecord, TokenRepository } from '../../storage/tokens.ts'
+import type { TokenRecord } from '../../storage/token-record.ts'
+import type { TokenRepository } from '../../storage/tokens.ts'
 import type {
   TrustRelationshipRecord,
   TrustRelationshipRepository,
