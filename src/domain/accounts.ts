@@ -15,6 +15,7 @@ import type { FailureHooks } from './mfa-challenge.ts'
 import type { SecondFactor } from './mfa-factors.ts'
 import { personOrganizations } from './person-organizations.ts'
 import { createSessionIssuer } from './sessions.ts'
+import { createStepUp } from './step-up.ts'
 
 export interface AccountServiceDeps {
   accounts: AccountRepository
@@ -43,27 +44,12 @@ export function normalizeEmail(email: string): string {
   return email.normalize('NFKC').trim().toLowerCase()
 }
 
-/**
- * Sign-up, login and logout. A session is a token of kind `session`; what it may do is decided
- * from its person at each request. Logging out ends the session alone: access tokens minted
- * with it keep working (they belong to the organization, and a person's sessions manage them).
- */
-export function createAccountService(deps: AccountServiceDeps) {
+/** Sign-up, login, organizations and logout: everything of the service but step-up. */
+function createSignIn(deps: AccountServiceDeps) {
   const { accounts, members, tokens, throttle, ring, config, clock, logger } = deps
 
   const { organizationsOf, organizationToOpen } = personOrganizations({ accounts, members })
   const newSession = createSessionIssuer({ ring, config, clock })
-
-  async function stepUpPerson(principal: Principal) {
-    const user =
-      principal.kind === 'session' && principal.userId && principal.member
-        ? await accounts.getUser(principal.userId)
-        : undefined
-    if (!user) {
-      throw new AppError('bad_request', 'Only a person’s session can be confirmed again.')
-    }
-    return user
-  }
 
   /** What every sign-up checks first: sign-up open, the password policy, the address's rate. */
   async function admitSignup(input: { password: string; address?: string }) {
@@ -268,64 +254,22 @@ export function createAccountService(deps: AccountServiceDeps) {
       await tokens.revoke(principal.tenantId, principal.tokenId, new Date(clock.now()))
       deps.onRevoked(principal.tenantId, principal.tokenId)
     },
-
-    /**
-     * Step-up: the person behind a session proves it again with the password (and the second
-     * factor, if they have one), through the same throttled checks as a login. The session is
-     * replaced by a new one, whose issue time is the moment of the check, and the old one is
-     * revoked.
-     */
-    async reauthenticate(
-      principal: Principal,
-      input: { password: string; address?: string; challenge?: string } & SecondFactor,
-    ) {
-      const user = await stepUpPerson(principal)
-      const { code, recoveryCode, passkey, challenge, ...password } = input
-      // A passkey answers the challenge of a password check made just before (beginStepUp).
-      const first =
-        challenge !== undefined
-          ? { mfa: { challenge } }
-          : await service.login({
-              email: user.email,
-              ...password,
-              organization: principal.tenantId,
-            })
-      // The second factor too, for a person who has one: in the same request as the password.
-      const result =
-        'mfa' in first
-          ? await service.completeMfa({
-              challenge: first.mfa.challenge,
-              code,
-              recoveryCode,
-              passkey,
-              address: input.address,
-            })
-          : first
-      if (result.userId !== user.userId || result.tenantId !== principal.tenantId) {
-        throw new AppError('mfa_challenge_invalid', 'This confirmation belongs to another sign-in.')
-      }
-      await service.logout(principal)
-      return result
-    },
-
-    /**
-     * The password half of a step-up by passkey: the challenge whose WebAuthn options the
-     * browser answers, then `reauthenticate` with that challenge and the assertion.
-     */
-    async beginStepUp(principal: Principal, input: { password: string; address?: string }) {
-      const user = await stepUpPerson(principal)
-      const first = await service.login({
-        email: user.email,
-        ...input,
-        organization: principal.tenantId,
-      })
-      if (!('mfa' in first) || !first.mfa.methods.includes('passkey')) {
-        throw new AppError('conflict', 'No passkey is registered: confirm with your password.')
-      }
-      return first.mfa
-    },
   }
   return service
+}
+
+/** The account steps that step-up goes through again. */
+export type SignIn = ReturnType<typeof createSignIn>
+
+/**
+ * Sign-up, login and logout. A session is a token of kind `session`; what it may do is decided
+ * from its person at each request. Logging out ends the session alone: access tokens minted
+ * with it keep working (they belong to the organization, and a person's sessions manage them).
+ * Step-up (step-up.ts) goes through the same login.
+ */
+export function createAccountService(deps: AccountServiceDeps) {
+  const signIn = createSignIn(deps)
+  return { ...signIn, ...createStepUp({ accounts: deps.accounts, session: signIn }) }
 }
 
 export type AccountService = ReturnType<typeof createAccountService>
