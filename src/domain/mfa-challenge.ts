@@ -3,7 +3,8 @@ import { AppError } from '../errors.ts'
 import type { Clock } from '../lib/clock.ts'
 import type { OrganizationRecord } from '../storage/accounts.ts'
 import type { LoginThrottle } from '../storage/login-throttle.ts'
-import type { MfaChallengeRecord, MfaRepository } from '../storage/mfa.ts'
+import type { MfaRepository } from '../storage/mfa.ts'
+import type { MfaChallengeRecord } from '../storage/mfa-challenges.ts'
 import {
   type FactorChecks,
   type FactorMethod,

@@ -4,15 +4,14 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import {
   BatchGetCommand,
-  DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { epochSeconds, itemKey } from './keys.ts'
+import { createMfaChallengeStore } from './mfa-challenges.ts'
 
 /** A TOTP seed, sealed (auth/totp-seed-sealer.ts), with the enrolment it belongs to. */
 export interface StoredTotp {
@@ -34,18 +33,6 @@ export interface MfaFactors {
   recoveryCodes: string[]
 }
 
-/** Between the password and the session: a second factor is owed (`verify`) or must be set up. */
-export interface MfaChallengeRecord {
-  userId: string
-  tenantId: string
-  email: string
-  purpose: 'verify' | 'enrol'
-  createdAt: string
-  expiresAt: string
-  /** The WebAuthn challenge handed out for a passkey assertion on this login, if any. */
-  webauthnChallenge?: string
-}
-
 function totpOf(item: Record<string, unknown> | undefined): StoredTotp | undefined {
   if (!item) return undefined
   const { pk: _pk, sk: _sk, type: _type, ttl: _ttl, ...rest } = item
@@ -53,8 +40,8 @@ function totpOf(item: Record<string, unknown> | undefined): StoredTotp | undefin
 }
 
 /**
- * A person's second factors and the challenges that ask for them. Factors live in the person's
- * partition (`USER#<userId>`); each change that must happen once is a conditional write, so two
+ * A person's second factors, and the challenges that ask for them (mfa-challenges.ts). Factors
+ * live in the person's partition (`USER#<userId>`); each change that must happen once is a conditional write, so two
  * instances racing with the same code or recovery code cannot both succeed.
  */
 export function createMfaRepository({
@@ -65,6 +52,8 @@ export function createMfaRepository({
   table: string
 }) {
   return {
+    ...createMfaChallengeStore({ doc, table }),
+
     async factors(userId: string): Promise<MfaFactors> {
       const keys = [
         itemKey.mfaTotp(userId),
@@ -227,50 +216,6 @@ export function createMfaRepository({
       )
     },
 
-    async putChallenge(hash: string, challenge: MfaChallengeRecord): Promise<void> {
-      await doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...itemKey.mfaChallenge(hash),
-            type: 'mfa-challenge',
-            ...challenge,
-            attempts: 0,
-            ttl: epochSeconds(new Date(challenge.expiresAt)),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      )
-    },
-
-    async getChallenge(hash: string): Promise<MfaChallengeRecord | undefined> {
-      const { Item } = await doc.send(
-        new GetCommand({ TableName: table, Key: itemKey.mfaChallenge(hash), ConsistentRead: true }),
-      )
-      if (!Item) return undefined
-      const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Item
-      return rest as MfaChallengeRecord
-    },
-
-    /** Binds a WebAuthn challenge to a live login challenge (it ends with it). */
-    async setWebauthnChallenge(hash: string, webauthnChallenge: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'SET webauthnChallenge = :w',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':w': webauthnChallenge },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
-    },
-
     /** A new set of recovery codes replaces every unused one. */
     async replaceRecoveryCodes(userId: string, hashes: string[], at: string): Promise<void> {
       await doc.send(
@@ -285,52 +230,6 @@ export function createMfaRepository({
           },
         }),
       )
-    },
-
-    /**
-     * Counts one attempt at a challenge and returns it, unless it is unknown, used up or has had
-     * `maxAttempts` already. Counting and reading are one conditional write, so concurrent
-     * guesses cannot exceed the cap.
-     */
-    async attemptChallenge(
-      hash: string,
-      maxAttempts: number,
-    ): Promise<MfaChallengeRecord | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'ADD attempts :one',
-            ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
-            ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        if (!Attributes) return undefined
-        const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Attributes
-        return rest as MfaChallengeRecord
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
-    },
-
-    /** Ends a challenge; false if it had already ended (it yields one session at most). */
-    async consumeChallenge(hash: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
     },
   }
 }
