@@ -1,15 +1,12 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeKeyCommand } from '@aws-sdk/client-kms'
 import { createTokenIdentifier } from './audit/token-identity.ts'
-import { createAuthenticator } from './auth/authenticate.ts'
-import { lazySigningKeyRing } from './auth/lazy-ring.ts'
-import { createSigningKeyRing } from './auth/signing-keys.ts'
-import { createVerifiedTokenMemo } from './auth/token-memo.ts'
 import type { AwsClients } from './aws.ts'
 import { watchOutages } from './aws-outages.ts'
 import type { Config } from './config.ts'
 import { createDekCache } from './crypto/dek-cache.ts'
 import { buildAudit } from './deps/audit.ts'
+import { buildAuthentication } from './deps/authentication.ts'
 import { buildEncryption } from './deps/encryption.ts'
 import { buildKeys } from './deps/keys.ts'
 import { buildPeople } from './deps/people.ts'
@@ -25,24 +22,17 @@ import { createTicker } from './jobs/ticker.ts'
 import { createAwsKmsProvider } from './kms/aws-kms.ts'
 import { kmsOutage } from './kms/unavailable.ts'
 import { type Clock, systemClock } from './lib/clock.ts'
-import { createRecordCache } from './lib/record-cache.ts'
 import type { Logger } from './logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { instrumentAwsClient } from './metrics/aws-sdk.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { createOutboundFetch } from './net/outbound.ts'
 import { createOutageLog } from './outage-log.ts'
-import { createRateExchange } from './ratelimit/exchange.ts'
-import { createRateLimiter } from './ratelimit/limiter.ts'
 import { createAccountRepository } from './storage/accounts.ts'
 import { createIdempotencyStore } from './storage/idempotency.ts'
 import { createEnvelopeResponseSealer } from './storage/idempotency-sealer.ts'
-import { createLastUsedTracker } from './storage/last-used.ts'
 import { createMemberRepository } from './storage/members.ts'
 import { createOrgPurge } from './storage/org-purge.ts'
-import { createRateCounterStore } from './storage/rate-counters.ts'
-import { createEnvelopeSigningKeySealer, createSigningKeyStore } from './storage/signing-keys.ts'
-import { createTokenStatusReader, type TokenStatus } from './storage/token-status.ts'
 import { createTokenRepository } from './storage/tokens.ts'
 import { storageOutage } from './storage/unavailable.ts'
 
@@ -89,58 +79,13 @@ export function buildDeps(
     kek: { provider: 'platform', keyId: config.aws.platformKeyId, version: 1 },
   })
 
-  const maxTokenLifetimeSeconds = Math.max(
-    config.auth.sessionTtlSeconds,
-    config.auth.tokenMaxTtlSeconds,
-  )
-  const ring = lazySigningKeyRing(
-    () =>
-      createSigningKeyRing({
-        store: createSigningKeyStore({ doc, table }),
-        sealer: createEnvelopeSigningKeySealer(platformKek),
-        clock,
-        maxTokenLifetimeSeconds,
-      }),
-    { clock, maxTokenLifetimeSeconds },
-  )
-
   const accounts = createAccountRepository({ doc, table })
   const tokenRepository = createTokenRepository({ doc, table })
   const memberRepository = createMemberRepository({ doc, table })
-  const lastUsed = createLastUsedTracker({ doc, table, clock, logger })
-  // Rate limits per token and organization: local buckets, counts exchanged through DynamoDB.
-  const limiter = createRateLimiter({
-    token: config.rateLimits.token,
-    organization: config.rateLimits.organization,
-    now: () => clock.now(),
-    ...(metrics ? { onRefused: metrics.rateLimited } : {}),
-  })
-  const rateExchange = createRateExchange({
-    limiter,
-    store: createRateCounterStore({ doc, table, now: () => clock.now() }),
-    intervalMs: config.rateLimits.syncMs,
-    logger,
-  })
-  const statusCache = createRecordCache<TokenStatus>({
-    stalenessMs: config.cache.recordStalenessMs,
-    clock,
-  })
-  const authenticator = createAuthenticator({
-    ring,
-    verify: {
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      clockToleranceSeconds: 30,
-      memo: createVerifiedTokenMemo(),
-    },
-    readStatus: createTokenStatusReader({ doc, table }),
-    statusCache,
-    stalenessMs: config.cache.recordStalenessMs,
-    lastUsed,
-    clock,
-    limiter,
-    logger,
-  })
+  // Who is calling: the signing key ring, token statuses within the staleness bound, rate limits.
+  const { ring, lastUsed, limiter, rateExchange, statusCache, authenticator } = buildAuthentication(
+    { doc, table, config, clock, logger, metrics, platformKek },
+  )
   const onRevoked = authenticator.forget
 
   // The audit trail: `audit.record(...)` for every service, `auditLog` for the /v1/audit routes.

@@ -1,21 +1,10 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createOffThreadAuditRecorder } from '../audit/off-thread.ts'
 import { createAuditLog } from '../audit/service.ts'
 import { createAuditRecorder } from '../audit/writer.ts'
-import type { Config } from '../config.ts'
-import type { Clock } from '../lib/clock.ts'
-import type { Logger } from '../logger.ts'
-import type { Metrics } from '../metrics/metrics.ts'
 import { createAuditStore } from '../storage/audit-store.ts'
+import type { BaseWiring } from './wiring.ts'
 
-export interface AuditWiring {
-  doc: DynamoDBDocumentClient
-  table: string
-  config: Readonly<Config>
-  clock: Clock
-  logger: Logger
-  metrics: Metrics | undefined
-}
+export type AuditWiring = BaseWiring
 
 /**
  * The audit trail, wired (part of the composition root, deps.ts): the recorder every service
