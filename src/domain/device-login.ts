@@ -61,7 +61,7 @@ export function createDeviceLogin(deps: {
   async function pendingByUserCode(text: string): Promise<DeviceLoginRecord> {
     const code = normalizeUserCode(text)
     const record = code.length === USER_CODE_LENGTH ? await logins.findByUserCode(code) : undefined
-    if (!record || record.status !== 'pending' || Date.parse(record.expiresAt) <= clock.now()) {
+    if (record?.status !== 'pending' || Date.parse(record.expiresAt) <= clock.now()) {
       throw new AppError('not_found', 'No device is waiting with this code; it may have expired.')
     }
     return record

@@ -245,7 +245,7 @@ export function createSsoLogin(deps: SsoLoginDeps) {
     if (!secret) throw stateInvalid()
     const binding = loginBinding(secret)
     const login = await sso.getLogin(binding.hash)
-    if (!login || login.status !== 'started' || Date.parse(login.expiresAt) <= clock.now()) {
+    if (login?.status !== 'started' || Date.parse(login.expiresAt) <= clock.now()) {
       throw stateInvalid()
     }
     return { binding, login }
