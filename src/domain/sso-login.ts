@@ -13,6 +13,12 @@ import type { SessionIssuer } from './session-issuer.ts'
 /** The path the provider sends the browser back to, on `KEYSTASH_PUBLIC_URL`. */
 export const SSO_CALLBACK_PATH = '/auth/sso/callback'
 
+/**
+ * How recent the provider's sign-in must be when it confirms a signed-in person (step-up):
+ * the dashboard's window for sensitive actions.
+ */
+export const REAUTH_MAX_AGE_SECONDS = 5 * 60
+
 /** How long a sign-in may take from start to finish. */
 export const SSO_LOGIN_SECONDS = 600
 
@@ -148,7 +154,12 @@ export function createSsoLogin(deps: SsoLoginDeps) {
   return {
     redirectUri,
 
-    async start(input: { tenantId: string; mode: SsoLoginRecord['mode'] }) {
+    /**
+     * `reauth`: the person confirms who they are for a sensitive action (the dashboard's
+     * step-up): the provider is asked to sign them in again, and an ID token whose `auth_time`
+     * is older than `REAUTH_MAX_AGE_SECONDS` is refused. The new session is the confirmation.
+     */
+    async start(input: { tenantId: string; mode: SsoLoginRecord['mode']; reauth?: boolean }) {
       const record = await configured(input.tenantId)
       const binding = newLoginBinding()
       const now = new Date(clock.now())
@@ -158,10 +169,12 @@ export function createSsoLogin(deps: SsoLoginDeps) {
         state: binding.state,
         nonce: binding.nonce,
         codeVerifier: binding.codeVerifier,
+        maxAgeSeconds: input.reauth ? REAUTH_MAX_AGE_SECONDS : undefined,
       })
       await sso.startLogin(binding.hash, {
         tenantId: record.tenantId,
         mode: input.mode,
+        ...(input.reauth ? { reauth: true } : {}),
         status: 'started',
         createdAt: now.toISOString(),
         expiresAt,
@@ -185,6 +198,7 @@ export function createSsoLogin(deps: SsoLoginDeps) {
         state: binding.state,
         nonce: binding.nonce,
         codeVerifier: binding.codeVerifier,
+        maxAgeSeconds: login.reauth ? REAUTH_MAX_AGE_SECONDS : undefined,
       })
       // openid-client compared `iss` with the discovered issuer; this keeps an identity
       // recorded under another issuer (after a change of provider) from matching.

@@ -44,6 +44,7 @@ export interface CallbackInput {
   state: string
   nonce: string
   codeVerifier: string
+  maxAgeSeconds?: number | undefined
 }
 
 /**
@@ -104,10 +105,20 @@ export function createOidcClient({
 
     async authorizationUrl(
       settings: ProviderSettings,
-      input: { redirectUri: string; state: string; nonce: string; codeVerifier: string },
+      input: {
+        redirectUri: string
+        state: string
+        nonce: string
+        codeVerifier: string
+        /** A confirmation (step-up): the provider signs the person in again, at most this old. */
+        maxAgeSeconds?: number | undefined
+      },
     ): Promise<URL> {
       const config = await discover(settings)
       return oidc.buildAuthorizationUrl(config, {
+        ...(input.maxAgeSeconds === undefined
+          ? {}
+          : { prompt: 'login', max_age: String(input.maxAgeSeconds) }),
         redirect_uri: input.redirectUri,
         response_type: 'code',
         scope: 'openid email profile',
@@ -127,6 +138,8 @@ export function createOidcClient({
           expectedState: input.state,
           expectedNonce: input.nonce,
           idTokenExpected: true,
+          // openid-client then requires `auth_time` and refuses a sign-in older than this.
+          ...(input.maxAgeSeconds === undefined ? {} : { maxAge: input.maxAgeSeconds }),
         })
         claims = tokens.claims()
       } catch (error) {

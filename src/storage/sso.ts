@@ -45,6 +45,8 @@ export interface SsoLoginRecord {
   tenantId: string
   /** `redirect`: the dashboard; `json`: a program that reads the session from the finish call. */
   mode: 'redirect' | 'json'
+  /** A confirmation of a signed-in person (step-up), not a first sign-in. */
+  reauth?: boolean
   status: 'started' | 'verified'
   userId?: string
   email?: string

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sessionCookieOf } from '../support/dashboard-forms.ts'
+import { csrfIn, sessionCookieOf } from '../support/dashboard-forms.ts'
 import { PUBLIC_URL, ssoCookieOf } from '../support/sso-flow.ts'
 import { type SsoProvider, startSsoProvider } from '../support/sso-provider.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
@@ -115,5 +115,69 @@ describe('single sign-on in the dashboard', () => {
     expect(res.status).toBe(403)
     expect(await res.text()).toContain('requires single sign-on')
     expect(sessionCookieOf(res)).toBeUndefined()
+  })
+})
+
+describe('confirming through single sign-on (step-up)', () => {
+  async function reauth(
+    tenantId: string,
+    change?: (claims: Record<string, unknown>) => Record<string, unknown>,
+  ) {
+    const start = await stack.app.request(`/sso/start?organization=${tenantId}&reauth=1`)
+    expect(start.status).toBe(302)
+    const authorization = new URL(start.headers.get('location') ?? '')
+    const preLogin = ssoCookieOf(start)?.pair ?? ''
+    if (change) idp.tamperNextIdToken(change)
+    const back = await idp.authorize(authorization.toString())
+    const callback = await stack.app.request(`${back.pathname}${back.search}`, {
+      headers: { cookie: preLogin, accept: 'application/json' },
+    })
+    return { authorization, preLogin, callback }
+  }
+
+  it('asks the provider to sign the person in again, and the new session is the check', async () => {
+    const owner = await configured()
+    const { authorization, preLogin, callback } = await reauth(owner.tenantId)
+    expect(authorization.searchParams.get('prompt')).toBe('login')
+    expect(authorization.searchParams.get('max_age')).toBe('300')
+    expect(callback.status).toBe(200)
+    const finish = await stack.app.request('/auth/sso/finish', {
+      method: 'POST',
+      headers: { cookie: preLogin, origin: PUBLIC_URL },
+    })
+    const session = sessionCookieOf(finish)?.pair ?? ''
+    // A sensitive action (revealing a value) needs a check newer than five minutes: this is one.
+    await api.post(
+      '/v1/keys',
+      { name: 'stepped', provider: 'openai', value: 'sk-proj-stepped-up' },
+      owner.session,
+    )
+    const page = await stack.app.request('/keys', { headers: { cookie: session } })
+    const html = await page.text()
+    // The step-up dialog offers the provider to people who cannot give a password.
+    expect(html).toContain(`/sso/start?organization=${owner.tenantId}&amp;reauth=1`)
+    const csrf = csrfIn(html) ?? ''
+    const reveal = await stack.app.request('/keys/stepped/reveal', {
+      method: 'POST',
+      headers: {
+        cookie: session,
+        origin: PUBLIC_URL,
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ csrf }).toString(),
+    })
+    expect(reveal.status).toBe(200)
+    expect((await reveal.json()).value).toBe('sk-proj-stepped-up')
+  })
+
+  it('refuses a provider sign-in older than the step-up window', async () => {
+    const owner = await configured()
+    const { callback } = await reauth(owner.tenantId, (claims) => ({
+      ...claims,
+      auth_time: Math.floor(Date.now() / 1000) - 3600,
+    }))
+    expect(callback.status).toBe(401)
+    expect(JSON.parse(await callback.text()).code).toBe('sso_id_token_invalid')
   })
 })

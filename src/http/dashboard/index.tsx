@@ -89,6 +89,7 @@ async function errorResponse(error: unknown, c: Context<DashboardEnv>): Promise<
         requestId={c.get('requestId') ?? 'unknown'}
         nonce={c.get('nonce') ?? ''}
         back={backFrom(c.req.method, c.req.path)}
+        organizationId={c.get('organization')?.tenantId}
         {...(csrf ? { csrf } : {})}
       />,
       appError.status as 400,

@@ -18,5 +18,6 @@ export function frameOf(c: Context<DashboardEnv>) {
     nonce: c.get('nonce'),
     csrf: c.get('csrf'),
     organization: c.get('organization')?.name,
+    organizationId: c.get('organization')?.tenantId,
   }
 }

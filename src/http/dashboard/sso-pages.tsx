@@ -35,7 +35,11 @@ export function registerSsoPages(
     if (!ORGANIZATION.test(organization)) {
       throw new AppError('sso_not_configured', 'This organization has no single sign-on.')
     }
-    const result = await ssoLogin.start({ tenantId: organization, mode: 'redirect' })
+    const result = await ssoLogin.start({
+      tenantId: organization,
+      mode: 'redirect',
+      reauth: c.req.query('reauth') === '1',
+    })
     ssoCookie.write(c, result.cookie)
     return c.redirect(result.authorizationUrl, 302)
   })

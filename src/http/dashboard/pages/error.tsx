@@ -1,5 +1,5 @@
 import type { AppError } from '../../../errors.ts'
-import { Page } from './layout.tsx'
+import { Page, SsoStepUpLink } from './layout.tsx'
 
 /** An error as a page: what happened, its stable code and request id, and the way back. */
 export function ErrorPage({
@@ -8,10 +8,12 @@ export function ErrorPage({
   nonce,
   csrf,
   back,
+  organizationId,
 }: {
   error: AppError
   requestId: string
   nonce: string
+  organizationId?: string | undefined
   csrf?: string
   back: string
 }) {
@@ -38,6 +40,7 @@ export function ErrorPage({
           <label for="code">Code from your authenticator app (if you set one up)</label>
           <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" />
           <button type="submit">Confirm</button>
+          {organizationId ? <SsoStepUpLink organizationId={organizationId} /> : null}
         </form>
       ) : null}
       <p>

@@ -31,6 +31,8 @@ export interface PageProps {
   csrf?: string
   section?: Section
   organization?: string
+  /** The organization's id: step-up through its single sign-on, when it has one. */
+  organizationId?: string | undefined
   /** Page-specific scripts and styles (served under /assets), after the common ones. */
   scripts?: string[]
   styles?: string[]
@@ -44,6 +46,7 @@ export function Page({
   csrf,
   section,
   organization,
+  organizationId,
   scripts = [],
   styles = [],
   children,
@@ -104,14 +107,14 @@ export function Page({
           <h1>{title}</h1>
           {children}
         </main>
-        {csrf ? <StepUpDialog csrf={csrf} /> : null}
+        {csrf ? <StepUpDialog csrf={csrf} organizationId={organizationId} /> : null}
       </body>
     </html>
   )
 }
 
 /** Opened by the page's script when an action answers `step_up_required`. */
-function StepUpDialog({ csrf }: { csrf: string }) {
+function StepUpDialog({ csrf, organizationId }: { csrf: string; organizationId?: string }) {
   return (
     <dialog id="step-up" aria-labelledby="step-up-title">
       <form method="post" action="/step-up" id="step-up-form">
@@ -136,6 +139,7 @@ function StepUpDialog({ csrf }: { csrf: string }) {
           Use a passkey instead
         </button>
         <p class="error" role="alert" id="step-up-error" />
+        {organizationId ? <SsoStepUpLink organizationId={organizationId} /> : null}
         <div class="actions">
           <button type="submit">Confirm</button>
           <button type="button" class="secondary" data-close="step-up">
@@ -144,6 +148,22 @@ function StepUpDialog({ csrf }: { csrf: string }) {
         </div>
       </form>
     </dialog>
+  )
+}
+
+/**
+ * People who sign in through the organization's identity provider confirm there: a new
+ * sign-in at the provider (`prompt=login`, `max_age`) gives a new session, which is the check.
+ */
+export function SsoStepUpLink({ organizationId }: { organizationId: string }) {
+  return (
+    <p class="muted">
+      Signed in through single sign-on?{' '}
+      <a href={`/sso/start?organization=${encodeURIComponent(organizationId)}&reauth=1`}>
+        Confirm with your identity provider
+      </a>
+      , then repeat the action.
+    </p>
   )
 }
 
