@@ -168,7 +168,7 @@ describe('confirming through single sign-on (step-up)', () => {
       body: new URLSearchParams({ csrf }).toString(),
     })
     expect(reveal.status).toBe(200)
-    expect((await reveal.json()).value).toBe('sk-proj-stepped-up')
+    expect(((await reveal.json()) as { value: string }).value).toBe('sk-proj-stepped-up')
   })
 
   it('refuses a provider sign-in older than the step-up window', async () => {
