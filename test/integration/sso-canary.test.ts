@@ -105,6 +105,8 @@ describe('single sign-on and device secrets', () => {
     note(await api.post('/v1/auth/device/token', { device_code: device.device_code }))
 
     await stack.deps.lastUsed.settled()
+    // Buffered audit: the events of the last requests are written by the next flush.
+    await stack.deps.audit.flush()
     const leaks = [
       secret,
       preLogin,
