@@ -50,6 +50,7 @@ describe('keystash login --device', { timeout: 60_000 }, () => {
     expect(Date.parse(whoami.expiresAt)).toBeLessThan(Date.parse(approver.expiresAt))
     expect(Date.parse(whoami.expiresAt) - Date.now()).toBeLessThanOrEqual(4 * 3600_000)
 
+    await cli.server.stack.deps.audit.flush()
     const events = await api.get('/v1/audit?action=auth.device.approve', person.session)
     expect(events.body.items).toHaveLength(1)
     expect(events.body.items[0]).toMatchObject({

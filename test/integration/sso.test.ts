@@ -173,6 +173,7 @@ describe('first-time provisioning', () => {
     })
     expect(password.body.code).toBe('invalid_credentials')
 
+    await stack.deps.audit.flush()
     const events = (await api.get('/v1/audit?action=auth.sso.provision', owner.session)).body.items
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ actor: { id: me.userId }, details: { issuer: idp.issuer } })
