@@ -327,6 +327,16 @@ describe('the server keeps the promises of openapi.yaml', () => {
         { numRuns: CONSUMES_SESSION.has(nameOf(op)) ? 3 : VALID_RUNS, endOnFailure: true },
       )
       if (MUST_SUCCEED.has(nameOf(op))) {
+        // Most schema-valid requests may be refused (an unknown ref, a name already taken):
+        // go on drawing, every answer still checked, until one succeeds or the draws run out.
+        for (const request of successes === 0 ? fc.sample(requestArbitrary(op), 60) : []) {
+          const answer = await send(op, request)
+          checkAnswer(op, answer)
+          if (answer.status < 300) {
+            successes++
+            break
+          }
+        }
         expect(successes, 'no schema-valid request succeeded').toBeGreaterThan(0)
       }
 
