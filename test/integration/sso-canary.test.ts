@@ -1,8 +1,8 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PUBLIC_URL, signInWithSso, startAndAuthorize } from '../support/sso-flow.ts'
 import { type SsoProvider, startSsoProvider } from '../support/sso-provider.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { tableText } from '../support/table-text.ts'
 
 /**
  * The secrets of single sign-on and device logins never leave where they belong: the OIDC
@@ -31,24 +31,6 @@ afterAll(async () => {
   await stack?.close()
   await idp?.close()
 })
-
-async function tableText(): Promise<string> {
-  const parts: string[] = []
-  let start: Record<string, unknown> | undefined
-  do {
-    const page = await stack.table.doc.send(
-      new ScanCommand({ TableName: stack.table.tableName, ExclusiveStartKey: start }),
-    )
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('latin1'))
-      else if (typeof value === 'string') parts.push(value)
-      else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v)
-    }
-    for (const item of page.Items ?? []) walk(item)
-    start = page.LastEvaluatedKey
-  } while (start)
-  return parts.join('\n')
-}
 
 describe('single sign-on and device secrets', () => {
   it('are absent from logs, errors, audit events and storage', { timeout: 60_000 }, async () => {
@@ -116,7 +98,7 @@ describe('single sign-on and device secrets', () => {
       deviceSession.split('.')[2] ?? '',
     ]
     const logs = stack.logs.text()
-    const stored = await tableText()
+    const stored = await tableText(stack.table)
     const audit = JSON.stringify((await api.get('/v1/audit', ssoSession)).body)
     expect(logs.length).toBeGreaterThan(1000)
     expect(audit).toContain('auth.sso.login')

@@ -1,6 +1,6 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { tableText } from '../support/table-text.ts'
 import { codeOf } from '../support/teams.ts'
 import { allAuditItems } from './audit-helpers.ts'
 
@@ -17,24 +17,6 @@ beforeAll(async () => {
   })
 })
 afterAll(() => stack?.close())
-
-async function tableText(): Promise<string> {
-  const parts: string[] = []
-  let start: Record<string, unknown> | undefined
-  do {
-    const page = await stack.table.doc.send(
-      new ScanCommand({ TableName: stack.table.tableName, ExclusiveStartKey: start }),
-    )
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('latin1'))
-      else if (typeof value === 'string') parts.push(value)
-      else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v)
-    }
-    for (const item of page.Items ?? []) walk(item)
-    start = page.LastEvaluatedKey
-  } while (start)
-  return parts.join('\n')
-}
 
 describe('invitation secrets never leak', () => {
   it('are absent from stored items, logs, audit events and error bodies', async () => {
@@ -87,7 +69,7 @@ describe('invitation secrets never leak', () => {
 
     await stack.deps.audit.flush()
     const haystacks = {
-      table: await tableText(),
+      table: await tableText(stack.table),
       logs: JSON.stringify(stack.logs.lines()),
       audit: JSON.stringify(await allAuditItems(stack)),
       bodies: bodies.join('\n'),

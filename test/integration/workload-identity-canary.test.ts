@@ -1,7 +1,7 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHostileIssuer } from '../support/hostile-issuer.ts'
 import { client, type Stack, signup, startStack } from '../support/stack.ts'
+import { tableText } from '../support/table-text.ts'
 import { allAuditItems } from './audit-helpers.ts'
 
 /**
@@ -26,24 +26,6 @@ afterAll(async () => {
   await issuer?.close()
   await stack?.close()
 })
-
-async function tableText(): Promise<string> {
-  const parts: string[] = []
-  let start: Record<string, unknown> | undefined
-  do {
-    const page = await stack.table.doc.send(
-      new ScanCommand({ TableName: stack.table.tableName, ExclusiveStartKey: start }),
-    )
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('latin1'))
-      else if (typeof value === 'string') parts.push(value)
-      else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v)
-    }
-    for (const item of page.Items ?? []) walk(item)
-    start = page.LastEvaluatedKey
-  } while (start)
-  return parts.join('\n')
-}
 
 describe('workload tokens never leak', () => {
   it('are absent from logs, error bodies, audit events and stored items', async () => {
@@ -105,7 +87,7 @@ describe('workload tokens never leak', () => {
       (token) => [token, token.split('.')[2] as string],
     )
     const logs = stack.logs.text()
-    const stored = await tableText()
+    const stored = await tableText(stack.table)
     // Audit blocks are compressed in the table: searched decompressed as well.
     const audit = JSON.stringify(await allAuditItems(stack))
     expect(logs.length).toBeGreaterThan(1000)
