@@ -128,20 +128,24 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     options: AuthenticateOptions,
     key: Authenticated['key'],
   ): Authenticated {
-    const who = admit(claims, status, options.address)
-    if (options.limit === false || limiter === undefined) return { ...who, key }
-    if (options.limit !== 'quiet') return { ...who, key, rateLimit: limiter.admit(who.principal) }
-    const verdict = limiter.tryAdmit(who.principal)
-    if (verdict === false) throw new AppError('rate_limited')
-    return { ...who, key, rateLimit: verdict }
+    const principal = admit(claims, status, options.address)
+    // admit() refused a status without its organization.
+    const organization = status.organization as OrganizationRecord
+    let rateLimit: RateVerdict | undefined
+    if (options.limit !== false && limiter !== undefined) {
+      if (options.limit !== 'quiet') rateLimit = limiter.admit(principal)
+      else {
+        const verdict = limiter.tryAdmit(principal)
+        if (verdict === false) throw new AppError('rate_limited')
+        rateLimit = verdict
+      }
+    }
+    // One literal of one shape on every path: the warm read builds nothing else here.
+    return { principal, organization, key, rateLimit }
   }
 
   /** The checks on a verified token's status, the same whether the status was read or remembered. */
-  function admit(
-    claims: Principal,
-    status: TokenStatus,
-    address: string | undefined,
-  ): Pick<Authenticated, 'principal' | 'organization'> {
+  function admit(claims: Principal, status: TokenStatus, address: string | undefined): Principal {
     const record = status.token
     if (!record || record.kind !== claims.kind || record.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', 'The token is not known.', {
@@ -185,7 +189,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       )
     }
     lastUsed.touchToken(record)
-    return { principal: known.principal, organization: status.organization }
+    return known.principal
   }
 
   function admission(claims: Principal, status: TokenStatus, record: TokenRecord): Admission {

@@ -60,33 +60,43 @@ export function createRateLimiter(options: RateLimiterOptions) {
   /**
    * Admits or refuses one request against every subject's bucket. `quiet`: a refusal is
    * neither counted nor described (its caller hands the request to a path that refuses it).
+   * Runs on every limited request, so it builds the headers by concatenation (no arrays or
+   * closures) and the policy header once per subject list.
    */
   function check(subjects: readonly RateSubject[], quiet = false): RateVerdict {
     const at = now()
-    let refused: { subject: RateSubject; bucket: TokenBucket } | undefined
-    const held: TokenBucket[] = []
-    for (const subject of subjects) {
-      const bucket = bucketFor(subject, at)
-      held.push(bucket)
-      if (refused === undefined && bucket.refill(at) < 1) refused = { subject, bucket }
+    let refused = -1
+    for (let i = 0; i < subjects.length; i++) {
+      const bucket = bucketFor(subjects[i] as RateSubject, at)
+      if (refused < 0 && bucket.refill(at) < 1) refused = i
     }
-    if (refused === undefined) for (const bucket of held) bucket.take()
-    else if (quiet) return QUIET_REFUSAL
-    const headers = {
-      'ratelimit-policy': subjects.map((s) => policyOf(s)).join(', '),
-      ratelimit: subjects
-        .map((s, i) => {
-          const bucket = held[i] as TokenBucket
-          return `"${s.limit}";r=${Math.max(0, Math.floor(bucket.tokens))};t=${bucket.secondsUntilFull()}`
-        })
-        .join(', '),
+    if (refused >= 0 && quiet) return QUIET_REFUSAL
+    let state = ''
+    for (let i = 0; i < subjects.length; i++) {
+      const subject = subjects[i] as RateSubject
+      const bucket = buckets.get(subject.key) as TokenBucket
+      if (refused < 0) bucket.take()
+      state += `${i === 0 ? '' : ', '}"${subject.limit}";r=${Math.max(0, Math.floor(bucket.tokens))};t=${bucket.secondsUntilFull()}`
     }
-    if (refused === undefined) return { allowed: true, headers }
-    onRefused?.(refused.subject.limit)
-    return {
-      allowed: false,
-      headers: { ...headers, 'retry-after': String(refused.bucket.secondsUntilOne()) },
+    const headers: Record<string, string> = {
+      'ratelimit-policy': policyHeader(subjects),
+      ratelimit: state,
     }
+    if (refused < 0) return { allowed: true, headers }
+    const subject = subjects[refused] as RateSubject
+    onRefused?.(subject.limit)
+    headers['retry-after'] = String((buckets.get(subject.key) as TokenBucket).secondsUntilOne())
+    return { allowed: false, headers }
+  }
+
+  const policyHeaders = new WeakMap<readonly RateSubject[], string>()
+  function policyHeader(subjects: readonly RateSubject[]): string {
+    let text = policyHeaders.get(subjects)
+    if (text === undefined) {
+      text = subjects.map((s) => policyOf(s)).join(', ')
+      policyHeaders.set(subjects, text)
+    }
+    return text
   }
 
   function policyOf(subject: RateSubject): string {
