@@ -6,8 +6,7 @@ import type { Config } from '../config.ts'
 import { isAppError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { createAuditStore } from '../storage/audit-store.ts'
-import type { AuditInput } from './events.ts'
-import type { ThreadReply, ThreadRequest } from './off-thread.ts'
+import { type ThreadReply, type ThreadRequest, unpack } from './thread-messages.ts'
 import { createAuditRecorder } from './writer.ts'
 
 /**
@@ -66,9 +65,10 @@ const settle = () => {
 port.on('message', (message: ThreadRequest) => {
   switch (message.type) {
     case 'events':
-      for (const [input, at, ticket] of message.events) {
+      for (const posted of message.events) {
+        const { input, at, ticket } = unpack(posted)
         now = at
-        const written = recorder.record(input as AuditInput)
+        const written = recorder.record(input)
         if (ticket === undefined) continue
         written.then(
           () => {

@@ -145,11 +145,22 @@ export function outcomeOf(error: unknown): AuditOutcome {
 }
 
 /** The actor behind an authenticated request: the user for a session, else the token. */
+// A principal is one frozen object for as long as its token's status is remembered, so its
+// actor is built once, not per event: the events of one hand-off to the audit thread then
+// share it, and the structured clone writes it once (off-thread.ts).
+const actors = new WeakMap<Principal, AuditActor>()
+
 export function actorOf(principal: Principal): AuditActor {
-  if (principal.kind === 'session' && principal.userId) {
-    return { type: 'user', id: principal.userId, tokenId: principal.tokenId }
+  let actor = actors.get(principal)
+  if (actor === undefined) {
+    actor = Object.freeze(
+      principal.kind === 'session' && principal.userId
+        ? { type: 'user' as const, id: principal.userId, tokenId: principal.tokenId }
+        : { type: 'token' as const, id: principal.tokenId, name: principal.name ?? null },
+    )
+    actors.set(principal, actor)
   }
-  return { type: 'token', id: principal.tokenId, name: principal.name ?? null }
+  return actor
 }
 
 // Defence in depth: the first defence is never to pass a secret in. A detail with a secret's

@@ -5,19 +5,14 @@ import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
 import { isSource, moduleUrl } from '../module-url.ts'
 import type { AuditInput } from './events.ts'
+import {
+  type Posted,
+  pack,
+  type ThreadReply,
+  type ThreadRequest,
+  TICKET,
+} from './thread-messages.ts'
 import { type AuditObserver, type AuditRecorder, auditUnavailable } from './writer.ts'
-
-/** One event: what was recorded, when (ms), and in strict mode the ticket its outcome answers. */
-type Posted = [input: AuditInput, at: number, ticket?: number]
-
-export type ThreadRequest =
-  | { type: 'events'; events: Posted[] }
-  | { type: 'flush' | 'close'; ref: number }
-
-export type ThreadReply =
-  | { type: 'settled'; done: number[]; failed: Array<[ticket: number, code: string]> }
-  | { type: 'finished'; ref: number; error?: string }
-  | { type: 'observed'; flushedSeconds?: number; dropped?: number; pending: number }
 
 export interface OffThreadOptions {
   config: Readonly<Config>
@@ -148,8 +143,9 @@ export function createOffThreadAuditRecorder({
   function holdBack(wait: number): void {
     const kept: Posted[] = []
     for (const event of outbox) {
-      if (event[2] === undefined) kept.push(event)
-      else settle(event[2], auditUnavailable())
+      const ticket = event[TICKET]
+      if (ticket === undefined) kept.push(event)
+      else settle(ticket, auditUnavailable())
     }
     const excess = kept.length - MAX_HELD
     if (excess > 0) {
@@ -170,8 +166,9 @@ export function createOffThreadAuditRecorder({
     }
   }
 
-  function refuse([input, , ticket]: Posted, error: unknown): void {
-    log.error({ action: input.action, error: (error as Error).message }, 'audit event refused')
+  function refuse(event: Posted, error: unknown): void {
+    const ticket = event[TICKET]
+    log.error({ action: event[1], error: (error as Error).message }, 'audit event refused')
     if (ticket !== undefined) settle(ticket, auditUnavailable(error))
   }
 
@@ -191,7 +188,7 @@ export function createOffThreadAuditRecorder({
       if (mode === 'off') return Promise.resolve()
       const at = clock.now()
       if (mode === 'buffered') {
-        outbox.push([input, at])
+        outbox.push(pack(input, at))
         if (!scheduled) {
           scheduled = true
           timer = setTimeout(handOver, handOffMs)
@@ -201,7 +198,7 @@ export function createOffThreadAuditRecorder({
       const ticket = next++
       return new Promise<void>((resolve, reject) => {
         waiters.set(ticket, { resolve, reject })
-        outbox.push([input, at, ticket])
+        outbox.push(pack(input, at, ticket))
         if (!scheduled) {
           scheduled = true
           setImmediate(handOver)

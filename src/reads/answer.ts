@@ -9,17 +9,36 @@ import { type KeyValueSchema, keyTarget } from '../http/routes/key-schemas.ts'
  * rate-limit headers) and the audit event. One builder, whichever entrance took the request.
  */
 
+// Per key record object, like valueJsonParts below: the entry of the last version and mode
+// read. Reads of one key then share one entry, which the audit thread's hand-off writes once
+// per batch (off-thread.ts); it is frozen, as it is shared.
+const entries = new WeakMap<
+  object,
+  { version: number; mode: RevealedValue['mode']; entry: AuditEntry }
+>()
+
 /** A value read's audit event (the API's reads and the dashboard's reveals). */
-export const valueReadEntry = (r: RevealedValue): AuditEntry => ({
-  action: 'key.value.read',
-  target: keyTarget(r.record),
-  details: {
-    version: r.version,
-    environment: r.mode.environment,
-    mode: r.mode.effective,
-    modeSource: r.mode.source,
-  },
-})
+export function valueReadEntry(r: RevealedValue): AuditEntry {
+  const known = entries.get(r.record)
+  if (known !== undefined && known.version === r.version && sameMode(known.mode, r.mode)) {
+    return known.entry
+  }
+  const entry: AuditEntry = Object.freeze({
+    action: 'key.value.read' as const,
+    target: Object.freeze(keyTarget(r.record)),
+    details: Object.freeze({
+      version: r.version,
+      environment: r.mode.environment,
+      mode: r.mode.effective,
+      modeSource: r.mode.source,
+    }),
+  })
+  entries.set(r.record, { version: r.version, mode: r.mode, entry })
+  return entry
+}
+
+const sameMode = (a: RevealedValue['mode'], b: RevealedValue['mode']) =>
+  a.environment === b.environment && a.effective === b.effective && a.source === b.source
 
 /**
  * A value read's answer: the documented KeyValue body, `no-store`, Keystash-Mode, and the
@@ -57,13 +76,7 @@ const valueJsonParts = new WeakMap<object, ValueJsonParts>()
 export function valueJson(revealed: RevealedValue): string {
   const { record, version, mode } = revealed
   let parts = valueJsonParts.get(record)
-  if (
-    parts === undefined ||
-    parts.version !== version ||
-    parts.mode.environment !== mode.environment ||
-    parts.mode.effective !== mode.effective ||
-    parts.mode.source !== mode.source
-  ) {
+  if (parts === undefined || parts.version !== version || !sameMode(parts.mode, mode)) {
     // Typed by the documented schema: the value route is not declared with `.openapi()`, so
     // nothing else ties its body to the contract at compile time.
     const body: z.input<typeof KeyValueSchema> = {
