@@ -43,6 +43,12 @@ export const auditUnavailable = (cause?: unknown): AppError =>
 
 /** Strict mode: events committed in one group (a block per chain, written in parallel). */
 const STRICT_GROUP = 500
+/**
+ * Strict mode: groups in flight at once, each appending to a chain of its own (a lane), as
+ * two instances would. One lane made a request wait for the write in flight and then for its
+ * own; with two, events that arrive during a write start theirs at once.
+ */
+const STRICT_LANES = 2
 
 /**
  * The one way to record an audit event: `await audit.record({...})`.
@@ -55,7 +61,8 @@ const STRICT_GROUP = 500
  * - `strict`: resolves once the block holding the event is durably written; rejects with
  *   AppError `audit_unavailable` otherwise, and the caller must then fail closed (reveal
  *   nothing). Events arriving while a write is in flight are committed together in the next
- *   block (group commit), which serialises appends to each chain. The chain head that anchors
+ *   block (group commit) on another chain, up to STRICT_LANES writes at once; appends to each
+ *   chain stay serial. The chain head that anchors
  *   them follows within `flushIntervalMs`: until then verify counts them as unanchored, and a
  *   crash in between leaves them so (the events themselves are stored).
  * - `off`: records nothing.
@@ -88,9 +95,13 @@ export function createAuditRecorder({
   let failures = 0
   let tail: Promise<void> = Promise.resolve()
 
-  // strict mode
+  // strict mode: lane 0 appends to `chains`, the others to chains of their own
   const queue: Array<{ event: UnsealedEvent; done: (error?: AppError) => void }> = []
-  let draining: Promise<void> | undefined
+  const lanes: Array<{ chains: Chains; draining: Promise<void> | undefined }> = [
+    { chains, draining: undefined },
+  ]
+  for (let i = 1; i < STRICT_LANES; i++) lanes.push({ chains: createChains(), draining: undefined })
+  let kicked = false
 
   function record(input: AuditInput): Promise<void> {
     if (mode === 'off') return Promise.resolve()
@@ -192,18 +203,32 @@ export function createAuditRecorder({
     failures = 0
   }
 
+  /**
+   * Starts a group on every idle lane once the current turn's events are queued (a message
+   * from the request thread brings a turn's worth): grouping them at the first event would
+   * send that one alone.
+   */
   function kick(): void {
-    draining ??= drain().finally(() => {
-      draining = undefined
-      // An event queued after the loop ended but before this ran would otherwise wait forever.
-      if (queue.length > 0) kick()
+    if (kicked) return
+    kicked = true
+    queueMicrotask(() => {
+      kicked = false
+      for (const lane of lanes) {
+        if (queue.length === 0) return
+        if (lane.draining) continue
+        lane.draining = drain(lane).finally(() => {
+          lane.draining = undefined
+          // An event queued after the loop ended but before this ran would otherwise wait forever.
+          if (queue.length > 0) kick()
+        })
+      }
     })
   }
 
-  async function drain(): Promise<void> {
+  async function drain(lane: { chains: Chains }): Promise<void> {
     while (queue.length > 0) {
       const group = queue.splice(0, STRICT_GROUP)
-      const sealed = group.map(({ event }) => chains.seal(event))
+      const sealed = group.map(({ event }) => lane.chains.seal(event))
       try {
         const opened = sealed.flatMap(({ opening }) => (opening ? [opening] : []))
         if (opened.length > 0) await store.putHeads(opened)
@@ -216,7 +241,7 @@ export function createAuditRecorder({
         for (const { done } of group) done()
       } catch (error) {
         // The write may or may not have landed: each chain it touched ends here either way.
-        for (const { event } of group) chains.rotate(event.tenantId)
+        for (const { event } of group) lane.chains.rotate(event.tenantId)
         log.error({ error: (error as Error)?.name, events: group.length }, 'audit write failed')
         const refusal = auditUnavailable(error)
         for (const { done } of group) done(refusal)
@@ -226,7 +251,12 @@ export function createAuditRecorder({
 
   /** Writes everything recorded so far; rejects if some of it could not be written. */
   async function flush(): Promise<void> {
-    while (draining) await draining
+    for (;;) {
+      const busy = lanes.find((lane) => lane.draining)?.draining
+      if (busy) await busy
+      else if (kicked) await Promise.resolve()
+      else break
+    }
     await writeQueued()
   }
 
