@@ -47,7 +47,7 @@ const MAX_HELD = 10_000
  * The modes keep their meaning. `buffered`: events are handed over every `handOffMs` (5 ms),
  * which adds that much to what a crash can lose. `strict`: `record` resolves once the thread
  * has written the event and rejects with `audit_unavailable` if it could not, or if the thread
- * is gone; the next event starts a new thread (and so a new chain).
+ * is gone; the next event starts a new thread (and so a new chain), at most one a second.
  */
 export function createOffThreadAuditRecorder({
   config,
@@ -63,7 +63,10 @@ export function createOffThreadAuditRecorder({
   let timer: NodeJS.Timeout | undefined
   let scheduled = false
   let next = 1
-  let startedAt = Number.NEGATIVE_INFINITY
+  // When the thread last started or stopped: the next one starts RESTART_AFTER_MS later at the
+  // earliest (measured from the stop too, so a thread that is slow to fail, on a busy machine,
+  // is still not restarted for every event).
+  let changedAt = Number.NEGATIVE_INFINITY
   // Events the thread holds unwritten, as it last reported.
   let threadPending = 0
   // Strict tickets and flush/close references, by number.
@@ -88,6 +91,7 @@ export function createOffThreadAuditRecorder({
     const gone = () => {
       if (thread !== started) return
       thread = undefined
+      changedAt = performance.now()
       // Whatever it had not confirmed is not known to be written.
       for (const ticket of [...waiters.keys()]) settle(ticket, auditUnavailable())
     }
@@ -110,7 +114,7 @@ export function createOffThreadAuditRecorder({
   function send(message: ThreadRequest): void {
     if (!thread) {
       thread = start()
-      startedAt = performance.now()
+      changedAt = performance.now()
     }
     thread.postMessage(message)
   }
@@ -119,7 +123,7 @@ export function createOffThreadAuditRecorder({
     clearTimeout(timer)
     scheduled = false
     if (outbox.length === 0) return
-    const wait = thread ? 0 : startedAt + RESTART_AFTER_MS - performance.now()
+    const wait = thread ? 0 : changedAt + RESTART_AFTER_MS - performance.now()
     if (wait > 0) {
       holdBack(wait)
       return
@@ -136,9 +140,9 @@ export function createOffThreadAuditRecorder({
   }
 
   /**
-   * The thread stopped less than RESTART_AFTER_MS after it started (a thread that cannot start
-   * would otherwise be restarted for every event): strict events fail closed at once, buffered
-   * ones wait for the restart, as many as the recorder itself would buffer.
+   * The thread stopped less than RESTART_AFTER_MS ago (a thread that cannot start would
+   * otherwise be restarted for every event): strict events fail closed at once, buffered ones
+   * wait for the restart, as many as the recorder itself would buffer.
    */
   function holdBack(wait: number): void {
     const kept: Posted[] = []
