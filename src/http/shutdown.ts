@@ -39,25 +39,19 @@ export function gracefulShutdown({
 }: GracefulShutdownOptions) {
   if (!(drainMs >= 0) || !(graceMs >= 0)) throw new RangeError('drainMs and graceMs must be >= 0')
   let phase: 'serving' | 'draining' | 'closing' = 'serving'
-  /** Responses being written. */
-  const active = new Set<ServerResponse>()
+  /** Requests being answered, by connection. */
+  const active = new Map<Socket, Set<ServerResponse>>()
   let settle: (() => void) | undefined
 
-  // One listener for every response, told which by `this`: wrapping costs a request a Set
-  // entry and a listener, not a closure, a per-connection set and a `once` wrapper.
-  function finished(this: ServerResponse): void {
-    active.delete(this)
-    if (phase !== 'closing') return
-    // A response that began before the close went out without `Connection: close`: end its
-    // connection once nothing else on it is being answered.
-    const socket = this.req.socket
-    if (!socket.destroyed && !someOn(socket)) socket.end()
-    if (active.size === 0) settle?.()
-  }
-
-  const someOn = (socket: Socket): boolean => {
-    for (const res of active) if (res.req.socket === socket) return true
-    return false
+  const finished = (socket: Socket, res: ServerResponse) => {
+    const responses = active.get(socket)
+    responses?.delete(res)
+    if (responses?.size === 0) {
+      active.delete(socket)
+      // A response that began before the close went out without `Connection: close`.
+      if (phase === 'closing' && !socket.destroyed) socket.end()
+    }
+    if (phase === 'closing' && active.size === 0) settle?.()
   }
 
   return {
@@ -67,12 +61,15 @@ export function gracefulShutdown({
     /** Wraps the server's request listener (see `createServer` in main.ts). */
     wrap(listener: RequestListener): RequestListener {
       return (req: IncomingMessage, res: ServerResponse) => {
+        const socket = req.socket
         if (phase === 'closing') {
           refuse(res)
           return
         }
-        active.add(res)
-        res.on('close', finished)
+        const responses = active.get(socket) ?? new Set()
+        active.set(socket, responses)
+        responses.add(res)
+        res.once('close', () => finished(socket, res))
         listener(req, res)
       }
     },
@@ -87,8 +84,10 @@ export function gracefulShutdown({
       phase = 'closing'
       const closed = new Promise<void>((done) => server.close(() => done()))
       server.closeIdleConnections()
-      for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close')
-      const inFlight = active.size
+      for (const responses of active.values()) {
+        for (const res of responses) if (!res.headersSent) res.setHeader('connection', 'close')
+      }
+      const inFlight = [...active.values()].reduce((n, set) => n + set.size, 0)
       logger.info({ inFlight, graceMs }, 'shutting down: no longer accepting')
       if (active.size > 0) {
         const allDone = new Promise<void>((done) => {
@@ -103,7 +102,7 @@ export function gracefulShutdown({
         ])
         clearTimeout(timer)
         if (outcome === 'grace') {
-          const cut = active.size
+          const cut = [...active.values()].reduce((n, set) => n + set.size, 0)
           logger.warn(
             { cut, graceMs },
             'shutting down: requests still running after the grace were cut',
