@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { Clock } from '../lib/clock.ts'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, type ItemKey } from './keys.ts'
 
 /**
@@ -77,32 +78,27 @@ export function createIdempotencyStore({
   async function tryClaim(scope: IdempotencyScope, fingerprint: string, owner: string) {
     const now = clock.now()
     const expiresAt = now + retentionMs
-    try {
-      await doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...idempotencyItemKey(scope),
-            type: 'idempotency',
-            state: 'pending',
-            fingerprint,
-            owner,
-            lockedUntil: now + lockMs,
-            expiresAt,
-            ttl: epochSeconds(new Date(expiresAt)),
-          },
-          // DynamoDB Local never expires items (and AWS takes its time): expiry is checked here.
-          ConditionExpression:
-            'attribute_not_exists(pk) OR expiresAt < :now OR (#state = :pending AND lockedUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': now, ':pending': 'pending' },
-        }),
-      )
-      return true
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false
-      throw error
-    }
+    return writeIf(
+      doc,
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...idempotencyItemKey(scope),
+          type: 'idempotency',
+          state: 'pending',
+          fingerprint,
+          owner,
+          lockedUntil: now + lockMs,
+          expiresAt,
+          ttl: epochSeconds(new Date(expiresAt)),
+        },
+        // DynamoDB Local never expires items (and AWS takes its time): expiry is checked here.
+        ConditionExpression:
+          'attribute_not_exists(pk) OR expiresAt < :now OR (#state = :pending AND lockedUntil < :now)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':now': now, ':pending': 'pending' },
+      }),
+    )
   }
 
   return {

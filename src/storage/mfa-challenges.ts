@@ -6,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 /** Between the password and the session: a second factor is owed (`verify`) or must be set up. */
@@ -60,21 +61,16 @@ export function createMfaChallengeStore({
 
     /** Binds a WebAuthn challenge to a live login challenge (it ends with it). */
     async setWebauthnChallenge(hash: string, webauthnChallenge: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'SET webauthnChallenge = :w',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':w': webauthnChallenge },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          UpdateExpression: 'SET webauthnChallenge = :w',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':w': webauthnChallenge },
+        }),
+      )
     },
 
     /**
@@ -108,19 +104,14 @@ export function createMfaChallengeStore({
 
     /** Ends a challenge; false if it had already ended (it yields one session at most). */
     async consumeChallenge(hash: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      )
     },
   }
 }

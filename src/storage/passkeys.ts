@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { PasskeyCredential } from '../auth/passkeys.ts'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 export interface StoredPasskey extends PasskeyCredential {
@@ -105,22 +106,17 @@ export function createPasskeyRepository({
      * not (a cloned authenticator) is refused. Those that always send 0 are not compared.
      */
     async recordUse(userId: string, credentialId: string, counter: number, at: string) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.passkey(userId, credentialId),
-            UpdateExpression: 'SET #counter = :c, lastUsedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND (:c = :zero OR #counter < :c)',
-            ExpressionAttributeNames: { '#counter': 'counter' },
-            ExpressionAttributeValues: { ':c': counter, ':zero': 0, ':at': at },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.passkey(userId, credentialId),
+          UpdateExpression: 'SET #counter = :c, lastUsedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND (:c = :zero OR #counter < :c)',
+          ExpressionAttributeNames: { '#counter': 'counter' },
+          ExpressionAttributeValues: { ':c': counter, ':zero': 0, ':at': at },
+        }),
+      )
     },
 
     async remove(userId: string, credentialId: string): Promise<void> {

@@ -1,7 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -11,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 import { createTokenQueries } from './token-queries.ts'
@@ -93,21 +91,16 @@ export function createTokenRepository({
 
     /** Lowers a live token's scopes below its claims'; false when it is revoked or gone. */
     async narrow(tenantId: string, tokenId: string, scopes: Scope[], at: Date): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.token(tenantId, tokenId),
-            UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-            ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.token(tenantId, tokenId),
+          UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
+        }),
+      )
     },
 
     /**
@@ -149,26 +142,21 @@ export function createTokenRepository({
           if (!(error instanceof TransactionCanceledException)) throw error
         }
       }
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.token(tenantId, tokenId),
-            UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-            ConditionExpression: kind
-              ? 'attribute_exists(pk) AND kind = :kind'
-              : 'attribute_exists(pk)',
-            ExpressionAttributeValues: {
-              ':at': at.toISOString(),
-              ...(kind ? { ':kind': kind } : {}),
-            },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.token(tenantId, tokenId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+          ConditionExpression: kind
+            ? 'attribute_exists(pk) AND kind = :kind'
+            : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ...(kind ? { ':kind': kind } : {}),
+          },
+        }),
+      )
     },
   }
 }
