@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -124,40 +123,36 @@ export function createIdempotencyStore({
     },
 
     async complete(scope, owner, response) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: idempotencyItemKey(scope),
-            UpdateExpression: 'SET #state = :done, #response = :response REMOVE lockedUntil',
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: {
-              '#state': 'state',
-              '#response': 'response',
-              '#owner': 'owner',
-            },
-            ExpressionAttributeValues: { ':done': 'done', ':response': response, ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      // Refused when the claim is no longer this owner's: nothing of theirs to change.
+      await writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: idempotencyItemKey(scope),
+          UpdateExpression: 'SET #state = :done, #response = :response REMOVE lockedUntil',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#response': 'response',
+            '#owner': 'owner',
+          },
+          ExpressionAttributeValues: { ':done': 'done', ':response': response, ':owner': owner },
+        }),
+      )
     },
 
     async release(scope, owner) {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: idempotencyItemKey(scope),
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      // Refused when the claim is no longer this owner's: nothing of theirs to change.
+      await writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: idempotencyItemKey(scope),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      )
     },
   }
 }

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -6,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { writeIf } from './conditional-write.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 /** Between the password and the session: a second factor is owed (`verify`) or must be set up. */
@@ -82,24 +81,21 @@ export function createMfaChallengeStore({
       hash: string,
       maxAttempts: number,
     ): Promise<MfaChallengeRecord | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'ADD attempts :one',
-            ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
-            ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        if (!Attributes) return undefined
-        const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Attributes
-        return rest as MfaChallengeRecord
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const counted = await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          UpdateExpression: 'ADD attempts :one',
+          ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
+          ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
+          ReturnValues: 'ALL_NEW',
+        }),
+        () => undefined,
+      )
+      if (!counted?.Attributes) return undefined
+      const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = counted.Attributes
+      return rest as MfaChallengeRecord
     },
 
     /** Ends a challenge; false if it had already ended (it yields one session at most). */

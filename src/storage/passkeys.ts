@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { PasskeyCredential } from '../auth/passkeys.ts'
-import { writeIf } from './conditional-write.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 export interface StoredPasskey extends PasskeyCredential {
@@ -69,22 +68,22 @@ export function createPasskeyRepository({
     async takePending(
       userId: string,
     ): Promise<{ challenge: string; expiresAt: string } | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.passkeyPending(userId),
-            ConditionExpression: 'attribute_exists(pk)',
-            ReturnValues: 'ALL_OLD',
-          }),
-        )
-        return Attributes
-          ? { challenge: String(Attributes.challenge), expiresAt: String(Attributes.expiresAt) }
-          : undefined
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const taken = await sendConditional(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.passkeyPending(userId),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+        () => undefined,
+      )
+      return taken?.Attributes
+        ? {
+            challenge: String(taken.Attributes.challenge),
+            expiresAt: String(taken.Attributes.expiresAt),
+          }
+        : undefined
     },
 
     async add(passkey: StoredPasskey): Promise<void> {
