@@ -29,6 +29,11 @@ export interface Refusal {
    * another reason (only with `anyCancellation`).
    */
   failed: readonly number[]
+  /**
+   * DynamoDB's reason per item (`None` for those that passed): `ConditionalCheckFailed`,
+   * `TransactionConflict`, ...; `['ConditionalCheckFailed']` for a single item.
+   */
+  reasons: readonly string[]
   /** The SDK's error, for a caller that rethrows after all. */
   error: Error
 }
@@ -46,15 +51,21 @@ export interface ConditionalWriteOptions {
  * Why the write was refused, or undefined when `error` is no refusal. By name rather than by
  * class, as the SDK's own error translation does, so a second copy of the SDK still matches.
  */
-function refusalOf(error: unknown, { anyCancellation = false }: ConditionalWriteOptions) {
+function refusalOf(
+  error: unknown,
+  { anyCancellation = false }: ConditionalWriteOptions,
+): Refusal | undefined {
   if (!(error instanceof Error)) return undefined
-  if (error.name === 'ConditionalCheckFailedException') return { failed: [0], error }
+  if (error.name === 'ConditionalCheckFailedException') {
+    return { failed: [0], reasons: ['ConditionalCheckFailed'], error }
+  }
   if (error.name !== 'TransactionCanceledException') return undefined
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons
-  const failed = (reasons ?? []).flatMap((reason, index) =>
-    reason.Code === 'ConditionalCheckFailed' ? [index] : [],
+  const cancellation = error as { CancellationReasons?: { Code?: string }[] }
+  const reasons = (cancellation.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None')
+  const failed = reasons.flatMap((code, index) =>
+    code === 'ConditionalCheckFailed' ? [index] : [],
   )
-  return failed.length > 0 || anyCancellation ? { failed, error } : undefined
+  return failed.length > 0 || anyCancellation ? { failed, reasons, error } : undefined
 }
 
 /**
