@@ -166,11 +166,12 @@ export function createAccountRepository({
       )
     },
 
+    /** Undefined when the organization is gone (or deleted). */
     async updateOrganization(
       tenantId: string,
       changes: Partial<Pick<OrganizationRecord, 'name' | 'mockDefaults'>>,
       at: Date,
-    ): Promise<OrganizationRecord> {
+    ): Promise<OrganizationRecord | undefined> {
       const sets = ['updatedAt = :at']
       const values: Record<string, unknown> = { ':at': at.toISOString() }
       // `name` is a DynamoDB reserved word: every field goes through a placeholder.
@@ -181,7 +182,8 @@ export function createAccountRepository({
         names[`#${field}`] = field
         values[`:${field}`] = value
       }
-      const { Attributes } = await doc.send(
+      const updated = await sendConditional(
+        doc,
         new UpdateCommand({
           TableName: table,
           Key: itemKey.org(tenantId),
@@ -191,8 +193,9 @@ export function createAccountRepository({
           ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ReturnValues: 'ALL_NEW',
         }),
+        () => undefined,
       )
-      return toOrganization(Attributes ?? {})
+      return updated && toOrganization(updated.Attributes ?? {})
     },
 
     async setMfaRequired(

@@ -7,7 +7,7 @@ import {
 import { AppError } from '../errors.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
 import type { KekRecord } from '../kms/kek-records.ts'
-import { sendConditional } from './conditional-write.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
@@ -179,11 +179,18 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
 
     /**
      * Marks `versions` retired, if `target` is still the active version; erases raw material,
-     * which nothing may use again. Idempotent: a version already retired stays so.
+     * which nothing may use again. Idempotent: a version already retired stays so. False, with
+     * nothing written, when `target` is no longer the active version.
      */
-    async retire(tenantId: string, versions: number[], target: number, at: string) {
-      if (versions.length === 0) return
-      await doc.send(
+    async retire(
+      tenantId: string,
+      versions: number[],
+      target: number,
+      at: string,
+    ): Promise<boolean> {
+      if (versions.length === 0) return true
+      return writeIf(
+        doc,
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -211,6 +218,7 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
             })),
           ],
         }),
+        { anyCancellation: true },
       )
     },
   }

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Role } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
-import { sendConditional } from './conditional-write.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import {
   changedMeanwhile,
@@ -207,13 +207,14 @@ export function createMemberRepository({
       )
     },
 
-    /** Grants (or, with undefined, withdraws) production reveals to a member. */
+    /** Grants (or, with undefined, withdraws) production reveals to a member; false when none. */
     async setProductionReveal(
       tenantId: string,
       userId: string,
       grant: MembershipRecord['productionReveal'],
-    ): Promise<void> {
-      await doc.send(
+    ): Promise<boolean> {
+      return writeIf(
+        doc,
         new UpdateCommand({
           TableName: table,
           Key: itemKey.member(tenantId, userId),
