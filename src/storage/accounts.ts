@@ -58,6 +58,30 @@ export function toOrganization(item: Record<string, unknown>): OrganizationRecor
   return strip<OrganizationRecord>(item)
 }
 
+/**
+ * A new person: their e-mail claim (unique: taken, it refuses the transaction) and their user
+ * item, both written only where nothing is yet.
+ */
+export const personPuts = (
+  table: string,
+  user: Pick<UserRecord, 'userId' | 'email'> & Partial<UserRecord>,
+) => [
+  {
+    Put: {
+      TableName: table,
+      Item: { ...itemKey.email(user.email), type: 'email', userId: user.userId },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  },
+  {
+    Put: {
+      TableName: table,
+      Item: { ...itemKey.user(user.userId), type: 'user', ...user },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  },
+]
+
 export function createAccountRepository({
   doc,
   table,
@@ -81,24 +105,7 @@ export function createAccountRepository({
         doc,
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: table,
-                Item: {
-                  ...itemKey.email(input.user.email),
-                  type: 'email',
-                  userId: input.user.userId,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            ...personPuts(table, input.user),
             {
               Put: {
                 TableName: table,

@@ -3,7 +3,7 @@ import type { SealedRecord } from '../crypto/record.ts'
 import { itemKey } from './keys.ts'
 import { queryAll } from './query-pages.ts'
 import { parseVersionSk } from './rewrap-store.ts'
-import { type SealedCopyWrite, writeSealedCopies } from './sealed-record-write.ts'
+import { writeSealedCopies } from './sealed-record-write.ts'
 
 /**
  * What the re-keying job reads and writes: a key version's whole sealed record (a fresh data
@@ -114,20 +114,10 @@ export function createRekeyStore({ doc, table }: { doc: DynamoDBDocumentClient; 
         current?: [RekeyCopy, RekeyCopy, string]
       },
     ): Promise<boolean> {
-      const copy = ([old, next]: [RekeyCopy, RekeyCopy]): SealedCopyWrite => ({
+      return writeSealedCopies(doc, table, { tenantId, keyId, version }, writes, (old, next) => ({
         oldWrappedDek: old.sealed.wrappedDek,
         set: { sealed: next.sealed, sealedAt: next.sealedAt, recordVersion: next.recordVersion },
-      })
-      const { version: ownCopy, current } = writes
-      return writeSealedCopies(
-        doc,
-        table,
-        { tenantId, keyId, version },
-        {
-          ...(ownCopy ? { version: copy(ownCopy) } : {}),
-          ...(current ? { current: { ...copy([current[0], current[1]]), name: current[2] } } : {}),
-        },
-      )
+      }))
     },
   }
 }

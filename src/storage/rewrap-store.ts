@@ -2,7 +2,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws
 import type { KekRef } from '../kms/key-provider.ts'
 import { itemKey } from './keys.ts'
 import { queryAll } from './query-pages.ts'
-import { type SealedCopyWrite, writeSealedCopies } from './sealed-record-write.ts'
+import { writeSealedCopies } from './sealed-record-write.ts'
 
 /**
  * What the re-encryption job reads and writes. A key version's sealed value lives in its
@@ -118,20 +118,10 @@ export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient;
       version: number,
       writes: { version?: [SealedCopy, SealedCopy]; current?: [SealedCopy, SealedCopy, string] },
     ): Promise<boolean> {
-      const copy = ([old, next]: [SealedCopy, SealedCopy]): SealedCopyWrite => ({
+      return writeSealedCopies(doc, table, { tenantId, keyId, version }, writes, (old, next) => ({
         oldWrappedDek: old.wrappedDek,
         set: { 'sealed.wrappedDek': next.wrappedDek, 'sealed.kek': next.kek },
-      })
-      const { version: ownCopy, current } = writes
-      return writeSealedCopies(
-        doc,
-        table,
-        { tenantId, keyId, version },
-        {
-          ...(ownCopy ? { version: copy(ownCopy) } : {}),
-          ...(current ? { current: { ...copy([current[0], current[1]]), name: current[2] } } : {}),
-        },
-      )
+      }))
     },
   }
 }

@@ -52,26 +52,29 @@ function copyUpdate(
  * item, and (`current`) in the key's two items while it is still the key's current version.
  * False, with nothing written, when any copy changed meanwhile: the caller reads again.
  */
-export function writeSealedCopies(
+export function writeSealedCopies<Copy>(
   doc: DynamoDBDocumentClient,
   table: string,
   { tenantId, keyId, version }: { tenantId: string; keyId: string; version: number },
-  writes: { version?: SealedCopyWrite; current?: SealedCopyWrite & { name: string } },
+  /** Each copy as it was read, and as it is to be; `current` with the key's name. */
+  writes: { version?: [Copy, Copy]; current?: [Copy, Copy, string] },
+  /** What to set on a copy, and which wrapped data key it must still hold. */
+  toWrite: (old: Copy, next: Copy) => SealedCopyWrite,
 ): Promise<boolean> {
   const items: ReturnType<typeof copyUpdate>[] = []
   if (writes.version) {
-    items.push(copyUpdate(table, itemKey.keyVersion(tenantId, keyId, version), [], writes.version))
+    const write = toWrite(...writes.version)
+    items.push(copyUpdate(table, itemKey.keyVersion(tenantId, keyId, version), [], write))
   }
   if (writes.current) {
+    const [old, next, name] = writes.current
+    const write = toWrite(old, next)
     const onlyWhileCurrent = {
       expression: 'keyId = :keyId AND currentVersion = :version AND ',
       values: { ':keyId': keyId, ':version': version },
     }
-    for (const key of [
-      itemKey.key(tenantId, keyId),
-      itemKey.keyName(tenantId, writes.current.name),
-    ]) {
-      items.push(copyUpdate(table, key, ['current'], writes.current, onlyWhileCurrent))
+    for (const key of [itemKey.key(tenantId, keyId), itemKey.keyName(tenantId, name)]) {
+      items.push(copyUpdate(table, key, ['current'], write, onlyWhileCurrent))
     }
   }
   if (items.length === 0) return Promise.resolve(true)

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
+import { personPuts } from './accounts.ts'
 import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { type MembershipRecord, membershipPuts } from './members.ts'
@@ -126,24 +127,7 @@ export function createSsoRepository({
         doc,
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: table,
-                Item: {
-                  ...itemKey.email(input.user.email),
-                  type: 'email',
-                  userId: input.user.userId,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            ...personPuts(table, input.user),
             ...membershipPuts(table, input.membership),
           ],
         }),

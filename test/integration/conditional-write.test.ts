@@ -122,7 +122,8 @@ describe('writing copies of a sealed record', () => {
         new GetCommand({ TableName: table.tableName, Key: { pk: `ORG#${tenantId}`, sk } }),
       )
     ).Item
-  const copyWrite = (old: number, next: number) => ({
+  /** Copies named by their KEK version, re-wrapped as the re-encryption job does. */
+  const rewrap = (old: number, next: number) => ({
     oldWrappedDek: bytes(old),
     set: { 'sealed.wrappedDek': bytes(next), 'sealed.kek': { version: next } },
   })
@@ -132,7 +133,8 @@ describe('writing copies of a sealed record', () => {
       table.doc,
       table.tableName,
       { tenantId, keyId, version: 1 },
-      { version: copyWrite(1, 2), current: { ...copyWrite(1, 2), name: 'stripe' } },
+      { version: [1, 2], current: [1, 2, 'stripe'] },
+      rewrap,
     )
     expect(written).toBe(true)
     expect((await item(`KEYVER#${keyId}#000000001`))?.sealed).toEqual(sealed(2))
@@ -146,14 +148,16 @@ describe('writing copies of a sealed record', () => {
       table.doc,
       table.tableName,
       { tenantId, keyId, version: 1 },
-      { version: copyWrite(2, 3), current: { ...copyWrite(1, 3), name: 'stripe' } },
+      { version: [2, 3], current: [1, 3, 'stripe'] },
+      rewrap,
     )
     expect(stale).toBe(false)
     const notCurrent = await writeSealedCopies(
       table.doc,
       table.tableName,
       { tenantId, keyId, version: 2 },
-      { current: { ...copyWrite(2, 3), name: 'stripe' } },
+      { current: [2, 3, 'stripe'] },
+      rewrap,
     )
     expect(notCurrent).toBe(false)
     expect((await item(`KEYVER#${keyId}#000000001`))?.sealed).toEqual(sealed(2))
