@@ -48,8 +48,8 @@ export interface ConditionalWriteOptions {
 }
 
 /**
- * Why the write was refused, or undefined when `error` is no refusal. By name rather than by
- * class, as the SDK's own error translation does, so a second copy of the SDK still matches.
+ * Why the write was refused, or undefined when `error` is no refusal. Errors are told apart by
+ * name rather than by class, so one thrown by a second copy of the SDK still matches.
  */
 function refusalOf(
   error: unknown,
@@ -79,6 +79,7 @@ export async function sendConditional<C extends ConditionalCommand, T>(
   options: ConditionalWriteOptions = {},
 ): Promise<OutputOf<C> | T> {
   try {
+    // send's overloads take one command class at a time, not a union of them.
     return (await doc.send(command as PutCommand)) as OutputOf<C>
   } catch (error) {
     const refusal = refusalOf(error, options)
