@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import type { Principal } from '../auth/principal.ts'
 import { mayManageMember, type Role, requireMemberManager, requireOwner } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
@@ -177,12 +176,8 @@ export function createMemberService({
       const grant = granted
         ? { grantedBy: principal.userId ?? '', grantedAt: new Date(clock.now()).toISOString() }
         : undefined
-      try {
-        await members.setProductionReveal(principal.tenantId, userId, grant)
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw noSuchMember()
-        throw error
-      }
+      const set = await members.setProductionReveal(principal.tenantId, userId, grant)
+      if (!set) throw noSuchMember()
       const updated: MembershipRecord = { ...record }
       if (grant) updated.productionReveal = grant
       else delete updated.productionReveal

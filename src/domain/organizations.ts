@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import type { Principal } from '../auth/principal.ts'
 import { requireProductionChange, requireScope } from '../auth/scopes.ts'
 import type { Config, Environment } from '../config.ts'
@@ -139,22 +138,18 @@ export function createOrganizationService({
         checkSettingAllowed(config.mockGuardrails, environment, setting)
         if (mockDefaults) mockDefaults[environment] = setting
       }
-      try {
-        const updated = await accounts.updateOrganization(
-          principal.tenantId,
-          {
-            ...(changes.name ? { name: changes.name } : {}),
-            ...(mockDefaults ? { mockDefaults } : {}),
-          },
-          new Date(clock.now()),
-        )
-        onChanged(principal.tenantId)
-        return updated
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException)
-          throw new AppError('not_found', 'No such organization.')
-        throw error
-      }
+      const updated = await accounts.updateOrganization(
+        principal.tenantId,
+        {
+          ...(changes.name ? { name: changes.name } : {}),
+          ...(mockDefaults ? { mockDefaults } : {}),
+        },
+        new Date(clock.now()),
+      )
+      // Deleted meanwhile, or never there.
+      if (!updated) throw new AppError('not_found', 'No such organization.')
+      onChanged(principal.tenantId)
+      return updated
     },
 
     /**

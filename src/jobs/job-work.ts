@@ -68,20 +68,17 @@ export function reencryptWork(deps: ReencryptWorkDeps, job: KekJob): JobWork {
     async complete(current, at) {
       const retiring = current.filter((r) => r.version !== target && r.status === 'retiring')
       try {
-        await deps.kekStore.retire(
+        const retired = await deps.kekStore.retire(
           tenantId,
           retiring.map((r) => r.version),
           target,
           at,
         )
-      } catch (error) {
-        // The target stopped being the active version since the check above.
-        if ((error as Error).name !== 'TransactionCanceledException') throw error
-        return 'superseded'
+        // Refused: the target stopped being the active version since the check above.
+        return retired ? 'finished' : 'superseded'
       } finally {
         keks.invalidate(tenantId)
       }
-      return 'finished'
     },
   }
 }

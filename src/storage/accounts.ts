@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { AppError } from '../errors.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { type MembershipRecord, membershipPuts } from './members.ts'
 import { initialSchedule, rekeyScheduleItem } from './rekey-schedule.ts'
@@ -58,6 +58,30 @@ export function toOrganization(item: Record<string, unknown>): OrganizationRecor
   return strip<OrganizationRecord>(item)
 }
 
+/**
+ * A new person: their e-mail claim (unique: taken, it refuses the transaction) and their user
+ * item, both written only where nothing is yet.
+ */
+export const personPuts = (
+  table: string,
+  user: Pick<UserRecord, 'userId' | 'email'> & Partial<UserRecord>,
+) => [
+  {
+    Put: {
+      TableName: table,
+      Item: { ...itemKey.email(user.email), type: 'email', userId: user.userId },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  },
+  {
+    Put: {
+      TableName: table,
+      Item: { ...itemKey.user(user.userId), type: 'user', ...user },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  },
+]
+
 export function createAccountRepository({
   doc,
   table,
@@ -77,62 +101,42 @@ export function createAccountRepository({
       owner: MembershipRecord
       session: TokenRecord
     }): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.email(input.user.email),
-                    type: 'email',
-                    userId: input.user.userId,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...personPuts(table, input.user),
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...itemKey.org(input.organization.tenantId),
+                  type: 'org',
+                  ...input.organization,
+                  ownerCount: 1,
                 },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              {
-                Put: {
-                  TableName: table,
-                  Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+            },
+            ...membershipPuts(table, input.owner),
+            {
+              Put: {
+                TableName: table,
+                Item: rekeyScheduleItem(
+                  initialSchedule(input.organization.tenantId, input.organization.createdAt),
+                ),
               },
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.org(input.organization.tenantId),
-                    type: 'org',
-                    ...input.organization,
-                    ownerCount: 1,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              ...membershipPuts(table, input.owner),
-              {
-                Put: {
-                  TableName: table,
-                  Item: rekeyScheduleItem(
-                    initialSchedule(input.organization.tenantId, input.organization.createdAt),
-                  ),
-                },
-              },
-              { Put: { TableName: table, Item: tokenItem(input.session) } },
-            ],
-          }),
-        )
-      } catch (error) {
-        if (
-          error instanceof TransactionCanceledException &&
-          error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
-        ) {
-          throw new AppError('conflict', 'An account with this e-mail address already exists.')
-        }
-        throw error
-      }
+            },
+            { Put: { TableName: table, Item: tokenItem(input.session) } },
+          ],
+        }),
+        ({ failed, error }) => {
+          if (failed.includes(0)) {
+            throw new AppError('conflict', 'An account with this e-mail address already exists.')
+          }
+          throw error
+        },
+      )
     },
 
     async findUserByEmail(email: string): Promise<UserRecord | undefined> {
@@ -169,11 +173,12 @@ export function createAccountRepository({
       )
     },
 
+    /** Undefined when the organization is gone (or deleted). */
     async updateOrganization(
       tenantId: string,
       changes: Partial<Pick<OrganizationRecord, 'name' | 'mockDefaults'>>,
       at: Date,
-    ): Promise<OrganizationRecord> {
+    ): Promise<OrganizationRecord | undefined> {
       const sets = ['updatedAt = :at']
       const values: Record<string, unknown> = { ':at': at.toISOString() }
       // `name` is a DynamoDB reserved word: every field goes through a placeholder.
@@ -184,7 +189,8 @@ export function createAccountRepository({
         names[`#${field}`] = field
         values[`:${field}`] = value
       }
-      const { Attributes } = await doc.send(
+      const updated = await sendConditional(
+        doc,
         new UpdateCommand({
           TableName: table,
           Key: itemKey.org(tenantId),
@@ -194,8 +200,9 @@ export function createAccountRepository({
           ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ReturnValues: 'ALL_NEW',
         }),
+        () => undefined,
       )
-      return toOrganization(Attributes ?? {})
+      return updated && toOrganization(updated.Attributes ?? {})
     },
 
     async setMfaRequired(
@@ -221,27 +228,26 @@ export function createAccountRepository({
      * when the claim still names them.
      */
     async deleteUser(user: Pick<UserRecord, 'userId' | 'email'>): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: table,
-                  Key: itemKey.email(user.email),
-                  ConditionExpression: 'userId = :userId',
-                  ExpressionAttributeValues: { ':userId': user.userId },
-                },
+      const deleted = await writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: table,
+                Key: itemKey.email(user.email),
+                ConditionExpression: 'userId = :userId',
+                ExpressionAttributeValues: { ':userId': user.userId },
               },
-              { Delete: { TableName: table, Key: itemKey.user(user.userId) } },
-            ],
-          }),
-        )
-      } catch (error) {
-        // The claim names someone else or nobody: only the user item is ours to remove.
-        if (!(error instanceof TransactionCanceledException)) throw error
-        await doc.send(new DeleteCommand({ TableName: table, Key: itemKey.user(user.userId) }))
-      }
+            },
+            { Delete: { TableName: table, Key: itemKey.user(user.userId) } },
+          ],
+        }),
+        { anyCancellation: true },
+      )
+      if (deleted) return
+      // The claim names someone else or nobody: only the user item is ours to remove.
+      await doc.send(new DeleteCommand({ TableName: table, Key: itemKey.user(user.userId) }))
     },
 
     async markOrganizationDeleted(tenantId: string, at: Date): Promise<void> {

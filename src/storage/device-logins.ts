@@ -1,13 +1,10 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 /** A device login (RFC 8628) from its request to the session it ends with. */
@@ -37,11 +34,6 @@ const strip = (item: Record<string, unknown>): DeviceLoginRecord => {
   return rest as unknown as DeviceLoginRecord
 }
 
-const conditionFailed = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed'))
-
 export function createDeviceLoginRepository({
   doc,
   table,
@@ -53,45 +45,40 @@ export function createDeviceLoginRepository({
     /** False when the user code is taken by another login in flight (draw another). */
     async create(record: DeviceLoginRecord): Promise<boolean> {
       const ttl = epochSeconds(new Date(record.expiresAt))
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.deviceLogin(record.deviceHash),
-                    type: 'device',
-                    ...record,
-                    ttl,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...itemKey.deviceLogin(record.deviceHash),
+                  type: 'device',
+                  ...record,
+                  ttl,
                 },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.deviceUserCode(record.userCode),
-                    type: 'deviceUserCode',
-                    deviceHash: record.deviceHash,
-                    expiresAt: record.expiresAt,
-                    ttl,
-                  },
-                  // A code of an expired login may be reused (DynamoDB Local keeps TTL'd items).
-                  ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-                  ExpressionAttributeValues: { ':now': record.createdAt },
+            },
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...itemKey.deviceUserCode(record.userCode),
+                  type: 'deviceUserCode',
+                  deviceHash: record.deviceHash,
+                  expiresAt: record.expiresAt,
+                  ttl,
                 },
+                // A code of an expired login may be reused (DynamoDB Local keeps TTL'd items).
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+                ExpressionAttributeValues: { ':now': record.createdAt },
               },
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (conditionFailed(error)) return false
-        throw error
-      }
+            },
+          ],
+        }),
+      )
     },
 
     async get(deviceHash: string): Promise<DeviceLoginRecord | undefined> {
@@ -148,48 +135,36 @@ export function createDeviceLoginRepository({
       at: Date,
     ): Promise<boolean> {
       const fields = Object.entries(decision)
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.deviceLogin(deviceHash),
-            UpdateExpression: `SET ${fields.map(([name]) => `#${name} = :${name}`).join(', ')}`,
-            ConditionExpression: '#status = :pending AND expiresAt > :now',
-            ExpressionAttributeNames: Object.fromEntries(
-              fields.map(([name]) => [`#${name}`, name]),
-            ),
-            ExpressionAttributeValues: {
-              ...Object.fromEntries(fields.map(([name, value]) => [`:${name}`, value])),
-              ':pending': 'pending',
-              ':now': at.toISOString(),
-            },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (conditionFailed(error)) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.deviceLogin(deviceHash),
+          UpdateExpression: `SET ${fields.map(([name]) => `#${name} = :${name}`).join(', ')}`,
+          ConditionExpression: '#status = :pending AND expiresAt > :now',
+          ExpressionAttributeNames: Object.fromEntries(fields.map(([name]) => [`#${name}`, name])),
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(fields.map(([name, value]) => [`:${name}`, value])),
+            ':pending': 'pending',
+            ':now': at.toISOString(),
+          },
+        }),
+      )
     },
 
     /** An approved login becomes a session once: false when another poll took it. */
     async markIssued(deviceHash: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.deviceLogin(deviceHash),
-            UpdateExpression: 'SET #status = :issued',
-            ConditionExpression: '#status = :approved',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':issued': 'issued', ':approved': 'approved' },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (conditionFailed(error)) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.deviceLogin(deviceHash),
+          UpdateExpression: 'SET #status = :issued',
+          ConditionExpression: '#status = :approved',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':issued': 'issued', ':approved': 'approved' },
+        }),
+      )
     },
   }
 }

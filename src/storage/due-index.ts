@@ -1,10 +1,10 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { writeIf } from './conditional-write.ts'
 import type { ItemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 
@@ -53,34 +53,30 @@ export function createDueIndex({ doc, table }: { doc: DynamoDBDocumentClient; ta
       { sent, nextDueAt }: { sent: string[]; nextDueAt?: string },
       events: OutboxEvent[],
     ): Promise<boolean> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: key,
-                  UpdateExpression: nextDueAt
-                    ? 'SET remindersSent = :sent, gsi1sk = :next'
-                    : 'SET remindersSent = :sent REMOVE gsi1pk, gsi1sk',
-                  ConditionExpression: 'gsi1sk = :seen',
-                  ExpressionAttributeValues: {
-                    ':sent': sent,
-                    ':seen': seenSortKey,
-                    ...(nextDueAt ? { ':next': dueSortKey(nextDueAt, key) } : {}),
-                  },
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: key,
+                UpdateExpression: nextDueAt
+                  ? 'SET remindersSent = :sent, gsi1sk = :next'
+                  : 'SET remindersSent = :sent REMOVE gsi1pk, gsi1sk',
+                ConditionExpression: 'gsi1sk = :seen',
+                ExpressionAttributeValues: {
+                  ':sent': sent,
+                  ':seen': seenSortKey,
+                  ...(nextDueAt ? { ':next': dueSortKey(nextDueAt, key) } : {}),
                 },
               },
-              ...events.map((event) => eventPut(table, event)),
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+            },
+            ...events.map((event) => eventPut(table, event)),
+          ],
+        }),
+        { anyCancellation: true },
+      )
     },
   }
 }

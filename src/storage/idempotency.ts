@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { Clock } from '../lib/clock.ts'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, type ItemKey } from './keys.ts'
 
 /**
@@ -77,32 +77,27 @@ export function createIdempotencyStore({
   async function tryClaim(scope: IdempotencyScope, fingerprint: string, owner: string) {
     const now = clock.now()
     const expiresAt = now + retentionMs
-    try {
-      await doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...idempotencyItemKey(scope),
-            type: 'idempotency',
-            state: 'pending',
-            fingerprint,
-            owner,
-            lockedUntil: now + lockMs,
-            expiresAt,
-            ttl: epochSeconds(new Date(expiresAt)),
-          },
-          // DynamoDB Local never expires items (and AWS takes its time): expiry is checked here.
-          ConditionExpression:
-            'attribute_not_exists(pk) OR expiresAt < :now OR (#state = :pending AND lockedUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': now, ':pending': 'pending' },
-        }),
-      )
-      return true
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false
-      throw error
-    }
+    return writeIf(
+      doc,
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...idempotencyItemKey(scope),
+          type: 'idempotency',
+          state: 'pending',
+          fingerprint,
+          owner,
+          lockedUntil: now + lockMs,
+          expiresAt,
+          ttl: epochSeconds(new Date(expiresAt)),
+        },
+        // DynamoDB Local never expires items (and AWS takes its time): expiry is checked here.
+        ConditionExpression:
+          'attribute_not_exists(pk) OR expiresAt < :now OR (#state = :pending AND lockedUntil < :now)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':now': now, ':pending': 'pending' },
+      }),
+    )
   }
 
   return {
@@ -128,40 +123,36 @@ export function createIdempotencyStore({
     },
 
     async complete(scope, owner, response) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: idempotencyItemKey(scope),
-            UpdateExpression: 'SET #state = :done, #response = :response REMOVE lockedUntil',
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: {
-              '#state': 'state',
-              '#response': 'response',
-              '#owner': 'owner',
-            },
-            ExpressionAttributeValues: { ':done': 'done', ':response': response, ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      // Refused when the claim is no longer this owner's: nothing of theirs to change.
+      await writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: idempotencyItemKey(scope),
+          UpdateExpression: 'SET #state = :done, #response = :response REMOVE lockedUntil',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#response': 'response',
+            '#owner': 'owner',
+          },
+          ExpressionAttributeValues: { ':done': 'done', ':response': response, ':owner': owner },
+        }),
+      )
     },
 
     async release(scope, owner) {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: idempotencyItemKey(scope),
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      // Refused when the claim is no longer this owner's: nothing of theirs to change.
+      await writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: idempotencyItemKey(scope),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      )
     },
   }
 }

@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { Role } from '../auth/roles.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { type MembershipRecord, membershipPuts } from './members.ts'
 
@@ -124,22 +121,17 @@ export function createInvitationRepository({
 
     /** Revokes a pending invitation; false when there is none to revoke. */
     async revoke(tenantId: string, invitationId: string, at: Date): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.invitation(tenantId, invitationId),
-            UpdateExpression: 'SET revokedAt = :at',
-            ConditionExpression:
-              'attribute_exists(pk) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(revokedAt)',
-            ExpressionAttributeValues: { ':at': at.toISOString() },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.invitation(tenantId, invitationId),
+          UpdateExpression: 'SET revokedAt = :at',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      )
     },
 
     /**
@@ -147,37 +139,36 @@ export function createInvitationRepository({
      * make one member, and an invitation revoked or expired meanwhile adds nobody.
      */
     async accept(invitation: InvitationRecord, member: MembershipRecord): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.invitation(invitation.tenantId, invitation.invitationId),
-                  UpdateExpression: 'SET acceptedAt = :at, acceptedBy = :by',
-                  ConditionExpression:
-                    'attribute_exists(pk) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(revokedAt) AND expiresAt > :at',
-                  ExpressionAttributeValues: { ':at': member.joinedAt, ':by': member.userId },
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.invitation(invitation.tenantId, invitation.invitationId),
+                UpdateExpression: 'SET acceptedAt = :at, acceptedBy = :by',
+                ConditionExpression:
+                  'attribute_exists(pk) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(revokedAt) AND expiresAt > :at',
+                ExpressionAttributeValues: { ':at': member.joinedAt, ':by': member.userId },
               },
-              ...membershipPuts(table, member),
-              {
-                ConditionCheck: {
-                  TableName: table,
-                  Key: itemKey.org(invitation.tenantId),
-                  ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
-                },
+            },
+            ...membershipPuts(table, member),
+            {
+              ConditionCheck: {
+                TableName: table,
+                Key: itemKey.org(invitation.tenantId),
+                ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
               },
-            ],
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error
-        const reasons = error.CancellationReasons ?? []
-        if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new AlreadyMember()
-        throw new InvitationSpent()
-      }
+            },
+          ],
+        }),
+        ({ failed }) => {
+          throw failed.includes(1) ? new AlreadyMember() : new InvitationSpent()
+        },
+        // A transaction racing this one may have spent the invitation first.
+        { anyCancellation: true },
+      )
     },
   }
 }

@@ -1,6 +1,6 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { writeIf } from './conditional-write.ts'
 import { eventPut } from './outbox.ts'
 
 /** One `encryption.key_unreachable` per tenant per this long, however many reads fail. */
@@ -21,33 +21,29 @@ export function createKekAlertStore({
   return {
     /** False when an alert went out within the interval (nothing written). */
     async raise(event: OutboxEvent, now: number): Promise<boolean> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: { pk: `ORG#${event.tenantId}`, sk: 'KEKALERT' },
-                  UpdateExpression: 'SET lastAlertAt = :now, #type = :type',
-                  ConditionExpression: 'attribute_not_exists(lastAlertAt) OR lastAlertAt < :since',
-                  ExpressionAttributeNames: { '#type': 'type' },
-                  ExpressionAttributeValues: {
-                    ':now': now,
-                    ':since': now - KEK_ALERT_INTERVAL_MS,
-                    ':type': 'kek-alert',
-                  },
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: { pk: `ORG#${event.tenantId}`, sk: 'KEKALERT' },
+                UpdateExpression: 'SET lastAlertAt = :now, #type = :type',
+                ConditionExpression: 'attribute_not_exists(lastAlertAt) OR lastAlertAt < :since',
+                ExpressionAttributeNames: { '#type': 'type' },
+                ExpressionAttributeValues: {
+                  ':now': now,
+                  ':since': now - KEK_ALERT_INTERVAL_MS,
+                  ':type': 'kek-alert',
                 },
               },
-              eventPut(table, event),
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+            },
+            eventPut(table, event),
+          ],
+        }),
+        { anyCancellation: true },
+      )
     },
   }
 }

@@ -5,6 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 import { queryAll } from './query-pages.ts'
@@ -109,47 +110,42 @@ export function createKekJobStore({ doc, table }: { doc: DynamoDBDocumentClient;
 
     /** Takes the job's lease if it is free (or already ours); undefined when it is not. */
     async claim(tenantId: string, jobId: string, owner: string, now: number, leaseMs: number) {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.kekJob(tenantId, jobId),
-            UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
-            ConditionExpression:
-              '#status IN (:pending, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':until': now + leaseMs,
-              ':now': now,
-              ':pending': 'pending',
-              ':running': 'running',
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        return Attributes ? toJob(Attributes) : undefined
-      } catch (error) {
-        if ((error as Error).name === 'ConditionalCheckFailedException') return undefined
-        throw error
-      }
+      const claimed = await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.kekJob(tenantId, jobId),
+          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
+          ConditionExpression:
+            '#status IN (:pending, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': now + leaseMs,
+            ':now': now,
+            ':pending': 'pending',
+            ':running': 'running',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+        () => undefined,
+      )
+      return claimed?.Attributes ? toJob(claimed.Attributes) : undefined
     },
 
     /** Gives the lease up (a graceful stop), so another instance can resume the job at once. */
     async release(tenantId: string, jobId: string, owner: string): Promise<void> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.kekJob(tenantId, jobId),
-            UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
-            ConditionExpression: 'leaseOwner = :owner',
-            ExpressionAttributeValues: { ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error
-      }
+      // Refused when the lease is no longer ours: nothing to give up.
+      await writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.kekJob(tenantId, jobId),
+          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      )
     },
 
     /**
@@ -204,20 +200,18 @@ export function createKekJobStore({ doc, table }: { doc: DynamoDBDocumentClient;
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }
-      try {
-        if (events.length === 0) await doc.send(new UpdateCommand(update))
-        else
-          await doc.send(
-            new TransactWriteCommand({
+      await sendConditional(
+        doc,
+        events.length === 0
+          ? new UpdateCommand(update)
+          : new TransactWriteCommand({
               TransactItems: [{ Update: update }, ...events.map((event) => eventPut(table, event))],
             }),
-          )
-      } catch (error) {
-        const name = (error as Error).name
-        if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException')
+        () => {
           throw new LeaseLost()
-        throw error
-      }
+        },
+        { anyCancellation: true },
+      )
     },
   }
 }

@@ -1,4 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { queryPages } from './query-pages.ts'
 
@@ -63,20 +64,15 @@ export function createKekReminderStore({
 
     /** Deletes the reminder if it is still `seen`: true for exactly one caller. */
     async take(seen: KekReminder): Promise<boolean> {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.kekReminder(seen.tenantId),
-            ConditionExpression: 'kekVersion = :version AND remindFrom = :from',
-            ExpressionAttributeValues: { ':version': seen.kekVersion, ':from': seen.remindFrom },
-          }),
-        )
-        return true
-      } catch (error) {
-        if ((error as Error).name === 'ConditionalCheckFailedException') return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.kekReminder(seen.tenantId),
+          ConditionExpression: 'kekVersion = :version AND remindFrom = :from',
+          ExpressionAttributeValues: { ':version': seen.kekVersion, ':from': seen.remindFrom },
+        }),
+      )
     },
   }
 }

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   PutCommand,
@@ -8,6 +7,7 @@ import {
 import { AppError } from '../errors.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
 import type { KekRecord } from '../kms/kek-records.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
@@ -87,57 +87,57 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           }
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              retire,
-              {
-                Put: {
-                  TableName: table,
-                  Item: kekItem(next),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            retire,
+            {
+              Put: {
+                TableName: table,
+                Item: kekItem(next),
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              { Put: { TableName: table, Item: kekJobItem(job) } },
-              ...events.map((event) => eventPut(table, event)),
-            ],
-          }),
-        )
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) throw changedMeanwhile()
-        throw error
-      }
+            },
+            { Put: { TableName: table, Item: kekJobItem(job) } },
+            ...events.map((event) => eventPut(table, event)),
+          ],
+        }),
+        () => {
+          throw changedMeanwhile()
+        },
+        { anyCancellation: true },
+      )
     },
 
     /** Files a new job for the active version (a retry of a failed one). */
     async restartJob(active: KekRecord, job: KekJob) {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.kek(active.tenantId, active.version),
-                  UpdateExpression: 'SET jobId = :job',
-                  ConditionExpression: '#status = :active AND jobId = :previous',
-                  ExpressionAttributeNames: { '#status': 'status' },
-                  ExpressionAttributeValues: {
-                    ':job': job.jobId,
-                    ':previous': active.jobId ?? '',
-                    ':active': 'active',
-                  },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.kek(active.tenantId, active.version),
+                UpdateExpression: 'SET jobId = :job',
+                ConditionExpression: '#status = :active AND jobId = :previous',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':job': job.jobId,
+                  ':previous': active.jobId ?? '',
+                  ':active': 'active',
                 },
               },
-              { Put: { TableName: table, Item: kekJobItem(job) } },
-            ],
-          }),
-        )
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) throw changedMeanwhile()
-        throw error
-      }
+            },
+            { Put: { TableName: table, Item: kekJobItem(job) } },
+          ],
+        }),
+        () => {
+          throw changedMeanwhile()
+        },
+        { anyCancellation: true },
+      )
     },
 
     /** Changes the active version's settings in place (no new version: the key is the same). */
@@ -145,43 +145,52 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
       const record: KekRecord = { ...active }
       if (ttl === undefined) delete record.dataKeyCacheTtlSeconds
       else record.dataKeyCacheTtlSeconds = ttl
-      try {
-        if (!stored) {
-          await doc.send(
-            new PutCommand({
-              TableName: table,
-              Item: kekItem(record),
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          )
-          return
-        }
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.kek(active.tenantId, active.version),
-            UpdateExpression: ttl === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
-            ConditionExpression: '#status = :active',
-            ExpressionAttributeNames: { '#ttl': 'dataKeyCacheTtlSeconds', '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':active': 'active',
-              ...(ttl === undefined ? {} : { ':ttl': ttl }),
-            },
-          }),
-        )
-      } catch (error) {
-        if ((error as Error).name === 'ConditionalCheckFailedException') throw changedMeanwhile()
-        throw error
+      const refused = () => {
+        throw changedMeanwhile()
       }
+      if (!stored) {
+        await sendConditional(
+          doc,
+          new PutCommand({
+            TableName: table,
+            Item: kekItem(record),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+          refused,
+        )
+        return
+      }
+      await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.kek(active.tenantId, active.version),
+          UpdateExpression: ttl === undefined ? 'REMOVE #ttl' : 'SET #ttl = :ttl',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#ttl': 'dataKeyCacheTtlSeconds', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':active': 'active',
+            ...(ttl === undefined ? {} : { ':ttl': ttl }),
+          },
+        }),
+        refused,
+      )
     },
 
     /**
      * Marks `versions` retired, if `target` is still the active version; erases raw material,
-     * which nothing may use again. Idempotent: a version already retired stays so.
+     * which nothing may use again. Idempotent: a version already retired stays so. False, with
+     * nothing written, when `target` is no longer the active version.
      */
-    async retire(tenantId: string, versions: number[], target: number, at: string) {
-      if (versions.length === 0) return
-      await doc.send(
+    async retire(
+      tenantId: string,
+      versions: number[],
+      target: number,
+      at: string,
+    ): Promise<boolean> {
+      if (versions.length === 0) return true
+      return writeIf(
+        doc,
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -209,6 +218,7 @@ export function createKekStore({ doc, table }: { doc: DynamoDBDocumentClient; ta
             })),
           ],
         }),
+        { anyCancellation: true },
       )
     },
   }

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { AppError } from '../errors.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { sendConditional } from './conditional-write.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { DUE, dueAttributes } from './due-index.ts'
 import {
@@ -24,7 +25,6 @@ import {
 import { type ItemKey, itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 import { queryAll, queryFilledPage } from './query-pages.ts'
-import { cancelledFor } from './transaction-errors.ts'
 
 export class VersionConflict extends Error {}
 
@@ -46,28 +46,25 @@ export function createKeyRepository({
 
   return {
     async create(record: KeyRecord): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: newKeyItems(record).map((Item, i) => ({
-              Put: {
-                TableName: table,
-                // The id item also stands for the key in the index of due dates.
-                Item: i === 0 ? { ...Item, ...dueAttributes(record.createdAt, Item) } : Item,
-                // The key's two items claim its id and name; the version item comes with them.
-                ...(Item.type === 'key' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-              },
-            })),
-          }),
-        )
-      } catch (error) {
-        if (cancelledFor(error, 'ConditionalCheckFailed')) {
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: newKeyItems(record).map((Item, i) => ({
+            Put: {
+              TableName: table,
+              // The id item also stands for the key in the index of due dates.
+              Item: i === 0 ? { ...Item, ...dueAttributes(record.createdAt, Item) } : Item,
+              // The key's two items claim its id and name; the version item comes with them.
+              ...(Item.type === 'key' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+            },
+          })),
+        }),
+        () => {
           throw new AppError('conflict', `A key named ${record.name} already exists.`, {
             extra: { name: record.name },
           })
-        }
-        throw error
-      }
+        },
+      )
     },
 
     async get(tenantId: string, ref: string): Promise<KeyRecord | undefined> {
@@ -109,53 +106,52 @@ export function createKeyRepository({
       next: StoredVersion,
       { rotationDueAt, events = [] }: { rotationDueAt?: string; events?: OutboxEvent[] } = {},
     ): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              ...both(record).map((key, i) => ({
-                Update: {
-                  TableName: table,
-                  Key: key,
-                  // A new replacement date: the id item is due for the scheduler's look now.
-                  UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? `, rotationDueAt = :due${i === 0 ? ', gsi1pk = :dueIndex, gsi1sk = :dueAt' : ''}` : ''}`,
-                  ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
-                  ExpressionAttributeNames: { '#current': 'current' },
-                  ExpressionAttributeValues: {
-                    ':next': next.version,
-                    ':previous': next.version - 1,
-                    ':current': next,
-                    ':now': next.createdAt,
-                    ':keyId': record.keyId,
-                    ...(rotationDueAt ? { ':due': rotationDueAt } : {}),
-                    ...(rotationDueAt && i === 0
-                      ? {
-                          ':dueIndex': DUE,
-                          ':dueAt': dueAttributes(next.createdAt, key).gsi1sk,
-                        }
-                      : {}),
-                  },
-                },
-              })),
-              {
-                Put: {
-                  TableName: table,
-                  Item: versionItem(record.tenantId, record.keyId, next),
-                  ConditionExpression: 'attribute_not_exists(pk)',
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...both(record).map((key, i) => ({
+              Update: {
+                TableName: table,
+                Key: key,
+                // A new replacement date: the id item is due for the scheduler's look now.
+                UpdateExpression: `SET currentVersion = :next, #current = :current, updatedAt = :now${rotationDueAt ? `, rotationDueAt = :due${i === 0 ? ', gsi1pk = :dueIndex, gsi1sk = :dueAt' : ''}` : ''}`,
+                ConditionExpression: 'currentVersion = :previous AND keyId = :keyId',
+                ExpressionAttributeNames: { '#current': 'current' },
+                ExpressionAttributeValues: {
+                  ':next': next.version,
+                  ':previous': next.version - 1,
+                  ':current': next,
+                  ':now': next.createdAt,
+                  ':keyId': record.keyId,
+                  ...(rotationDueAt ? { ':due': rotationDueAt } : {}),
+                  ...(rotationDueAt && i === 0
+                    ? {
+                        ':dueIndex': DUE,
+                        ':dueAt': dueAttributes(next.createdAt, key).gsi1sk,
+                      }
+                    : {}),
                 },
               },
-              ...events.map((event) => eventPut(table, event)),
-            ],
-          }),
-        )
-      } catch (error) {
-        if (
-          cancelledFor(error, 'ConditionalCheckFailed') ||
-          cancelledFor(error, 'TransactionConflict')
-        )
-          throw new VersionConflict()
-        throw error
-      }
+            })),
+            {
+              Put: {
+                TableName: table,
+                Item: versionItem(record.tenantId, record.keyId, next),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...events.map((event) => eventPut(table, event)),
+          ],
+        }),
+        ({ failed, reasons, error }) => {
+          if (failed.length > 0 || reasons.includes('TransactionConflict')) {
+            throw new VersionConflict()
+          }
+          throw error
+        },
+        { anyCancellation: true },
+      )
     },
 
     async update(record: KeyRecord, changes: KeyMetadataUpdate, now: string): Promise<void> {
@@ -175,46 +171,42 @@ export function createKeyRepository({
         `SET ${[...sets, ...extraSets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`
       // A changed expiry or replacement policy: the id item is due for the scheduler's look now.
       const lifetimeChanged = LIFETIME_FIELDS.some((field) => field in changes)
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: both(record).map((key, i) => {
-              const due = lifetimeChanged && i === 0
-              return {
-                Update: {
-                  TableName: table,
-                  Key: key,
-                  UpdateExpression: expression(
-                    due ? ['gsi1pk = :dueIndex', 'gsi1sk = :dueAt'] : [],
-                  ),
-                  ConditionExpression: 'keyId = :keyId',
-                  ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-                  ExpressionAttributeValues: due
-                    ? {
-                        ...values,
-                        ':dueIndex': DUE,
-                        ':dueAt': dueAttributes(now, key).gsi1sk,
-                      }
-                    : values,
-                },
-              }
-            }),
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: both(record).map((key, i) => {
+            const due = lifetimeChanged && i === 0
+            return {
+              Update: {
+                TableName: table,
+                Key: key,
+                UpdateExpression: expression(due ? ['gsi1pk = :dueIndex', 'gsi1sk = :dueAt'] : []),
+                ConditionExpression: 'keyId = :keyId',
+                ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+                ExpressionAttributeValues: due
+                  ? {
+                      ...values,
+                      ':dueIndex': DUE,
+                      ':dueAt': dueAttributes(now, key).gsi1sk,
+                    }
+                  : values,
+              },
+            }
           }),
-        )
-      } catch (error) {
-        if (cancelledFor(error, 'ConditionalCheckFailed'))
-          throw new AppError('not_found', 'No such key.')
-        if (cancelledFor(error, 'TransactionConflict')) {
-          throw new AppError(
-            'conflict',
-            'The key was being changed at the same moment; try again.',
-            {
-              headers: { 'retry-after': '1' },
-            },
-          )
-        }
-        throw error
-      }
+        }),
+        ({ failed, reasons, error }) => {
+          if (failed.length > 0) throw new AppError('not_found', 'No such key.')
+          if (reasons.includes('TransactionConflict')) {
+            throw new AppError(
+              'conflict',
+              'The key was being changed at the same moment; try again.',
+              { headers: { 'retry-after': '1' } },
+            )
+          }
+          throw error
+        },
+        { anyCancellation: true },
+      )
     },
 
     /**
@@ -222,27 +214,25 @@ export function createKeyRepository({
      * version's ciphertext.
      */
     async delete(record: KeyRecord, events: OutboxEvent[] = []): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              ...both(record).map((key) => ({
-                Delete: {
-                  TableName: table,
-                  Key: key,
-                  ConditionExpression: 'keyId = :keyId',
-                  ExpressionAttributeValues: { ':keyId': record.keyId },
-                },
-              })),
-              ...events.map((event) => eventPut(table, event)),
-            ],
-          }),
-        )
-      } catch (error) {
-        if (cancelledFor(error, 'ConditionalCheckFailed'))
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...both(record).map((key) => ({
+              Delete: {
+                TableName: table,
+                Key: key,
+                ConditionExpression: 'keyId = :keyId',
+                ExpressionAttributeValues: { ':keyId': record.keyId },
+              },
+            })),
+            ...events.map((event) => eventPut(table, event)),
+          ],
+        }),
+        () => {
           throw new AppError('not_found', 'No such key.')
-        throw error
-      }
+        },
+      )
       const versions = await this.versionKeys(record.tenantId, record.keyId)
       for (let i = 0; i < versions.length; i += 25) {
         let pending = versions.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }))

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logger.ts'
+import { writeIf } from './conditional-write.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 
 export interface LastUsedOptions {
@@ -42,22 +42,21 @@ export function createLastUsedTracker({
       if (oldest !== undefined) lastWrite.delete(oldest)
     }
     const at = new Date(now).toISOString()
-    const write = doc
-      .send(
-        new UpdateCommand({
-          TableName: table,
-          Key: key,
-          UpdateExpression: 'SET lastUsedAt = :at',
-          // Never move it backwards (another instance may have written a later time).
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :at)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      )
+    const write = writeIf(
+      doc,
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET lastUsedAt = :at',
+        // Never move it backwards (another instance may have written a later time).
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :at)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    )
       .then(
         () => undefined,
         (error: unknown) => {
-          if (error instanceof ConditionalCheckFailedException) return
           lastWrite.delete(id)
           logger.warn(
             { item: key.sk.split('#')[0], error: (error as Error)?.name },

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import type { MemberRole, Role } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
 import { itemKey } from './keys.ts'
@@ -95,11 +94,3 @@ export const lastOwner = () =>
   )
 export const changedMeanwhile = () =>
   new AppError('conflict', 'This member changed meanwhile; read the list again and retry.')
-
-/** Which write of a cancelled transaction failed its condition, by index. */
-export function failedIndexes(error: unknown): number[] {
-  if (!(error instanceof TransactionCanceledException)) throw error
-  return (error.CancellationReasons ?? []).flatMap((reason, index) =>
-    reason.Code === 'ConditionalCheckFailed' ? [index] : [],
-  )
-}

@@ -8,10 +8,10 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Role } from '../auth/roles.ts'
 import { AppError } from '../errors.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import {
   changedMeanwhile,
-  failedIndexes,
   lastOwner,
   type MembershipRecord,
   membershipPuts,
@@ -37,30 +37,28 @@ export function createMemberRepository({
   return {
     /** Adds a member; a conflict when they already are one, not_found for a deleted organization. */
     async add(record: MembershipRecord): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              ...membershipPuts(table, record),
-              record.role === 'owner'
-                ? ownerCountUpdate(table, record.tenantId, 1)
-                : {
-                    ConditionCheck: {
-                      TableName: table,
-                      Key: itemKey.org(record.tenantId),
-                      ConditionExpression:
-                        'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
-                    },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...membershipPuts(table, record),
+            record.role === 'owner'
+              ? ownerCountUpdate(table, record.tenantId, 1)
+              : {
+                  ConditionCheck: {
+                    TableName: table,
+                    Key: itemKey.org(record.tenantId),
+                    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
                   },
-            ],
-          }),
-        )
-      } catch (error) {
-        const failed = failedIndexes(error)
-        if (failed.includes(0)) throw new AppError('conflict', 'This person is already a member.')
-        if (failed.includes(2)) throw new AppError('not_found', 'No such organization.')
-        throw error
-      }
+                },
+          ],
+        }),
+        ({ failed, error }) => {
+          if (failed.includes(0)) throw new AppError('conflict', 'This person is already a member.')
+          if (failed.includes(2)) throw new AppError('not_found', 'No such organization.')
+          throw error
+        },
+      )
     },
 
     async get(tenantId: string, userId: string): Promise<MembershipRecord | undefined> {
@@ -116,93 +114,90 @@ export function createMemberRepository({
     async changeRole(tenantId: string, userId: string, from: Role, to: Role): Promise<void> {
       if (from === to) return
       const ownerDelta = from === 'owner' ? -1 : to === 'owner' ? 1 : 0
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.member(tenantId, userId),
-                  UpdateExpression: 'SET #role = :to',
-                  ConditionExpression: '#role = :from',
-                  ExpressionAttributeNames: { '#role': 'role' },
-                  ExpressionAttributeValues: { ':to': to, ':from': from },
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.member(tenantId, userId),
+                UpdateExpression: 'SET #role = :to',
+                ConditionExpression: '#role = :from',
+                ExpressionAttributeNames: { '#role': 'role' },
+                ExpressionAttributeValues: { ':to': to, ':from': from },
               },
-              ...(ownerDelta === 0 ? [] : [ownerCountUpdate(table, tenantId, ownerDelta)]),
-            ],
-          }),
-        )
-      } catch (error) {
-        const failed = failedIndexes(error)
-        if (failed.includes(0)) throw changedMeanwhile()
-        if (failed.includes(1)) throw ownerDelta < 0 ? lastOwner() : changedMeanwhile()
-        throw error
-      }
+            },
+            ...(ownerDelta === 0 ? [] : [ownerCountUpdate(table, tenantId, ownerDelta)]),
+          ],
+        }),
+        ({ failed, error }) => {
+          if (failed.includes(0)) throw changedMeanwhile()
+          if (failed.includes(1)) throw ownerDelta < 0 ? lastOwner() : changedMeanwhile()
+          throw error
+        },
+      )
     },
 
     /** The member `to` (of role `toRole`) becomes owner and `from`, an owner, becomes admin. */
     async transferOwnership(tenantId: string, from: string, to: string, toRole: Role) {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.member(tenantId, to),
-                  UpdateExpression: 'SET #role = :owner',
-                  ConditionExpression: '#role = :toRole',
-                  ExpressionAttributeNames: { '#role': 'role' },
-                  ExpressionAttributeValues: { ':owner': 'owner', ':toRole': toRole },
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.member(tenantId, to),
+                UpdateExpression: 'SET #role = :owner',
+                ConditionExpression: '#role = :toRole',
+                ExpressionAttributeNames: { '#role': 'role' },
+                ExpressionAttributeValues: { ':owner': 'owner', ':toRole': toRole },
               },
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.member(tenantId, from),
-                  UpdateExpression: 'SET #role = :admin',
-                  ConditionExpression: '#role = :owner',
-                  ExpressionAttributeNames: { '#role': 'role' },
-                  ExpressionAttributeValues: { ':admin': 'admin', ':owner': 'owner' },
-                },
+            },
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.member(tenantId, from),
+                UpdateExpression: 'SET #role = :admin',
+                ConditionExpression: '#role = :owner',
+                ExpressionAttributeNames: { '#role': 'role' },
+                ExpressionAttributeValues: { ':admin': 'admin', ':owner': 'owner' },
               },
-            ],
-          }),
-        )
-      } catch (error) {
-        if (failedIndexes(error).length > 0) throw changedMeanwhile()
-        throw error
-      }
+            },
+          ],
+        }),
+        () => {
+          throw changedMeanwhile()
+        },
+      )
     },
 
     /** Removes a member whose role is still `role`; the last owner stays (`last_owner`). */
     async remove(tenantId: string, userId: string, role: Role): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: table,
-                  Key: itemKey.member(tenantId, userId),
-                  ConditionExpression: '#role = :role',
-                  ExpressionAttributeNames: { '#role': 'role' },
-                  ExpressionAttributeValues: { ':role': role },
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: table,
+                Key: itemKey.member(tenantId, userId),
+                ConditionExpression: '#role = :role',
+                ExpressionAttributeNames: { '#role': 'role' },
+                ExpressionAttributeValues: { ':role': role },
               },
-              { Delete: { TableName: table, Key: itemKey.memberOf(userId, tenantId) } },
-              ...(role === 'owner' ? [ownerCountUpdate(table, tenantId, -1)] : []),
-            ],
-          }),
-        )
-      } catch (error) {
-        const failed = failedIndexes(error)
-        if (failed.includes(0)) throw changedMeanwhile()
-        if (failed.includes(2)) throw lastOwner()
-        throw error
-      }
+            },
+            { Delete: { TableName: table, Key: itemKey.memberOf(userId, tenantId) } },
+            ...(role === 'owner' ? [ownerCountUpdate(table, tenantId, -1)] : []),
+          ],
+        }),
+        ({ failed, error }) => {
+          if (failed.includes(0)) throw changedMeanwhile()
+          if (failed.includes(2)) throw lastOwner()
+          throw error
+        },
+      )
     },
 
     /** Forgets that a person belongs to an organization (the organization is being erased). */
@@ -212,13 +207,14 @@ export function createMemberRepository({
       )
     },
 
-    /** Grants (or, with undefined, withdraws) production reveals to a member. */
+    /** Grants (or, with undefined, withdraws) production reveals to a member; false when none. */
     async setProductionReveal(
       tenantId: string,
       userId: string,
       grant: MembershipRecord['productionReveal'],
-    ): Promise<void> {
-      await doc.send(
+    ): Promise<boolean> {
+      return writeIf(
+        doc,
         new UpdateCommand({
           TableName: table,
           Key: itemKey.member(tenantId, userId),

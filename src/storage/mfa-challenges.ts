@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -6,6 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 /** Between the password and the session: a second factor is owed (`verify`) or must be set up. */
@@ -60,21 +60,16 @@ export function createMfaChallengeStore({
 
     /** Binds a WebAuthn challenge to a live login challenge (it ends with it). */
     async setWebauthnChallenge(hash: string, webauthnChallenge: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'SET webauthnChallenge = :w',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':w': webauthnChallenge },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          UpdateExpression: 'SET webauthnChallenge = :w',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':w': webauthnChallenge },
+        }),
+      )
     },
 
     /**
@@ -86,41 +81,33 @@ export function createMfaChallengeStore({
       hash: string,
       maxAttempts: number,
     ): Promise<MfaChallengeRecord | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            UpdateExpression: 'ADD attempts :one',
-            ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
-            ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        if (!Attributes) return undefined
-        const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = Attributes
-        return rest as MfaChallengeRecord
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const counted = await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          UpdateExpression: 'ADD attempts :one',
+          ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
+          ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts },
+          ReturnValues: 'ALL_NEW',
+        }),
+        () => undefined,
+      )
+      if (!counted?.Attributes) return undefined
+      const { pk: _pk, sk: _sk, type: _t, ttl: _ttl, attempts: _a, ...rest } = counted.Attributes
+      return rest as MfaChallengeRecord
     },
 
     /** Ends a challenge; false if it had already ended (it yields one session at most). */
     async consumeChallenge(hash: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.mfaChallenge(hash),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.mfaChallenge(hash),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      )
     },
   }
 }

@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -10,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
+import { writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { createMfaChallengeStore } from './mfa-challenges.ts'
 
@@ -99,55 +96,51 @@ export function createMfaRepository({
       recoveryHashes: string[]
     }): Promise<boolean> {
       const { userId, enrolmentId, sealed, createdAt } = input.pending
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: table,
-                  Key: itemKey.mfaTotpPending(userId),
-                  ConditionExpression: 'enrolmentId = :e',
-                  ExpressionAttributeValues: { ':e': enrolmentId },
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: table,
+                Key: itemKey.mfaTotpPending(userId),
+                ConditionExpression: 'enrolmentId = :e',
+                ExpressionAttributeValues: { ':e': enrolmentId },
+              },
+            },
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...itemKey.mfaTotp(userId),
+                  type: 'mfa-totp',
+                  userId,
+                  enrolmentId,
+                  sealed,
+                  createdAt,
+                  confirmedAt: input.at,
+                  lastStep: input.step,
+                },
+                // Replacing a factor is removing it first, which needs that factor.
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...itemKey.mfaRecovery(userId),
+                  type: 'mfa-recovery',
+                  userId,
+                  codes: new Set(input.recoveryHashes),
+                  createdAt: input.at,
                 },
               },
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.mfaTotp(userId),
-                    type: 'mfa-totp',
-                    userId,
-                    enrolmentId,
-                    sealed,
-                    createdAt,
-                    confirmedAt: input.at,
-                    lastStep: input.step,
-                  },
-                  // Replacing a factor is removing it first, which needs that factor.
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.mfaRecovery(userId),
-                    type: 'mfa-recovery',
-                    userId,
-                    codes: new Set(input.recoveryHashes),
-                    createdAt: input.at,
-                  },
-                },
-              },
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+            },
+          ],
+        }),
+        { anyCancellation: true },
+      )
     },
 
     /**
@@ -155,41 +148,31 @@ export function createMfaRepository({
      * later one) was already accepted, so it is refused.
      */
     async useTotpStep(userId: string, enrolmentId: string, step: number): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaTotp(userId),
-            UpdateExpression: 'SET lastStep = :step',
-            ConditionExpression:
-              'enrolmentId = :e AND (attribute_not_exists(lastStep) OR lastStep < :step)',
-            ExpressionAttributeValues: { ':step': step, ':e': enrolmentId },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaTotp(userId),
+          UpdateExpression: 'SET lastStep = :step',
+          ConditionExpression:
+            'enrolmentId = :e AND (attribute_not_exists(lastStep) OR lastStep < :step)',
+          ExpressionAttributeValues: { ':step': step, ':e': enrolmentId },
+        }),
+      )
     },
 
     /** Removes one recovery code if it is still unused; false otherwise (each works once). */
     async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.mfaRecovery(userId),
-            UpdateExpression: 'DELETE codes :h',
-            ConditionExpression: 'contains(codes, :code)',
-            ExpressionAttributeValues: { ':h': new Set([hash]), ':code': hash },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.mfaRecovery(userId),
+          UpdateExpression: 'DELETE codes :h',
+          ConditionExpression: 'contains(codes, :code)',
+          ExpressionAttributeValues: { ':h': new Set([hash]), ':code': hash },
+        }),
+      )
     },
 
     /** The authenticator app alone (the person keeps other factors and the recovery codes). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 
 /**
@@ -26,19 +26,16 @@ export function createMockSecretSource({
     )
     if (typeof Item?.secret === 'string') return Item.secret
     const fresh = randomBytes(32).toString('base64url')
-    try {
-      await doc.send(
-        new PutCommand({
-          TableName: table,
-          Item: { ...key, type: 'mock-secret', secret: fresh },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      )
-      return fresh
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-      return load()
-    }
+    const stored = await writeIf(
+      doc,
+      new PutCommand({
+        TableName: table,
+        Item: { ...key, type: 'mock-secret', secret: fresh },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    )
+    // Refused: another instance stored its secret first, and that one holds.
+    return stored ? fresh : load()
   }
   return {
     get(): Promise<string> {

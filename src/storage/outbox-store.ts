@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   QueryCommand,
@@ -6,6 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { sendConditional } from './conditional-write.ts'
 import { type DeliveryAttempt, type DeliveryRecord, deliveryItem } from './deliveries.ts'
 import { type ItemKey, itemKey } from './keys.ts'
 import { OUTBOX, outboxSortKey } from './outbox.ts'
@@ -17,11 +17,9 @@ export type OutboxEntry =
 
 export class LeaseLost extends Error {}
 
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error &&
-    error.name === 'TransactionCanceledException' &&
-    String(error.message).includes('ConditionalCheckFailed'))
+const leaseLost = (): never => {
+  throw new LeaseLost()
+}
 
 /**
  * The delivery worker's view of the outbox. Every step holds a lease on its item (a conditional
@@ -57,28 +55,25 @@ export function createOutboxStore({ doc, table }: { doc: DynamoDBDocumentClient;
       now: number,
       leaseMs: number,
     ): Promise<Record<string, unknown> | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: key,
-            UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
-            ConditionExpression:
-              'gsi1pk = :outbox AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':until': now + leaseMs,
-              ':now': now,
-              ':outbox': OUTBOX,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        return Attributes
-      } catch (error) {
-        if (isConditionFailure(error)) return undefined
-        throw error
-      }
+      const leased = await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: key,
+          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
+          ConditionExpression:
+            'gsi1pk = :outbox AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': now + leaseMs,
+            ':now': now,
+            ':outbox': OUTBOX,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+        () => undefined,
+      )
+      return leased?.Attributes
     },
 
     /** Turns an event into one delivery per endpoint and takes it out of the outbox, at once. */
@@ -88,37 +83,34 @@ export function createOutboxStore({ doc, table }: { doc: DynamoDBDocumentClient;
       owner: string,
       now: string,
     ): Promise<void> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              ...deliveries.map((d) => ({
-                Put: {
-                  TableName: table,
-                  Item: deliveryItem(d),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              })),
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.event(event.tenantId, event.eventId),
-                  UpdateExpression: `SET fannedOutAt = :now, deliveries = :n REMOVE gsi1pk, gsi1sk, leaseOwner, leaseUntil`,
-                  ConditionExpression: 'leaseOwner = :owner',
-                  ExpressionAttributeValues: {
-                    ':now': now,
-                    ':n': deliveries.length,
-                    ':owner': owner,
-                  },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...deliveries.map((d) => ({
+              Put: {
+                TableName: table,
+                Item: deliveryItem(d),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            })),
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.event(event.tenantId, event.eventId),
+                UpdateExpression: `SET fannedOutAt = :now, deliveries = :n REMOVE gsi1pk, gsi1sk, leaseOwner, leaseUntil`,
+                ConditionExpression: 'leaseOwner = :owner',
+                ExpressionAttributeValues: {
+                  ':now': now,
+                  ':n': deliveries.length,
+                  ':owner': owner,
                 },
               },
-            ],
-          }),
-        )
-      } catch (error) {
-        if (isConditionFailure(error)) throw new LeaseLost()
-        throw error
-      }
+            },
+          ],
+        }),
+        leaseLost,
+      )
     },
 
     /**
@@ -132,56 +124,50 @@ export function createOutboxStore({ doc, table }: { doc: DynamoDBDocumentClient;
       owner: string,
     ): Promise<void> {
       const pending = status === 'pending' && attempt.nextRetryAt !== null
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.delivery(delivery.tenantId, delivery.webhookId, delivery.messageId),
-            UpdateExpression: pending
-              ? `SET attempts = list_append(attempts, :a), #status = :status, nextAttemptAt = :next, gsi1sk = :sk ${unlease}`
-              : `SET attempts = list_append(attempts, :a), #status = :status ${unlease}, nextAttemptAt, gsi1pk, gsi1sk`,
-            ConditionExpression: 'leaseOwner = :owner',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':a': [attempt],
-              ':status': status,
-              ':owner': owner,
-              ...(pending
-                ? {
-                    ':next': attempt.nextRetryAt,
-                    ':sk': outboxSortKey(
-                      attempt.nextRetryAt as string,
-                      delivery.tenantId,
-                      delivery.messageId,
-                    ),
-                  }
-                : {}),
-            },
-          }),
-        )
-      } catch (error) {
-        if (isConditionFailure(error)) throw new LeaseLost()
-        throw error
-      }
+      await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.delivery(delivery.tenantId, delivery.webhookId, delivery.messageId),
+          UpdateExpression: pending
+            ? `SET attempts = list_append(attempts, :a), #status = :status, nextAttemptAt = :next, gsi1sk = :sk ${unlease}`
+            : `SET attempts = list_append(attempts, :a), #status = :status ${unlease}, nextAttemptAt, gsi1pk, gsi1sk`,
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':a': [attempt],
+            ':status': status,
+            ':owner': owner,
+            ...(pending
+              ? {
+                  ':next': attempt.nextRetryAt,
+                  ':sk': outboxSortKey(
+                    attempt.nextRetryAt as string,
+                    delivery.tenantId,
+                    delivery.messageId,
+                  ),
+                }
+              : {}),
+          },
+        }),
+        leaseLost,
+      )
     },
 
     /** A delivery whose endpoint is gone or turned off: out of the outbox, marked so. */
     async cancel(delivery: DeliveryRecord, owner: string): Promise<void> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.delivery(delivery.tenantId, delivery.webhookId, delivery.messageId),
-            UpdateExpression: `SET #status = :cancelled ${unlease}, nextAttemptAt, gsi1pk, gsi1sk`,
-            ConditionExpression: 'leaseOwner = :owner',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':cancelled': 'cancelled', ':owner': owner },
-          }),
-        )
-      } catch (error) {
-        if (isConditionFailure(error)) throw new LeaseLost()
-        throw error
-      }
+      await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.delivery(delivery.tenantId, delivery.webhookId, delivery.messageId),
+          UpdateExpression: `SET #status = :cancelled ${unlease}, nextAttemptAt, gsi1pk, gsi1sk`,
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':cancelled': 'cancelled', ':owner': owner },
+        }),
+        leaseLost,
+      )
     },
   }
 }

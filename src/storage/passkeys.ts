@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { PasskeyCredential } from '../auth/passkeys.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 export interface StoredPasskey extends PasskeyCredential {
@@ -68,22 +68,22 @@ export function createPasskeyRepository({
     async takePending(
       userId: string,
     ): Promise<{ challenge: string; expiresAt: string } | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.passkeyPending(userId),
-            ConditionExpression: 'attribute_exists(pk)',
-            ReturnValues: 'ALL_OLD',
-          }),
-        )
-        return Attributes
-          ? { challenge: String(Attributes.challenge), expiresAt: String(Attributes.expiresAt) }
-          : undefined
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const taken = await sendConditional(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.passkeyPending(userId),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+        () => undefined,
+      )
+      return taken?.Attributes
+        ? {
+            challenge: String(taken.Attributes.challenge),
+            expiresAt: String(taken.Attributes.expiresAt),
+          }
+        : undefined
     },
 
     async add(passkey: StoredPasskey): Promise<void> {
@@ -105,22 +105,17 @@ export function createPasskeyRepository({
      * not (a cloned authenticator) is refused. Those that always send 0 are not compared.
      */
     async recordUse(userId: string, credentialId: string, counter: number, at: string) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.passkey(userId, credentialId),
-            UpdateExpression: 'SET #counter = :c, lastUsedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND (:c = :zero OR #counter < :c)',
-            ExpressionAttributeNames: { '#counter': 'counter' },
-            ExpressionAttributeValues: { ':c': counter, ':zero': 0, ':at': at },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.passkey(userId, credentialId),
+          UpdateExpression: 'SET #counter = :c, lastUsedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND (:c = :zero OR #counter < :c)',
+          ExpressionAttributeNames: { '#counter': 'counter' },
+          ExpressionAttributeValues: { ':c': counter, ':zero': 0, ':at': at },
+        }),
+      )
     },
 
     async remove(userId: string, credentialId: string): Promise<void> {

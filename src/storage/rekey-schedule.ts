@@ -1,9 +1,9 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from './conditional-write.ts'
 import { type KekJob, kekJobItem } from './kek-jobs.ts'
 import { itemKey } from './keys.ts'
 import { queryPages } from './query-pages.ts'
@@ -129,20 +129,16 @@ export function createRekeyScheduleStore({
             ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
           }
         : { ConditionExpression: 'attribute_not_exists(pk)' }
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: table, Item: rekeyScheduleItem(next), ...condition } },
-              ...(job ? [{ Put: { TableName: table, Item: kekJobItem(job) } }] : []),
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: rekeyScheduleItem(next), ...condition } },
+            ...(job ? [{ Put: { TableName: table, Item: kekJobItem(job) } }] : []),
+          ],
+        }),
+        { anyCancellation: true },
+      )
     },
   }
 }

@@ -1,14 +1,9 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import { itemKey } from './keys.ts'
 import { queryAll } from './query-pages.ts'
 import { parseVersionSk } from './rewrap-store.ts'
+import { writeSealedCopies } from './sealed-record-write.ts'
 
 /**
  * What the re-keying job reads and writes: a key version's whole sealed record (a fresh data
@@ -119,57 +114,10 @@ export function createRekeyStore({ doc, table }: { doc: DynamoDBDocumentClient; 
         current?: [RekeyCopy, RekeyCopy, string]
       },
     ): Promise<boolean> {
-      const items: Record<string, unknown>[] = []
-      if (writes.version) {
-        const [old, next] = writes.version
-        items.push({
-          Update: {
-            TableName: table,
-            Key: itemKey.keyVersion(tenantId, keyId, version),
-            UpdateExpression: 'SET #sealed = :new, sealedAt = :at, recordVersion = :rv',
-            ConditionExpression: '#sealed.wrappedDek = :old',
-            ExpressionAttributeNames: { '#sealed': 'sealed' },
-            ExpressionAttributeValues: {
-              ':new': next.sealed,
-              ':at': next.sealedAt,
-              ':rv': next.recordVersion,
-              ':old': old.sealed.wrappedDek,
-            },
-          },
-        })
-      }
-      if (writes.current) {
-        const [old, next, name] = writes.current
-        for (const key of [itemKey.key(tenantId, keyId), itemKey.keyName(tenantId, name)]) {
-          items.push({
-            Update: {
-              TableName: table,
-              Key: key,
-              UpdateExpression:
-                'SET #current.sealed = :new, #current.sealedAt = :at, #current.recordVersion = :rv',
-              ConditionExpression:
-                'keyId = :keyId AND currentVersion = :version AND #current.sealed.wrappedDek = :old',
-              ExpressionAttributeNames: { '#current': 'current' },
-              ExpressionAttributeValues: {
-                ':new': next.sealed,
-                ':at': next.sealedAt,
-                ':rv': next.recordVersion,
-                ':old': old.sealed.wrappedDek,
-                ':keyId': keyId,
-                ':version': version,
-              },
-            },
-          })
-        }
-      }
-      if (items.length === 0) return true
-      try {
-        await doc.send(new TransactWriteCommand({ TransactItems: items as never }))
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+      return writeSealedCopies(doc, table, { tenantId, keyId, version }, writes, (old, next) => ({
+        oldWrappedDek: old.sealed.wrappedDek,
+        set: { sealed: next.sealed, sealedAt: next.sealedAt, recordVersion: next.recordVersion },
+      }))
     },
   }
 }

@@ -1,13 +1,8 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { KekRef } from '../kms/key-provider.ts'
 import { itemKey } from './keys.ts'
 import { queryAll } from './query-pages.ts'
+import { writeSealedCopies } from './sealed-record-write.ts'
 
 /**
  * What the re-encryption job reads and writes. A key version's sealed value lives in its
@@ -123,54 +118,10 @@ export function createRewrapStore({ doc, table }: { doc: DynamoDBDocumentClient;
       version: number,
       writes: { version?: [SealedCopy, SealedCopy]; current?: [SealedCopy, SealedCopy, string] },
     ): Promise<boolean> {
-      const items: Record<string, unknown>[] = []
-      if (writes.version) {
-        const [old, next] = writes.version
-        items.push({
-          Update: {
-            TableName: table,
-            Key: itemKey.keyVersion(tenantId, keyId, version),
-            UpdateExpression: 'SET #sealed.wrappedDek = :new, #sealed.kek = :kek',
-            ConditionExpression: '#sealed.wrappedDek = :old',
-            ExpressionAttributeNames: { '#sealed': 'sealed' },
-            ExpressionAttributeValues: {
-              ':new': next.wrappedDek,
-              ':kek': next.kek,
-              ':old': old.wrappedDek,
-            },
-          },
-        })
-      }
-      if (writes.current) {
-        const [old, next, name] = writes.current
-        for (const key of [itemKey.key(tenantId, keyId), itemKey.keyName(tenantId, name)]) {
-          items.push({
-            Update: {
-              TableName: table,
-              Key: key,
-              UpdateExpression: 'SET #current.sealed.wrappedDek = :new, #current.sealed.kek = :kek',
-              ConditionExpression:
-                'keyId = :keyId AND currentVersion = :version AND #current.sealed.wrappedDek = :old',
-              ExpressionAttributeNames: { '#current': 'current' },
-              ExpressionAttributeValues: {
-                ':new': next.wrappedDek,
-                ':kek': next.kek,
-                ':old': old.wrappedDek,
-                ':keyId': keyId,
-                ':version': version,
-              },
-            },
-          })
-        }
-      }
-      if (items.length === 0) return true
-      try {
-        await doc.send(new TransactWriteCommand({ TransactItems: items as never }))
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+      return writeSealedCopies(doc, table, { tenantId, keyId, version }, writes, (old, next) => ({
+        oldWrappedDek: old.wrappedDek,
+        set: { 'sealed.wrappedDek': next.wrappedDek, 'sealed.kek': next.kek },
+      }))
     },
   }
 }

@@ -7,6 +7,7 @@ import type {
 import { openValue, sealValue, unwrapWith } from '../crypto/envelope.ts'
 import type { SealedRecord } from '../crypto/record.ts'
 import type { KeyProvider } from '../kms/key-provider.ts'
+import { writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 
 /** Token signing keys live in their own partition, `SIGNING`, one item per key. */
@@ -46,23 +47,20 @@ export function createSigningKeyStore({
       )
     },
     async revoke(kid, at) {
-      await doc
-        .send(
-          new PutCommand({
-            TableName: table,
-            Item: {
-              ...itemKey.signingKeyRevocation(kid),
-              type: 'signing-key-revocation',
-              kid,
-              revokedAt: at.toISOString(),
-            },
-            // The first revocation time stays.
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        )
-        .catch((error: unknown) => {
-          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error
-        })
+      await writeIf(
+        doc,
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.signingKeyRevocation(kid),
+            type: 'signing-key-revocation',
+            kid,
+            revokedAt: at.toISOString(),
+          },
+          // The first revocation time stays.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
     },
     async put(key) {
       await doc.send(

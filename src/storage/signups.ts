@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { sendConditional } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
 /**
@@ -40,27 +40,24 @@ export function createPendingSignupStore({
 
     /** Takes the pending sign-up out (so its secret works once); undefined when none. */
     async take(secretHash: string): Promise<PendingSignup | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.pendingSignup(secretHash),
-            ConditionExpression: 'attribute_exists(pk)',
-            ReturnValues: 'ALL_OLD',
-          }),
-        )
-        if (!Attributes) return undefined
-        const { email, passwordHash, organization, createdAt, expiresAt } = Attributes
-        return {
-          email: String(email),
-          passwordHash: String(passwordHash),
-          ...(typeof organization === 'string' ? { organization } : {}),
-          createdAt: String(createdAt),
-          expiresAt: String(expiresAt),
-        }
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
+      const taken = await sendConditional(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.pendingSignup(secretHash),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+        () => undefined,
+      )
+      if (!taken?.Attributes) return undefined
+      const { email, passwordHash, organization, createdAt, expiresAt } = taken.Attributes
+      return {
+        email: String(email),
+        passwordHash: String(passwordHash),
+        ...(typeof organization === 'string' ? { organization } : {}),
+        createdAt: String(createdAt),
+        expiresAt: String(expiresAt),
       }
     },
   }

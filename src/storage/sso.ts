@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -11,6 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
+import { personPuts } from './accounts.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 import { type MembershipRecord, membershipPuts } from './members.ts'
 
@@ -102,22 +100,17 @@ export function createSsoRepository({
 
     /** Turns "SSO required" off; false when the organization has no settings. */
     async clearRequired(tenantId: string, at: Date, by: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.ssoConfig(tenantId),
-            UpdateExpression: 'SET #required = :false, updatedAt = :at, updatedBy = :by',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#required': 'required' },
-            ExpressionAttributeValues: { ':false': false, ':at': at.toISOString(), ':by': by },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.ssoConfig(tenantId),
+          UpdateExpression: 'SET #required = :false, updatedAt = :at, updatedBy = :by',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#required': 'required' },
+          ExpressionAttributeValues: { ':false': false, ':at': at.toISOString(), ':by': by },
+        }),
+      )
     },
 
     /**
@@ -130,42 +123,15 @@ export function createSsoRepository({
       user: { userId: string; email: string; createdAt: string }
       membership: MembershipRecord
     }): Promise<boolean> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...itemKey.email(input.user.email),
-                    type: 'email',
-                    userId: input.user.userId,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              {
-                Put: {
-                  TableName: table,
-                  Item: { ...itemKey.user(input.user.userId), type: 'user', ...input.user },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              ...membershipPuts(table, input.membership),
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (
-          error instanceof TransactionCanceledException &&
-          (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
-        ) {
-          return false
-        }
-        throw error
-      }
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            ...personPuts(table, input.user),
+            ...membershipPuts(table, input.membership),
+          ],
+        }),
+      )
     },
 
     /** The person an identity (`iss`, `sub`) of this organization's provider belongs to. */
@@ -188,25 +154,20 @@ export function createSsoRepository({
       userId: string
       at: Date
     }): Promise<boolean> {
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: table,
-            Item: {
-              ...itemKey.ssoIdentity(input.tenantId, input.identityHash),
-              type: 'ssoIdentity',
-              issuer: input.issuer,
-              userId: input.userId,
-              linkedAt: input.at.toISOString(),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.ssoIdentity(input.tenantId, input.identityHash),
+            type: 'ssoIdentity',
+            issuer: input.issuer,
+            userId: input.userId,
+            linkedAt: input.at.toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
     },
 
     async startLogin(bindingHash: string, record: SsoLoginRecord): Promise<void> {
@@ -241,49 +202,41 @@ export function createSsoRepository({
       who: { userId: string; email: string; mfaAt?: string | undefined },
       now: Date,
     ): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.ssoLogin(bindingHash),
-            UpdateExpression: `SET #status = :verified, userId = :u, email = :e${who.mfaAt ? ', mfaAt = :m' : ''}`,
-            ConditionExpression: '#status = :started AND expiresAt > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':verified': 'verified',
-              ':started': 'started',
-              ':u': who.userId,
-              ':e': who.email,
-              ...(who.mfaAt ? { ':m': who.mfaAt } : {}),
-              ':now': now.toISOString(),
-            },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.ssoLogin(bindingHash),
+          UpdateExpression: `SET #status = :verified, userId = :u, email = :e${who.mfaAt ? ', mfaAt = :m' : ''}`,
+          ConditionExpression: '#status = :started AND expiresAt > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':verified': 'verified',
+            ':started': 'started',
+            ':u': who.userId,
+            ':e': who.email,
+            ...(who.mfaAt ? { ':m': who.mfaAt } : {}),
+            ':now': now.toISOString(),
+          },
+        }),
+      )
     },
 
     /** Ends a verified sign-in, once: the record is gone whether or not a session follows. */
     async consumeLogin(bindingHash: string, now: Date): Promise<SsoLoginRecord | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.ssoLogin(bindingHash),
-            ConditionExpression: '#status = :verified AND expiresAt > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':verified': 'verified', ':now': now.toISOString() },
-            ReturnValues: 'ALL_OLD',
-          }),
-        )
-        return Attributes ? strip<SsoLoginRecord>(Attributes) : undefined
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const deleted = await sendConditional(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.ssoLogin(bindingHash),
+          ConditionExpression: '#status = :verified AND expiresAt > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':verified': 'verified', ':now': now.toISOString() },
+          ReturnValues: 'ALL_OLD',
+        }),
+        () => undefined,
+      )
+      return deleted?.Attributes ? strip<SsoLoginRecord>(deleted.Attributes) : undefined
     },
   }
 }

@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { OutboxEvent } from '../events/catalog.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 import { createTokenQueries } from './token-queries.ts'
@@ -39,35 +36,33 @@ export function createTokenRepository({
     async mint(record: TokenRecord): Promise<void> {
       const ancestors = record.ancestors ?? []
       if (ancestors.length === 0) return this.put(record)
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: tokenItem(record),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+      await sendConditional(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table,
+                Item: tokenItem(record),
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              ...ancestors.map((tokenId) => ({
-                ConditionCheck: {
-                  TableName: table,
-                  Key: itemKey.token(record.tenantId, tokenId),
-                  ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-                },
-              })),
-            ],
-          }),
-        )
-      } catch (error) {
-        const reasons =
-          error instanceof TransactionCanceledException ? error.CancellationReasons : []
-        if (reasons?.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) {
-          throw new AncestorRevoked('An ancestor of this token is revoked')
-        }
-        throw error
-      }
+            },
+            ...ancestors.map((tokenId) => ({
+              ConditionCheck: {
+                TableName: table,
+                Key: itemKey.token(record.tenantId, tokenId),
+                ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+              },
+            })),
+          ],
+        }),
+        ({ failed, error }) => {
+          if (failed.some((index) => index > 0)) {
+            throw new AncestorRevoked('An ancestor of this token is revoked')
+          }
+          throw error
+        },
+      )
     },
 
     async put(record: TokenRecord): Promise<void> {
@@ -93,21 +88,16 @@ export function createTokenRepository({
 
     /** Lowers a live token's scopes below its claims'; false when it is revoked or gone. */
     async narrow(tenantId: string, tokenId: string, scopes: Scope[], at: Date): Promise<boolean> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.token(tenantId, tokenId),
-            UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-            ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.token(tenantId, tokenId),
+          UpdateExpression: 'SET scopes = :scopes, narrowedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: { ':scopes': scopes, ':at': at.toISOString() },
+        }),
+      )
     },
 
     /**
@@ -123,52 +113,45 @@ export function createTokenRepository({
       event?: OutboxEvent,
     ): Promise<boolean> {
       if (event) {
-        try {
-          await doc.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Update: {
-                    TableName: table,
-                    Key: itemKey.token(tenantId, tokenId),
-                    UpdateExpression: 'SET revokedAt = :at',
-                    ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt)${kind ? ' AND kind = :kind' : ''}`,
-                    ExpressionAttributeValues: {
-                      ':at': at.toISOString(),
-                      ...(kind ? { ':kind': kind } : {}),
-                    },
+        const revoked = await writeIf(
+          doc,
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: itemKey.token(tenantId, tokenId),
+                  UpdateExpression: 'SET revokedAt = :at',
+                  ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt)${kind ? ' AND kind = :kind' : ''}`,
+                  ExpressionAttributeValues: {
+                    ':at': at.toISOString(),
+                    ...(kind ? { ':kind': kind } : {}),
                   },
                 },
-                eventPut(table, event),
-              ],
-            }),
-          )
-          return true
-        } catch (error) {
-          // Missing, of another kind, or revoked already: the plain update below tells which.
-          if (!(error instanceof TransactionCanceledException)) throw error
-        }
-      }
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.token(tenantId, tokenId),
-            UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-            ConditionExpression: kind
-              ? 'attribute_exists(pk) AND kind = :kind'
-              : 'attribute_exists(pk)',
-            ExpressionAttributeValues: {
-              ':at': at.toISOString(),
-              ...(kind ? { ':kind': kind } : {}),
-            },
+              },
+              eventPut(table, event),
+            ],
           }),
+          { anyCancellation: true },
         )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
+        if (revoked) return true
+        // Missing, of another kind, or revoked already: the plain update below tells which.
       }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.token(tenantId, tokenId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+          ConditionExpression: kind
+            ? 'attribute_exists(pk) AND kind = :kind'
+            : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ...(kind ? { ':kind': kind } : {}),
+          },
+        }),
+      )
     },
   }
 }

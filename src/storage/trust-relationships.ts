@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { Scope } from '../auth/scopes.ts'
 import type { Environment } from '../config.ts'
+import { writeIf } from './conditional-write.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { epochSeconds, itemKey } from './keys.ts'
 
@@ -163,26 +160,22 @@ export function createTrustRelationshipRepository({
 
     /** False when there was no such relationship. */
     async delete(tenantId: string, relationshipId: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: table,
-                  Key: itemKey.trust(tenantId, relationshipId),
-                  ConditionExpression: 'attribute_exists(pk)',
-                },
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: table,
+                Key: itemKey.trust(tenantId, relationshipId),
+                ConditionExpression: 'attribute_exists(pk)',
               },
-              { Delete: { TableName: table, Key: itemKey.trustRef(relationshipId) } },
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+            },
+            { Delete: { TableName: table, Key: itemKey.trustRef(relationshipId) } },
+          ],
+        }),
+        { anyCancellation: true },
+      )
     },
 
     /**
@@ -195,25 +188,20 @@ export function createTrustRelationshipRepository({
       jtiHash: string,
       expiresAt: Date,
     ): Promise<boolean> {
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: table,
-            Item: {
-              ...itemKey.subjectTokenUse(tenantId, relationshipId, jtiHash),
-              type: 'jtiuse',
-              expiresAt: expiresAt.toISOString(),
-              // Kept past the token's expiry by the verifier's clock tolerance and then some.
-              ttl: epochSeconds(expiresAt) + 3600,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...itemKey.subjectTokenUse(tenantId, relationshipId, jtiHash),
+            type: 'jtiuse',
+            expiresAt: expiresAt.toISOString(),
+            // Kept past the token's expiry by the verifier's clock tolerance and then some.
+            ttl: epochSeconds(expiresAt) + 3600,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
     },
   }
 }

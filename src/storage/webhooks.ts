@@ -1,8 +1,4 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb'
-import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -12,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import type { SealedRecord } from '../crypto/record.ts'
 import type { EventType, OutboxEvent } from '../events/catalog.ts'
+import { sendConditional, writeIf } from './conditional-write.ts'
 import { itemKey } from './keys.ts'
 import { eventPut } from './outbox.ts'
 import { queryAll } from './query-pages.ts'
@@ -146,22 +143,17 @@ export function createWebhookRepository({
           values[`:${field}`] = value
         }
       }
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.webhook(tenantId, webhookId),
-            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-            ConditionExpression: 'attribute_exists(pk)',
-            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-            ExpressionAttributeValues: values,
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.webhook(tenantId, webhookId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+        }),
+      )
     },
 
     /** Notes a failed delivery; returns since when the endpoint has been failing. */
@@ -170,38 +162,33 @@ export function createWebhookRepository({
       webhookId: string,
       now: string,
     ): Promise<string | undefined> {
-      try {
-        const { Attributes } = await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.webhook(tenantId, webhookId),
-            UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :now)',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':now': now },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        )
-        return Attributes?.failingSince as string | undefined
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        throw error
-      }
+      const updated = await sendConditional(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.webhook(tenantId, webhookId),
+          UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': now },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        () => undefined,
+      )
+      return updated?.Attributes?.failingSince as string | undefined
     },
 
     /** A delivery succeeded: the endpoint is healthy again. */
     async markHealthy(tenantId: string, webhookId: string): Promise<void> {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: itemKey.webhook(tenantId, webhookId),
-            UpdateExpression: 'REMOVE failingSince',
-            ConditionExpression: 'attribute_exists(failingSince)',
-          }),
-        )
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      // Refused when it was healthy already: nothing to do.
+      await writeIf(
+        doc,
+        new UpdateCommand({
+          TableName: table,
+          Key: itemKey.webhook(tenantId, webhookId),
+          UpdateExpression: 'REMOVE failingSince',
+          ConditionExpression: 'attribute_exists(failingSince)',
+        }),
+      )
     },
 
     /**
@@ -214,51 +201,43 @@ export function createWebhookRepository({
       now: string,
       event: OutboxEvent,
     ): Promise<boolean> {
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: itemKey.webhook(tenantId, webhookId),
-                  UpdateExpression:
-                    'SET enabled = :false, disabledReason = :failing, updatedAt = :now',
-                  ConditionExpression: 'enabled = :true',
-                  ExpressionAttributeValues: {
-                    ':false': false,
-                    ':true': true,
-                    ':failing': 'failing',
-                    ':now': now,
-                  },
+      return writeIf(
+        doc,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: itemKey.webhook(tenantId, webhookId),
+                UpdateExpression:
+                  'SET enabled = :false, disabledReason = :failing, updatedAt = :now',
+                ConditionExpression: 'enabled = :true',
+                ExpressionAttributeValues: {
+                  ':false': false,
+                  ':true': true,
+                  ':failing': 'failing',
+                  ':now': now,
                 },
               },
-              eventPut(table, event),
-            ],
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof TransactionCanceledException) return false
-        throw error
-      }
+            },
+            eventPut(table, event),
+          ],
+        }),
+        // A transaction racing this one may have turned it off first.
+        { anyCancellation: true },
+      )
     },
 
     /** False when there was no such endpoint. */
     async delete(tenantId: string, webhookId: string): Promise<boolean> {
-      try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: table,
-            Key: itemKey.webhook(tenantId, webhookId),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
+      return writeIf(
+        doc,
+        new DeleteCommand({
+          TableName: table,
+          Key: itemKey.webhook(tenantId, webhookId),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      )
     },
   }
 }

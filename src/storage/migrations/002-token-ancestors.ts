@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from '../conditional-write.ts'
 import { itemKey } from '../keys.ts'
 import type { Migration } from './index.ts'
 
@@ -60,21 +60,18 @@ export const tokenAncestors: Migration = {
     for (const token of tokens.values()) {
       if (token.ancestors) continue
       const ancestors = chainOf(token, new Set([token.tokenId]))
-      try {
-        await ctx.doc.send(
-          new UpdateCommand({
-            TableName: ctx.table,
-            Key: itemKey.token(token.tenantId, token.tokenId),
-            UpdateExpression: 'SET ancestors = :ancestors',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ancestors)',
-            ExpressionAttributeValues: { ':ancestors': ancestors },
-          }),
-        )
-        updated += 1
-      } catch (error) {
-        // Filled in meanwhile (another run), or the token was deleted: nothing to do.
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-      }
+      const written = await writeIf(
+        ctx.doc,
+        new UpdateCommand({
+          TableName: ctx.table,
+          Key: itemKey.token(token.tenantId, token.tokenId),
+          UpdateExpression: 'SET ancestors = :ancestors',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ancestors)',
+          ExpressionAttributeValues: { ':ancestors': ancestors },
+        }),
+      )
+      // Refused: filled in meanwhile (another run), or the token was deleted: nothing to do.
+      if (written) updated += 1
     }
     return `${updated} of ${tokens.size} access token(s) given their ancestors`
   },

@@ -1,5 +1,6 @@
 import { PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb'
 import { rawMaterialPeriod } from '../../domain/kek-rotation.ts'
+import { writeIf } from '../conditional-write.ts'
 import { kekReminderItem } from '../kek-reminders.ts'
 import { itemKey } from '../keys.ts'
 import { queryPages } from '../query-pages.ts'
@@ -67,18 +68,12 @@ async function fileRawReminder(ctx: MigrationContext, tenantId: string): Promise
   return false
 }
 
-async function putIfAbsent(ctx: MigrationContext, item: Record<string, unknown>) {
-  try {
-    await ctx.doc.send(
-      new PutCommand({
-        TableName: ctx.table,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    )
-    return true
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false
-    throw error
-  }
-}
+const putIfAbsent = (ctx: MigrationContext, item: Record<string, unknown>) =>
+  writeIf(
+    ctx.doc,
+    new PutCommand({
+      TableName: ctx.table,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  )

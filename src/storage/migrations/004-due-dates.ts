@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from '../conditional-write.ts'
 import { dueAttributes } from '../due-index.ts'
 import type { Migration } from './index.ts'
 
@@ -40,21 +40,18 @@ export const dueDates: Migration = {
         seen++
         const key = { pk: item.pk as string, sk: item.sk as string }
         const due = dueAttributes(now, key)
-        try {
-          await ctx.doc.send(
-            new UpdateCommand({
-              TableName: ctx.table,
-              Key: key,
-              UpdateExpression: 'SET gsi1pk = :pk, gsi1sk = :sk',
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gsi1pk)',
-              ExpressionAttributeValues: { ':pk': due.gsi1pk, ':sk': due.gsi1sk },
-            }),
-          )
-          added++
-        } catch (error) {
-          // Deleted meanwhile, or written by the new code already: nothing to do.
-          if (!(error instanceof ConditionalCheckFailedException)) throw error
-        }
+        const written = await writeIf(
+          ctx.doc,
+          new UpdateCommand({
+            TableName: ctx.table,
+            Key: key,
+            UpdateExpression: 'SET gsi1pk = :pk, gsi1sk = :sk',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gsi1pk)',
+            ExpressionAttributeValues: { ':pk': due.gsi1pk, ':sk': due.gsi1sk },
+          }),
+        )
+        // Refused: deleted meanwhile, or written by the new code already: nothing to do.
+        if (written) added++
       }
     }
     return `${added} of ${seen} keys and access tokens put in the index of due dates`

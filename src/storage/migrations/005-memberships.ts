@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { GetCommand, paginateScan, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
+import { writeIf } from '../conditional-write.ts'
 import { itemKey } from '../keys.ts'
 import { type MembershipRecord, membershipPuts } from '../members.ts'
 import type { Migration } from './index.ts'
@@ -97,15 +97,8 @@ export const memberships: Migration = {
 }
 
 /** False when a condition failed: another run (or the new code) got there first. */
-async function transact(
+const transact = (
   ctx: Parameters<Migration['run']>[0],
   items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
-): Promise<boolean> {
-  try {
-    await ctx.doc.send(new TransactWriteCommand({ TransactItems: items }))
-    return true
-  } catch (error) {
-    if (error instanceof TransactionCanceledException) return false
-    throw error
-  }
-}
+): Promise<boolean> =>
+  writeIf(ctx.doc, new TransactWriteCommand({ TransactItems: items }), { anyCancellation: true })

@@ -1,8 +1,8 @@
 import type { ChainHead } from '../../../audit/chain.ts'
 import type { AuditEvent } from '../../../audit/events.ts'
 import type { VerifyReport } from '../../../audit/verify.ts'
-import { TableScroll } from './keys.tsx'
 import { Page, type PageProps, When } from './layout.tsx'
+import { DataTable } from './table.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 
@@ -65,54 +65,34 @@ export function AuditPage({
         <a href={`/audit/verify${query ? `?${query}` : ''}`}>Verify the chains for this period</a>
       </p>
       {verified ? <Verification report={verified} /> : null}
-      <TableScroll label="Events">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Action</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.length === 0 ? (
-              <tr>
-                <td colspan={6} class="muted">
-                  No events match.
-                </td>
-              </tr>
-            ) : (
-              events.map((e) => (
-                <tr>
-                  <td>
-                    <When at={e.time} />
-                  </td>
-                  <td>{e.action}</td>
-                  <td>
-                    {e.actor.name ?? e.actor.type}
-                    {e.actor.id ? <div class="muted small">{e.actor.id}</div> : null}
-                  </td>
-                  <td>
-                    {e.target ? (e.target.name ?? e.target.type) : ''}
-                    {e.target ? <div class="muted small">{e.target.id}</div> : null}
-                  </td>
-                  <td>
-                    {e.outcome.code ? `${e.outcome.result} (${e.outcome.code})` : e.outcome.result}
-                  </td>
-                  <td class="small">
-                    {Object.entries(e.details)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(' ')}
-                  </td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </TableScroll>
+      <DataTable
+        label="Events"
+        columns={['When', 'Action', 'Actor', 'Target', 'Outcome', 'Details']}
+        items={events}
+        empty="No events match."
+        row={(e) => (
+          <tr>
+            <td>
+              <When at={e.time} />
+            </td>
+            <td>{e.action}</td>
+            <td>
+              {e.actor.name ?? e.actor.type}
+              {e.actor.id ? <div class="muted small">{e.actor.id}</div> : null}
+            </td>
+            <td>
+              {e.target ? (e.target.name ?? e.target.type) : ''}
+              {e.target ? <div class="muted small">{e.target.id}</div> : null}
+            </td>
+            <td>{e.outcome.code ? `${e.outcome.result} (${e.outcome.code})` : e.outcome.result}</td>
+            <td class="small">
+              {Object.entries(e.details)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ')}
+            </td>
+          </tr>
+        )}
+      />
       {next ? (
         <p>
           <a href={`/audit?${next}`}>Older events</a>
@@ -144,28 +124,20 @@ function Verification({ report }: { report: VerifyReport & { heads: ChainHead[] 
         </p>
       ) : null}
       <h3>Chain heads to keep outside Keystash</h3>
-      <TableScroll label="Chain heads">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Chain</th>
-              <th scope="col">Position</th>
-              <th scope="col">Hash</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.heads.map((h) => (
-              <tr>
-                <td>{h.chainId}</td>
-                <td>{h.seq}</td>
-                <td>
-                  <code class="hash">{h.hash}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableScroll>
+      <DataTable
+        label="Chain heads"
+        columns={['Chain', 'Position', 'Hash']}
+        items={report.heads}
+        row={(h) => (
+          <tr>
+            <td>{h.chainId}</td>
+            <td>{h.seq}</td>
+            <td>
+              <code class="hash">{h.hash}</code>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   )
 }

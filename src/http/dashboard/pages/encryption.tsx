@@ -1,6 +1,6 @@
 import type { EncryptionView, JobView } from '../../../domain/encryption-view.ts'
-import { TableScroll } from './keys.tsx'
 import { Page, type PageProps, When } from './layout.tsx'
+import { DataTable } from './table.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 
@@ -36,32 +36,22 @@ export function EncryptionPage({ frame, view }: { frame: Frame; view: Encryption
       {view.job ? <JobProgress job={view.job} /> : null}
       <section class="card" aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
-        <TableScroll label="Key-encryption key versions">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Provider</th>
-                <th scope="col">Key</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {view.versions.map((v) => (
-                <tr>
-                  <td>{v.version}</td>
-                  <td>{PROVIDER_TEXT[v.provider]}</td>
-                  <td>{v.keyId ?? ''}</td>
-                  <td>{v.status}</td>
-                  <td>
-                    <When at={v.createdAt} never="" />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable
+          label="Key-encryption key versions"
+          columns={['Version', 'Provider', 'Key', 'Status', 'Created']}
+          items={view.versions}
+          row={(v) => (
+            <tr>
+              <td>{v.version}</td>
+              <td>{PROVIDER_TEXT[v.provider]}</td>
+              <td>{v.keyId ?? ''}</td>
+              <td>{v.status}</td>
+              <td>
+                <When at={v.createdAt} never="" />
+              </td>
+            </tr>
+          )}
+        />
       </section>
       <section class="card" aria-labelledby="change-title">
         <h2 id="change-title">Change the key-encryption key</h2>

@@ -1,8 +1,9 @@
 import { ENVIRONMENTS } from '../../../auth/principal.ts'
 import type { Environment, Guardrail } from '../../../config.ts'
 import { guardrailVariable, type ModeResolution } from '../../../mock/resolve-mode.ts'
-import { type KeyView, TableScroll } from './keys.tsx'
+import type { KeyView } from './keys.tsx'
 import { Page, type PageProps } from './layout.tsx'
+import { TableScroll } from './table.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 type Mode = 'mock' | 'live'

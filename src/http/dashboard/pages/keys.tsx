@@ -1,6 +1,7 @@
 import type { describeKey } from '../../../domain/key-description.ts'
 import { providers } from '../../../mock/fake-values.ts'
 import { Page, type PageProps, When } from './layout.tsx'
+import { DataTable } from './table.tsx'
 
 export type KeyView = ReturnType<typeof describeKey>
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
@@ -54,51 +55,33 @@ export function KeysPage({
         </div>
         <button type="submit">Filter</button>
       </form>
-      <TableScroll label="Keys">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Provider</th>
-              <th scope="col">Tags</th>
-              <th scope="col">Version</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Mock overrides</th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.length === 0 ? (
-              <tr>
-                <td colspan={6} class="muted">
-                  No keys match.
-                </td>
-              </tr>
-            ) : (
-              keys.map((key) => (
-                <tr>
-                  <td>
-                    <a href={`/keys/${key.id}`}>{key.name}</a>
-                    {key.description ? <div class="muted small">{key.description}</div> : null}
-                  </td>
-                  <td>{key.provider}</td>
-                  <td>
-                    {key.tags.map((t) => (
-                      <span class="tag">{t}</span>
-                    ))}
-                  </td>
-                  <td>v{key.currentVersion}</td>
-                  <td>
-                    <When at={key.lastUsedAt} />
-                  </td>
-                  <td>
-                    <Overrides overrides={key.mockOverrides} />
-                  </td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </TableScroll>
+      <DataTable
+        label="Keys"
+        columns={['Name', 'Provider', 'Tags', 'Version', 'Last used', 'Mock overrides']}
+        items={keys}
+        empty="No keys match."
+        row={(key) => (
+          <tr>
+            <td>
+              <a href={`/keys/${key.id}`}>{key.name}</a>
+              {key.description ? <div class="muted small">{key.description}</div> : null}
+            </td>
+            <td>{key.provider}</td>
+            <td>
+              {key.tags.map((t) => (
+                <span class="tag">{t}</span>
+              ))}
+            </td>
+            <td>v{key.currentVersion}</td>
+            <td>
+              <When at={key.lastUsedAt} />
+            </td>
+            <td>
+              <Overrides overrides={key.mockOverrides} />
+            </td>
+          </tr>
+        )}
+      />
       <section aria-labelledby="new-key" class="card">
         <h2 id="new-key">Add a key</h2>
         <form method="post" action="/keys" class="stacked">
@@ -213,28 +196,20 @@ export function KeyPage({
 
       <section aria-labelledby="history-title" class="card">
         <h2 id="history-title">Version history</h2>
-        <TableScroll label="Versions">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Created</th>
-                <th scope="col">Encrypted with</th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr>
-                  <td>v{v.version}</td>
-                  <td>
-                    <When at={v.createdAt} />
-                  </td>
-                  <td>{v.kek}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable
+          label="Versions"
+          columns={['Version', 'Created', 'Encrypted with']}
+          items={versions}
+          row={(v) => (
+            <tr>
+              <td>v{v.version}</td>
+              <td>
+                <When at={v.createdAt} />
+              </td>
+              <td>{v.kek}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section aria-labelledby="delete-title" class="card danger">
@@ -286,14 +261,5 @@ function Overrides({ overrides }: { overrides: KeyView['mockOverrides'] }) {
         <span class="tag">{`${env}: ${mode}`}</span>
       ))}
     </>
-  )
-}
-
-/** A wide table that scrolls sideways on narrow screens, reachable from the keyboard. */
-export function TableScroll({ label, children }: { label: string; children: unknown }) {
-  return (
-    <section class="scroll" aria-label={label} tabindex={0}>
-      {children}
-    </section>
   )
 }

@@ -1,8 +1,8 @@
 import { mayManageMember, ROLES, type Role } from '../../../auth/roles.ts'
 import type { describeInvitation } from '../../../domain/invitations.ts'
 import type { describeMember } from '../../../domain/members.ts'
-import { TableScroll } from './keys.tsx'
 import { Page, type PageProps, When } from './layout.tsx'
+import { DataTable } from './table.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 export type MemberView = ReturnType<typeof describeMember>
@@ -47,58 +47,50 @@ export function MembersPage({ frame, me, members, invitations, invited }: Member
           )}
         </section>
       ) : null}
-      <TableScroll label="Members">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              <th scope="col">Last sign-in</th>
-              <th scope="col">Signs in with</th>
-              <th scope="col">Production reveals</th>
-              {manager ? (
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => (
-              <tr data-member={m.email}>
-                <td>{m.email}</td>
-                <td>
-                  <span class="tag">{m.role}</span>
-                </td>
-                <td>
-                  <When at={m.joinedAt} />
-                </td>
-                <td>
-                  <When at={m.lastSignInAt} />
-                </td>
-                <td>{m.signInMethod}</td>
-                <td>
-                  {m.role === 'owner' || m.role === 'admin' ? (
-                    <span class="muted">with the role</span>
-                  ) : m.role === 'viewer' ? (
-                    <span class="muted">never</span>
-                  ) : (
-                    <GrantControl member={m} csrf={csrf} owner={me.role === 'owner'} />
-                  )}
-                </td>
-                {manager ? (
-                  <td>
-                    {m.userId !== me.userId && mayManageMember(me.role, m.role) ? (
-                      <MemberActions member={m} me={me.role} csrf={csrf} />
-                    ) : null}
-                  </td>
+      <DataTable
+        label="Members"
+        columns={[
+          'Member',
+          'Role',
+          'Joined',
+          'Last sign-in',
+          'Signs in with',
+          'Production reveals',
+          manager && { hidden: 'Actions' },
+        ]}
+        items={members}
+        row={(m) => (
+          <tr data-member={m.email}>
+            <td>{m.email}</td>
+            <td>
+              <span class="tag">{m.role}</span>
+            </td>
+            <td>
+              <When at={m.joinedAt} />
+            </td>
+            <td>
+              <When at={m.lastSignInAt} />
+            </td>
+            <td>{m.signInMethod}</td>
+            <td>
+              {m.role === 'owner' || m.role === 'admin' ? (
+                <span class="muted">with the role</span>
+              ) : m.role === 'viewer' ? (
+                <span class="muted">never</span>
+              ) : (
+                <GrantControl member={m} csrf={csrf} owner={me.role === 'owner'} />
+              )}
+            </td>
+            {manager ? (
+              <td>
+                {m.userId !== me.userId && mayManageMember(me.role, m.role) ? (
+                  <MemberActions member={m} me={me.role} csrf={csrf} />
                 ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableScroll>
+              </td>
+            ) : null}
+          </tr>
+        )}
+      />
       {invitations ? <Invitations invitations={invitations} me={me.role} csrf={csrf} /> : null}
     </Page>
   )
@@ -190,51 +182,33 @@ function Invitations({
         </form>
       </section>
       <h2>Pending invitations</h2>
-      <TableScroll label="Pending invitations">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">E-mail</th>
-              <th scope="col">Role</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span class="visually-hidden">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {invitations.length === 0 ? (
-              <tr>
-                <td colspan={4} class="muted">
-                  No pending invitations.
-                </td>
-              </tr>
-            ) : (
-              invitations.map((i) => (
-                <tr data-invitation={i.email}>
-                  <td>{i.email}</td>
-                  <td>{i.role}</td>
-                  <td>
-                    <When at={i.expiresAt} />
-                  </td>
-                  <td>
-                    <form method="post" action={`/invitations/${i.id}/revoke`} class="inline">
-                      <input type="hidden" name="csrf" value={csrf} />
-                      <button
-                        type="submit"
-                        class="danger"
-                        aria-label={`Revoke the invitation of ${i.email}`}
-                      >
-                        Revoke
-                      </button>
-                    </form>
-                  </td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </TableScroll>
+      <DataTable
+        label="Pending invitations"
+        columns={['E-mail', 'Role', 'Expires', { hidden: 'Action' }]}
+        items={invitations}
+        empty="No pending invitations."
+        row={(i) => (
+          <tr data-invitation={i.email}>
+            <td>{i.email}</td>
+            <td>{i.role}</td>
+            <td>
+              <When at={i.expiresAt} />
+            </td>
+            <td>
+              <form method="post" action={`/invitations/${i.id}/revoke`} class="inline">
+                <input type="hidden" name="csrf" value={csrf} />
+                <button
+                  type="submit"
+                  class="danger"
+                  aria-label={`Revoke the invitation of ${i.email}`}
+                >
+                  Revoke
+                </button>
+              </form>
+            </td>
+          </tr>
+        )}
+      />
     </>
   )
 }

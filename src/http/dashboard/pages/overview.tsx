@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../../../audit/events.ts'
-import { type KeyView, TableScroll } from './keys.tsx'
+import type { KeyView } from './keys.tsx'
 import { Page, type PageProps, When } from './layout.tsx'
+import { TableScroll } from './table.tsx'
 import { RevokeButton, type TokenView } from './tokens.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>

@@ -1,8 +1,8 @@
 import { ENVIRONMENTS } from '../../../auth/principal.ts'
 import { SCOPES } from '../../../auth/scopes.ts'
 import type { describeToken } from '../../../domain/tokens.ts'
-import { TableScroll } from './keys.tsx'
 import { Page, type PageProps, When } from './layout.tsx'
+import { DataTable } from './table.tsx'
 
 export type TokenView = ReturnType<typeof describeToken>
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
@@ -93,60 +93,47 @@ export function TokensPage({
 
 export function TokenTable({ tokens, csrf }: { tokens: TokenView[]; csrf: string }) {
   return (
-    <TableScroll label="Tokens">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Scopes</th>
-            <th scope="col">Keys</th>
-            <th scope="col">Environment</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Created by</th>
-            <th scope="col">
-              <span class="visually-hidden">Action</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.length === 0 ? (
-            <tr>
-              <td colspan={8} class="muted">
-                No tokens match.
-              </td>
-            </tr>
-          ) : (
-            tokens.map((t) => (
-              <tr>
-                <td>{t.name ?? <span class="muted">unnamed</span>}</td>
-                <td>
-                  {t.scopes.map((s) => (
-                    <span class="tag">{s}</span>
-                  ))}
-                </td>
-                <td>{t.keys ? t.keys.join(', ') : <span class="muted">all keys</span>}</td>
-                <td>{t.environment ?? ''}</td>
-                <td>
-                  <When at={t.expiresAt} />
-                </td>
-                <td>
-                  <When at={t.lastUsedAt} />
-                </td>
-                <td>{`${t.createdBy.type} ${t.createdBy.id}`}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <span class="muted">revoked</span>
-                  ) : (
-                    <RevokeButton token={t} csrf={csrf} />
-                  )}
-                </td>
-              </tr>
-            ))
-          )}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable
+      label="Tokens"
+      columns={[
+        'Name',
+        'Scopes',
+        'Keys',
+        'Environment',
+        'Expires',
+        'Last used',
+        'Created by',
+        { hidden: 'Action' },
+      ]}
+      items={tokens}
+      empty="No tokens match."
+      row={(t) => (
+        <tr>
+          <td>{t.name ?? <span class="muted">unnamed</span>}</td>
+          <td>
+            {t.scopes.map((s) => (
+              <span class="tag">{s}</span>
+            ))}
+          </td>
+          <td>{t.keys ? t.keys.join(', ') : <span class="muted">all keys</span>}</td>
+          <td>{t.environment ?? ''}</td>
+          <td>
+            <When at={t.expiresAt} />
+          </td>
+          <td>
+            <When at={t.lastUsedAt} />
+          </td>
+          <td>{`${t.createdBy.type} ${t.createdBy.id}`}</td>
+          <td>
+            {t.revokedAt ? (
+              <span class="muted">revoked</span>
+            ) : (
+              <RevokeButton token={t} csrf={csrf} />
+            )}
+          </td>
+        </tr>
+      )}
+    />
   )
 }
 

@@ -1,5 +1,5 @@
-import { TableScroll } from './keys.tsx'
 import { Page, type PageProps } from './layout.tsx'
+import { TableScroll } from './table.tsx'
 
 type Frame = Pick<PageProps, 'nonce' | 'csrf' | 'organization'>
 
