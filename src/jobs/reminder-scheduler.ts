@@ -30,14 +30,13 @@ export function createReminderScheduler({
   batchSize = 50,
 }: ReminderSchedulerOptions) {
   async function settle(item: Record<string, unknown>): Promise<number> {
-    const key = { pk: item.pk as string, sk: item.sk as string }
     const subject = toSubject(item)
     if (!subject) return 0
     const now = clock.now()
     const plan = planReminders(subject, now, { unusedAfterDays })
     const tenantId = item.tenantId as string
     const events = plan.fire.map((r) => newEvent(tenantId, r.type, r.data, now))
-    const settled = await index.settle(key, item.gsi1sk as string, plan, events)
+    const settled = await index.settle(item, plan, events)
     return settled ? events.length : 0
   }
 

@@ -45,14 +45,15 @@ export function createDueIndex({ doc, table }: { doc: DynamoDBDocumentClient; ta
      * Stores what was sent and the next due date, with the events, in one transaction that
      * holds only if nobody settled or changed the item since it was read (its place in the
      * index is unchanged). False when that was not so: another instance fired these
-     * reminders, or the item changed and is due again.
+     * reminders, or the item changed and is due again. `item` is one that `due` returned.
      */
     async settle(
-      key: ItemKey,
-      seenSortKey: string,
+      item: Record<string, unknown>,
       { sent, nextDueAt }: { sent: string[]; nextDueAt?: string },
       events: OutboxEvent[],
     ): Promise<boolean> {
+      const key: ItemKey = { pk: item.pk as string, sk: item.sk as string }
+      const seenSortKey = item.gsi1sk as string
       return writeIf(
         doc,
         new TransactWriteCommand({
