@@ -47,6 +47,17 @@ async function challengeFor(person: { email: string; password: string }) {
   return res.body.mfa as { challenge: string; purpose: string; methods: string[] }
 }
 
+/** A session opened with the person's password and a TOTP code: one that used a factor. */
+async function sessionWithFactor(person: { email: string; password: string; secret: string }) {
+  const mfa = await challengeFor(person)
+  const res = await api.post('/v1/auth/mfa', {
+    challenge: mfa.challenge,
+    code: totpCodeAt(person.secret, clock.now()),
+  })
+  expect(res.status).toBe(200)
+  return res.body.session.token as string
+}
+
 describe('TOTP', () => {
   it('is set up with a code from the app and gives ten single-use recovery codes', async () => {
     const person = await signup(api)
@@ -244,13 +255,7 @@ describe('MFA required by the organization', () => {
     expect(early.status).toBe(403)
     expect(early.body.code).toBe('step_up_required')
     nextStep()
-    const mfa = await challengeFor(person)
-    const session = (
-      await api.post('/v1/auth/mfa', {
-        challenge: mfa.challenge,
-        code: totpCodeAt(person.secret, clock.now()),
-      })
-    ).body.session.token as string
+    const session = await sessionWithFactor(person)
     const on = await api.put('/v1/org/mfa', { required: true }, session)
     expect(on.status).toBe(200)
     expect(on.body).toEqual({ required: true })
@@ -275,13 +280,7 @@ describe('MFA required by the organization', () => {
   it('sends a person without a factor to enrolment, with no power before it', async () => {
     const person = await enrolled()
     nextStep()
-    const mfa = await challengeFor(person)
-    const session = (
-      await api.post('/v1/auth/mfa', {
-        challenge: mfa.challenge,
-        code: totpCodeAt(person.secret, clock.now()),
-      })
-    ).body.session.token as string
+    const session = await sessionWithFactor(person)
     expect((await api.put('/v1/org/mfa', { required: true }, session)).status).toBe(200)
 
     // The operator's break-glass removes the factor (the person lost their phone and codes).
@@ -324,13 +323,7 @@ describe('MFA required by the organization', () => {
     expect(refused.body.code).toBe('insufficient_scope')
 
     nextStep()
-    const mfa = await challengeFor(owner)
-    const session = (
-      await api.post('/v1/auth/mfa', {
-        challenge: mfa.challenge,
-        code: totpCodeAt(owner.secret, clock.now()),
-      })
-    ).body.session.token as string
+    const session = await sessionWithFactor(owner)
     expect((await api.put('/v1/org/mfa', { required: true }, session)).status).toBe(200)
     // The admin's session used no factor: it stops in this organization, not in their own.
     expect((await api.get('/v1/keys', admin.session)).body.code).toBe('mfa_required')
